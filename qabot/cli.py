@@ -1,0 +1,213 @@
+"""The `qabot` command: thin shells over the library. Each command parses options, calls, renders."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from qabot.config import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def common_options(func: F) -> F:
+    """--corpus and --index on every command (the contract in DESIGN.md)."""
+    func = click.option(
+        "--index",
+        "index_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Index folder [env QABOT_INDEX_DIR; default ./index].",
+    )(func)
+    func = click.option(
+        "--corpus",
+        "corpus_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Corpus folder [env QABOT_CORPUS_DIR; default ./corpus].",
+    )(func)
+    return func
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Flags over environment over .env: only flags actually given override."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Library errors become one-line messages and a non-zero exit, never a traceback."""
+    from qabot.answer import QuestionError
+    from qabot.embed import ModelError
+    from qabot.store import StoreError
+
+    try:
+        yield
+    except (StoreError, QuestionError, ModelError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(package_name="qabot")
+def main() -> None:
+    """Answer questions about a folder of documents with verbatim, cited quotes."""
+
+
+@main.command()
+@common_options
+@click.option("--full", is_flag=True, help="Re-embed every document instead of only new or changed ones.")
+def index(corpus_dir: Path | None, index_dir: Path | None, full: bool) -> None:
+    """Build or update the index from the corpus (the index rebuild command)."""
+    from qabot import store
+
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with domain_errors(), Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("loading", total=None)
+
+        def start(label: str, total: int) -> None:
+            bar.update(task, description=label, total=total, completed=0)
+
+        report = store.build(
+            settings, full=full, progress=store.Progress(start, lambda n: bar.advance(task, n))
+        )
+    for problem in report.problems:
+        err_console.print(f"skipped {problem.path}: {problem.reason}", markup=False)
+    console.print(
+        f"Indexed {report.documents} documents ({report.embedded_documents} embedded, "
+        f"{report.reused_documents} unchanged, {report.removed_documents} removed): "
+        f"{report.chunks} chunks, {report.sentences} sentences in {report.seconds:.1f} s; "
+        f"{len(report.problems)} files skipped. Generation {report.generation}.",
+        markup=False,
+    )
+
+
+def _answerer(settings: Settings) -> Any:
+    from qabot.answer import Answerer
+    from qabot.store import open_index
+
+    return Answerer(open_index(settings), min_score=settings.min_score, threads=settings.threads)
+
+
+def _lines(stream: Any) -> Iterator[str]:
+    for line in stream:
+        yield line.rstrip("\n")
+
+
+@main.command()
+@common_options
+@click.argument("question")
+@click.option("-k", "top_k", type=click.IntRange(1, 20), default=None, help="Quotes to show [default 3].")
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer JSON (JSONL with '-').")
+def ask(
+    corpus_dir: Path | None, index_dir: Path | None, question: str, top_k: int | None, as_json: bool
+) -> None:
+    """Answer QUESTION with verbatim quotes; '-' reads one question per line from stdin."""
+    from qabot import render
+    from qabot.answer import QuestionError
+
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir, top_k=top_k)
+    with domain_errors():
+        answerer = _answerer(settings)
+        if question != "-":
+            answer = answerer.answer(question, settings.top_k)
+            if as_json:
+                click.echo(json.dumps(render.answer_json(answer), ensure_ascii=False))
+            else:
+                console.print(render.answer_text(answer))
+            return
+    for line in _lines(sys.stdin):
+        if not line.strip():
+            continue
+        try:
+            answer = answerer.answer(line, settings.top_k)
+        except QuestionError as exc:
+            if as_json:
+                click.echo(json.dumps({"question": line, "answered": False, "quotes": [], "error": str(exc)}))
+            else:
+                err_console.print(f"{exc}", markup=False)
+            continue
+        if as_json:
+            click.echo(json.dumps(render.answer_json(answer), ensure_ascii=False))
+        else:
+            console.print(render.answer_text(answer))
+
+
+@main.command()
+@common_options
+@click.argument("query")
+@click.option("-k", "top_k", type=click.IntRange(1, 100), default=5, show_default=True, help="Documents.")
+@click.option("--json", "as_json", is_flag=True, help="Print the Search JSON (JSONL with '-').")
+def search(corpus_dir: Path | None, index_dir: Path | None, query: str, top_k: int, as_json: bool) -> None:
+    """Rank documents for QUERY; '-' reads one query per line from stdin."""
+    from qabot import render
+
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    queries = [q for q in _lines(sys.stdin) if q.strip()] if query == "-" else [query]
+    with domain_errors():
+        answerer = _answerer(settings)
+        for q in queries:
+            documents = answerer.search(q, top_k)
+            if as_json:
+                click.echo(json.dumps(render.search_json(q, documents), ensure_ascii=False))
+            else:
+                console.print(render.search_text(q, documents))
+
+
+@main.command()
+@common_options
+@click.option("-k", "top_k", type=click.IntRange(1, 20), default=None, help="Quotes per answer [default 3].")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Read turns from stdin, write one Answer JSON per turn."
+)
+def chat(corpus_dir: Path | None, index_dir: Path | None, top_k: int | None, as_json: bool) -> None:
+    """Ask question after question with everything loaded once; '/new' starts over, '/quit' ends."""
+    from qabot import render
+    from qabot.answer import QuestionError
+
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir, top_k=top_k)
+    with domain_errors():
+        answerer = _answerer(settings)
+    if not as_json:
+        console.print("qabot chat: ask about the documents. '/new' starts over, '/quit' or Ctrl-D ends.")
+    while True:
+        if as_json:
+            line = sys.stdin.readline()
+            if not line:
+                return
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue  # a new conversation; each turn stands alone until follow-ups are supported
+        else:
+            try:
+                line = console.input("[bold]> [/bold]")
+            except (EOFError, KeyboardInterrupt):
+                console.print()
+                return
+            if line.strip() in {"/quit", "/exit"}:
+                return
+            if line.strip() == "/new" or not line.strip():
+                continue
+        try:
+            answer = answerer.answer(line, settings.top_k)
+        except QuestionError as exc:
+            if as_json:
+                click.echo(json.dumps({"question": line, "answered": False, "quotes": [], "error": str(exc)}))
+            else:
+                console.print(str(exc), style="yellow", markup=False)
+            continue
+        if as_json:
+            click.echo(json.dumps(render.answer_json(answer), ensure_ascii=False))
+            sys.stdout.flush()
+        else:
+            console.print(render.answer_text(answer))

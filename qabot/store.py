@@ -1,0 +1,536 @@
+"""Index generations: build one, publish it atomically, verify it, load it.
+
+Layout of the index folder:
+
+    CURRENT                  name of the generation being served (replaced atomically)
+    generations/<name>/      manifest.json, store.sqlite, chunks.faiss, chunks.npy, sentences.npy
+    models/<model key>/      the ONNX export of the embedding model, shared by generations
+    .lock                    held (flock) by the one build allowed at a time
+
+A build writes `generations/<name>.tmp/`, renames it into place and only then replaces CURRENT, so a
+reader always sees a complete generation, old or new, whatever happens to the build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qabot.config import Settings
+from qabot.corpus import Document, Problem, load_corpus
+from qabot.embed import OnnxEncoder, export_onnx, model_key
+from qabot.text import Span, chunk, segment
+
+FORMAT_VERSION = 1
+ARTIFACTS = ("store.sqlite", "chunks.faiss", "chunks.npy", "sentences.npy")
+KEEP_GENERATIONS = 2
+TITLE_TOKENS = 24  # room kept in each chunk for the title the chunk is embedded with
+FIX = "run `qabot index --full` to rebuild it"
+
+
+class StoreError(RuntimeError):
+    """The index is missing, broken, busy or does not match the settings; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class DocumentParts:
+    """A document cut into sentences and chunks (chunks index into `sentences`), and their vectors."""
+
+    doc: Document
+    sentences: list[Span]
+    chunks: list[tuple[int, int]]
+    sentence_vectors: np.ndarray | None = None
+    chunk_vectors: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    generation: str
+    documents: int
+    chunks: int
+    sentences: int
+    embedded_documents: int
+    reused_documents: int
+    removed_documents: int
+    seconds: float
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks a build reports through (the CLI draws them as a progress bar)."""
+
+    start: Callable[[str, int], None] = lambda label, total: None
+    advance: Callable[[int], None] = lambda n: None
+
+
+# ---------------------------------------------------------------- build
+
+
+def build(settings: Settings, full: bool = False, progress: Progress | None = None) -> BuildReport:
+    """Build a new generation from the corpus and publish it; reuse unchanged documents unless `full`."""
+    progress = progress or Progress()
+    began = time.perf_counter()
+    index_dir = settings.index_dir
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with _build_lock(index_dir):
+        _clean_leftovers(index_dir)
+        loaded = load_corpus(settings.corpus_dir)
+        if not loaded.documents:
+            raise StoreError(f"no documents to index in {settings.corpus_dir} (.txt, .md or .jsonl)")
+        key = model_key(settings.model)
+        model_dir = export_onnx(settings.model, index_dir / "models" / key)
+        encoder = OnnxEncoder(model_dir, threads=settings.threads)
+        params = _chunker_params(settings, encoder.max_seq_length)
+        previous = None if full else _previous_parts(index_dir, key, params)
+        parts, reused = _split(loaded.documents, previous or {}, encoder, params)
+        _embed(parts, encoder, progress)
+        removed = len(set(previous or {}) - {p.doc.id for p in parts})
+        name = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        manifest = _write_generation(index_dir, name, parts, settings, key, params, encoder)
+        _publish(index_dir, name)
+        _prune(index_dir, keep=name)
+    return BuildReport(
+        generation=name,
+        documents=len(parts),
+        chunks=manifest["counts"]["chunks"],
+        sentences=manifest["counts"]["sentences"],
+        embedded_documents=len(parts) - reused,
+        reused_documents=reused,
+        removed_documents=removed,
+        seconds=time.perf_counter() - began,
+        problems=loaded.problems,
+    )
+
+
+@contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    # flock is released by the kernel when its holder dies, so a killed build never leaves a stale lock.
+    with open(index_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError("another `qabot index` is already running on this index") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _chunker_params(settings: Settings, max_seq_length: int) -> dict[str, int]:
+    budget = min(settings.chunk_tokens, max_seq_length - 2) - TITLE_TOKENS
+    return {"chunk_tokens": max(budget, 8), "overlap": settings.chunk_overlap, "format": FORMAT_VERSION}
+
+
+def _split(
+    documents: Sequence[Document],
+    previous: dict[str, DocumentParts],
+    encoder: OnnxEncoder,
+    params: dict[str, int],
+) -> tuple[list[DocumentParts], int]:
+    parts: list[DocumentParts] = []
+    reused = 0
+    for doc in documents:
+        old = previous.get(doc.id)
+        if old is not None and old.doc.sha256 == doc.sha256:
+            parts.append(
+                DocumentParts(doc, old.sentences, old.chunks, old.sentence_vectors, old.chunk_vectors)
+            )
+            reused += 1
+            continue
+        sentences = segment(doc.text, doc.body_start)
+        if not sentences:
+            continue
+        counts = encoder.count_tokens([doc.text[s.start : s.end] for s in sentences])
+        parts.append(DocumentParts(doc, sentences, chunk(counts, params["chunk_tokens"], params["overlap"])))
+    return parts, reused
+
+
+def chunk_text(doc: Document, sentences: Sequence[Span], first: int, last: int) -> str:
+    """What a chunk is embedded and keyword-indexed as: the title, then its sentences."""
+    return f"{doc.title}\n{doc.text[sentences[first].start : sentences[last].end]}"
+
+
+def _embed(parts: list[DocumentParts], encoder: OnnxEncoder, progress: Progress) -> None:
+    todo = [i for i, p in enumerate(parts) if p.chunk_vectors is None]
+    chunk_texts = [
+        chunk_text(parts[i].doc, parts[i].sentences, a, b) for i in todo for a, b in parts[i].chunks
+    ]
+    sentence_texts = [parts[i].doc.text[s.start : s.end] for i in todo for s in parts[i].sentences]
+    progress.start("embedding", len(chunk_texts) + len(sentence_texts))
+    chunk_vectors = encoder.encode(chunk_texts, progress.advance)
+    sentence_vectors = encoder.encode(sentence_texts, progress.advance)
+    c = s = 0
+    for i in todo:
+        p = parts[i]
+        nc, ns = len(p.chunks), len(p.sentences)
+        parts[i] = DocumentParts(
+            p.doc, p.sentences, p.chunks, sentence_vectors[s : s + ns], chunk_vectors[c : c + nc]
+        )
+        c, s = c + nc, s + ns
+
+
+SCHEMA = """
+CREATE TABLE documents(
+    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, title TEXT NOT NULL,
+    date TEXT, url TEXT, meta TEXT NOT NULL, sha256 TEXT NOT NULL, body_start INTEGER NOT NULL,
+    text TEXT NOT NULL);
+CREATE TABLE sentences(rowid INTEGER PRIMARY KEY, doc INTEGER NOT NULL, start INTEGER NOT NULL,
+    end INTEGER NOT NULL);
+CREATE INDEX sentences_doc ON sentences(doc);
+CREATE TABLE chunks(rowid INTEGER PRIMARY KEY, doc INTEGER NOT NULL, first INTEGER NOT NULL,
+    last INTEGER NOT NULL);
+CREATE VIRTUAL TABLE chunk_fts USING fts5(title, body, tokenize='porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE sentence_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2');
+"""
+
+
+def _write_generation(
+    index_dir: Path,
+    name: str,
+    parts: list[DocumentParts],
+    settings: Settings,
+    key: str,
+    params: dict[str, int],
+    encoder: OnnxEncoder,
+) -> dict[str, Any]:
+    import faiss
+
+    dim = encoder.dim
+    final = index_dir / "generations" / name
+    tmp = final.with_name(name + ".tmp")
+    tmp.mkdir(parents=True)
+    db = sqlite3.connect(tmp / "store.sqlite")
+    db.executescript(SCHEMA)
+    sentence_id = chunk_id = 0
+    for doc_row, p in enumerate(parts):
+        d = p.doc
+        db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc_row,
+                d.id,
+                d.path,
+                d.title,
+                d.date,
+                d.url,
+                json.dumps(d.meta),
+                d.sha256,
+                d.body_start,
+                d.text,
+            ),
+        )
+        db.executemany(
+            "INSERT INTO sentences VALUES (?,?,?,?)",
+            [(sentence_id + i, doc_row, s.start, s.end) for i, s in enumerate(p.sentences)],
+        )
+        db.executemany(
+            "INSERT INTO sentence_fts(rowid, body) VALUES (?,?)",
+            [(sentence_id + i, d.text[s.start : s.end]) for i, s in enumerate(p.sentences)],
+        )
+        db.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?)",
+            [(chunk_id + i, doc_row, sentence_id + a, sentence_id + b) for i, (a, b) in enumerate(p.chunks)],
+        )
+        db.executemany(
+            "INSERT INTO chunk_fts(rowid, title, body) VALUES (?,?,?)",
+            [
+                (chunk_id + i, d.title, d.text[p.sentences[a].start : p.sentences[b].end])
+                for i, (a, b) in enumerate(p.chunks)
+            ],
+        )
+        sentence_id += len(p.sentences)
+        chunk_id += len(p.chunks)
+    db.commit()
+    db.close()
+    chunk_vectors = _stack([p.chunk_vectors for p in parts], dim)
+    sentence_vectors = _stack([p.sentence_vectors for p in parts], dim)
+    np.save(tmp / "chunks.npy", chunk_vectors)
+    np.save(tmp / "sentences.npy", sentence_vectors)
+    index = faiss.IndexFlatIP(dim)
+    index.add(chunk_vectors)
+    faiss.write_index(index, str(tmp / "chunks.faiss"))
+    manifest = {
+        "format": FORMAT_VERSION,
+        "generation": name,
+        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": settings.model,
+        "model_key": key,
+        "dim": dim,
+        "max_seq_length": encoder.max_seq_length,
+        "chunker": params,
+        "faiss_index": "IndexFlatIP",
+        "counts": {"documents": len(parts), "sentences": sentence_id, "chunks": chunk_id},
+        "documents": {p.doc.id: p.doc.sha256 for p in parts},
+        "corpus_dir": str(settings.corpus_dir),
+        "artifacts": {n: _file_digest(tmp / n) for n in ARTIFACTS},
+        "versions": _versions(),
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    _fsync_tree(tmp)
+    os.replace(tmp, final)
+    return manifest
+
+
+def _stack(arrays: Sequence[np.ndarray | None], dim: int) -> np.ndarray:
+    present = [a for a in arrays if a is not None and len(a)]
+    if not present:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.ascontiguousarray(np.concatenate(present).astype(np.float32))
+
+
+def _file_digest(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for package in ("qabot", "sentence-transformers", "faiss-cpu", "onnxruntime", "tokenizers", "numpy"):
+        with suppress(metadata.PackageNotFoundError):
+            out[package] = metadata.version(package)
+    return out
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(index_dir: Path, name: str) -> None:
+    tmp = index_dir / "CURRENT.tmp"
+    with open(tmp, "w") as handle:
+        handle.write(name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, index_dir / "CURRENT")
+    _fsync_dir(index_dir)
+
+
+def _clean_leftovers(index_dir: Path) -> None:
+    """Remove what a killed build left behind (only ever called while holding the build lock)."""
+    for leftover in (index_dir / "generations").glob("*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in (index_dir / "models").glob("*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    (index_dir / "CURRENT.tmp").unlink(missing_ok=True)
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    """Keep the new generation and the one before it (readers may still hold it open)."""
+    generations = sorted(p for p in (index_dir / "generations").iterdir() if p.is_dir())
+    survivors = {keep, *[p.name for p in generations if p.name != keep][-(KEEP_GENERATIONS - 1) :]}
+    for path in generations:
+        if path.name not in survivors:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _previous_parts(index_dir: Path, key: str, params: dict[str, int]) -> dict[str, DocumentParts] | None:
+    """The served generation's documents, for reuse when model and chunker are unchanged."""
+    try:
+        index = open_index_dir(index_dir, verify=True)
+    except StoreError:
+        return None
+    try:
+        if index.manifest.get("model_key") != key or index.manifest.get("chunker") != params:
+            return None
+        return index.all_parts()
+    finally:
+        index.close()
+
+
+# ---------------------------------------------------------------- load
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    id: int
+    doc: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    doc: int
+    first: int
+    last: int
+
+
+class Index:
+    """One published generation, opened read-only."""
+
+    def __init__(self, index_dir: Path, path: Path, manifest: dict[str, Any]) -> None:
+        import faiss
+
+        self.index_dir = index_dir
+        self.path = path
+        self.manifest = manifest
+        self.db = sqlite3.connect(
+            f"file:{path / 'store.sqlite'}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+        try:
+            self.faiss = faiss.read_index(str(path / "chunks.faiss"))
+            self.sentence_vectors = np.load(path / "sentences.npy", mmap_mode="r")
+            self.chunk_vectors = np.load(path / "chunks.npy", mmap_mode="r")
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise StoreError(f"the index at {path} cannot be read ({exc}); {FIX}") from None
+        counts = manifest["counts"]
+        if (
+            self.faiss.ntotal != counts["chunks"]
+            or self.faiss.d != manifest["dim"]
+            or self.sentence_vectors.shape != (counts["sentences"], manifest["dim"])
+            or self.chunk_vectors.shape != (counts["chunks"], manifest["dim"])
+        ):
+            raise StoreError(f"the index at {path} is inconsistent with its manifest; {FIX}")
+        self._encoder: OnnxEncoder | None = None
+        self._documents: dict[int, Document] = {}
+
+    @property
+    def generation(self) -> str:
+        return str(self.manifest["generation"])
+
+    def encoder(self, threads: int = 2) -> OnnxEncoder:
+        if self._encoder is None:
+            model_dir = self.index_dir / "models" / self.manifest["model_key"]
+            if not (model_dir / "spec.json").exists():
+                raise StoreError(f"the model export {model_dir} is missing; {FIX}")
+            self._encoder = OnnxEncoder(model_dir, threads=threads)
+        return self._encoder
+
+    def document(self, row: int) -> Document:
+        doc = self._documents.get(row)
+        if doc is None:
+            r = self.db.execute(
+                "SELECT id, path, title, text, body_start, date, url, meta FROM documents WHERE rowid=?",
+                (row,),
+            ).fetchone()
+            doc = Document(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]))
+            self._documents[row] = doc
+        return doc
+
+    def document_count(self) -> int:
+        return int(self.manifest["counts"]["documents"])
+
+    def chunks(self, ids: Sequence[int]) -> list[ChunkRow]:
+        rows = self.db.execute(
+            f"SELECT rowid, doc, first, last FROM chunks WHERE rowid IN ({','.join('?' * len(ids))})",
+            list(ids),
+        ).fetchall()
+        by_id = {r[0]: ChunkRow(*r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def sentences(self, first: int, last: int) -> list[SentenceRow]:
+        rows = self.db.execute(
+            "SELECT rowid, doc, start, end FROM sentences WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+            (first, last),
+        ).fetchall()
+        return [SentenceRow(*r) for r in rows]
+
+    def all_parts(self) -> dict[str, DocumentParts]:
+        """Every document with its sentences, chunks and vectors (for incremental builds)."""
+        out: dict[str, DocumentParts] = {}
+        sentences: dict[int, list[SentenceRow]] = {}
+        for r in self.db.execute("SELECT rowid, doc, start, end FROM sentences ORDER BY rowid"):
+            sentences.setdefault(r[1], []).append(SentenceRow(*r))
+        chunks: dict[int, list[ChunkRow]] = {}
+        for r in self.db.execute("SELECT rowid, doc, first, last FROM chunks ORDER BY rowid"):
+            chunks.setdefault(r[1], []).append(ChunkRow(*r))
+        for (row,) in self.db.execute("SELECT rowid FROM documents ORDER BY rowid").fetchall():
+            doc = self.document(row)
+            srows, crows = sentences.get(row, []), chunks.get(row, [])
+            if not srows or not crows:
+                continue
+            base = srows[0].id
+            out[doc.id] = DocumentParts(
+                doc,
+                [Span(s.start, s.end) for s in srows],
+                [(c.first - base, c.last - base) for c in crows],
+                np.array(self.sentence_vectors[base : srows[-1].id + 1]),
+                np.array(self.chunk_vectors[crows[0].id : crows[-1].id + 1]),
+            )
+        return out
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def current_generation(index_dir: Path) -> Path:
+    try:
+        name = (index_dir / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        raise StoreError(f"no index in {index_dir}: run `qabot index` to build it") from None
+    path = index_dir / "generations" / name
+    if not name or not path.is_dir():
+        raise StoreError(f"the index in {index_dir} points to a missing generation '{name}'; {FIX}")
+    return path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        raise StoreError(f"the manifest of {path} is missing or unreadable; {FIX}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+        raise StoreError(f"the index at {path} has an unknown format; {FIX}")
+    return manifest
+
+
+def verify_artifacts(path: Path, manifest: dict[str, Any], checksums: bool) -> None:
+    """Sizes always (cheap: catches truncation); sha256 too when `checksums` (catches corruption)."""
+    for name, expected in manifest.get("artifacts", {}).items():
+        file = path / name
+        if not file.is_file():
+            raise StoreError(f"the index file {file} is missing; {FIX}")
+        if file.stat().st_size != expected["bytes"]:
+            raise StoreError(f"the index file {file} has the wrong size (truncated?); {FIX}")
+        if checksums and _file_digest(file)["sha256"] != expected["sha256"]:
+            raise StoreError(f"the index file {file} is corrupted (checksum mismatch); {FIX}")
+
+
+def open_index_dir(index_dir: Path, verify: bool = False) -> Index:
+    path = current_generation(index_dir)
+    manifest = read_manifest(path)
+    verify_artifacts(path, manifest, checksums=verify)
+    return Index(index_dir, path, manifest)
+
+
+def open_index(settings: Settings, verify: bool = False) -> Index:
+    """The served generation, after checking it was built with the configured model."""
+    index = open_index_dir(settings.index_dir, verify=verify)
+    if index.manifest["model"] != settings.model:
+        index.close()
+        raise StoreError(
+            f"the index was built with model '{index.manifest['model']}' but the settings ask for "
+            f"'{settings.model}'; {FIX}"
+        )
+    return index
