@@ -18,6 +18,7 @@ CANDIDATE_CHUNKS = 12
 RETRIEVE_DEPTH = 50
 DEFAULT_MIN_SCORE = 0.40
 DUPLICATE_COSINE = 0.95
+MODES = ("hybrid", "dense", "keyword")  # dense and keyword are the baselines eval compares against
 
 
 class QuestionError(ValueError):
@@ -52,6 +53,7 @@ class Answer:
     answered: bool
     quotes: tuple[Quote, ...] = ()
     nearest: tuple[Source, ...] = ()  # when not answered: where the closest material is
+    top_score: float = 0.0  # the best candidate's score, answered or not (for calibration)
 
 
 @dataclass(frozen=True)
@@ -83,34 +85,43 @@ def clean_question(question: str) -> str:
 class Answerer:
     """Answers and searches over one loaded index generation."""
 
-    def __init__(self, index: Index, min_score: float | None = None, threads: int = 2) -> None:
+    def __init__(
+        self, index: Index, min_score: float | None = None, threads: int = 2, mode: str = "hybrid"
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
         self.index = index
+        self.mode = mode
         self.encoder = index.encoder(threads)
         calibrated = index.manifest.get("min_score")
         self.min_score = min_score if min_score is not None else calibrated or DEFAULT_MIN_SCORE
 
-    def answer(self, question: str, k: int = 3) -> Answer:
+    def answer(self, question: str, k: int = 3, history: Sequence[str] = ()) -> Answer:
+        """The best `k` quotes for `question`, or an abstention listing the nearest documents."""
         text = clean_question(question)
         candidates, fused = self._candidates(text)
         best = candidates[0].score if candidates else 0.0
         if best < self.min_score:
-            return Answer(text, False, nearest=tuple(self._nearest_sources(fused, 3)))
+            return Answer(text, False, nearest=tuple(self._nearest_sources(fused, 3)), top_score=best)
         quotes = [self._quote(c) for c in self._distinct(candidates, k)]
-        return Answer(text, True, tuple(quotes))
+        return Answer(text, True, tuple(quotes), top_score=best)
 
     def search(self, query: str, k: int = 5) -> list[RankedDocument]:
         """Documents ranked by their best chunks under fused dense and keyword retrieval."""
         text = clean_question(query)
         vector = self.encoder.encode([text])[0]
-        fused = retrieve.rrf(
-            [
-                retrieve.dense(self.index, vector, RETRIEVE_DEPTH),
-                retrieve.keyword_chunks(self.index, text, RETRIEVE_DEPTH),
-            ]
-        )
+        depth = max(RETRIEVE_DEPTH, 3 * k)
+        rankings = []
+        if self.mode != "keyword":
+            rankings.append(retrieve.dense(self.index, vector, depth))
+        if self.mode != "dense":
+            rankings.append(retrieve.keyword_chunks(self.index, text, depth))
+        fused = retrieve.rrf(rankings)
+        doc_of = {c.id: c.doc for c in self.index.chunks([h.id for h in fused])}
         scores: dict[int, float] = {}
-        for chunk, hit in zip(self.index.chunks([h.id for h in fused]), fused, strict=True):
-            scores[chunk.doc] = max(scores.get(chunk.doc, 0.0), hit.score)
+        for hit in fused:
+            doc = doc_of[hit.id]
+            scores[doc] = max(scores.get(doc, 0.0), hit.score)
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
         return [RankedDocument(self._source(doc), score) for doc, score in ranked]
 
@@ -121,6 +132,10 @@ class Answerer:
         dense = retrieve.dense(self.index, vector, RETRIEVE_DEPTH)
         keyword = retrieve.keyword_chunks(self.index, text, RETRIEVE_DEPTH)
         fused = retrieve.rrf([dense, keyword])
+        if self.mode == "dense":
+            return self._baseline(retrieve.dense_sentences(self.index, vector, CANDIDATE_CHUNKS)), fused
+        if self.mode == "keyword":
+            return self._baseline(retrieve.keyword_sentences(self.index, text, CANDIDATE_CHUNKS)), fused
         chunks = self.index.chunks([h.id for h in fused[:CANDIDATE_CHUNKS]])
         chunk_sim = {c.id: float(self.index.chunk_vectors[c.id] @ vector) for c in chunks}
         keyword_sentences = {
@@ -147,6 +162,11 @@ class Answerer:
             candidates.append(Candidate(rows[sid], score_sentence(features), features))
         candidates.sort(key=lambda c: -c.score)
         return candidates, fused
+
+    def _baseline(self, hits: Sequence[retrieve.Hit]) -> list[Candidate]:
+        """One retriever's sentences in its own order (the baselines: no fusion, no re-scoring)."""
+        rows = {r.id: r for r in self.index.sentence_rows([h.id for h in hits])}
+        return [Candidate(rows[h.id], h.score) for h in hits if h.id in rows]
 
     def _distinct(self, candidates: Sequence[Candidate], k: int) -> list[Candidate]:
         """Best candidates, skipping any that repeat an already chosen quote (syndicated copies)."""

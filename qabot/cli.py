@@ -211,3 +211,99 @@ def chat(corpus_dir: Path | None, index_dir: Path | None, top_k: int | None, as_
             sys.stdout.flush()
         else:
             console.print(render.answer_text(answer))
+
+
+@main.command("eval")
+@common_options
+@click.argument("file", type=click.Path(exists=True, path_type=Path), required=False)
+@click.option(
+    "--beir",
+    "beir_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Score document ranking on BEIR data (queries, qrels) against the index.",
+)
+@click.option("--split", default="train", show_default=True, help="BEIR split (queries_<split>.jsonl).")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "keyword", "all"]),
+    default="hybrid",
+    show_default=True,
+    help="Retrieval to score; 'all' adds the dense and keyword baselines.",
+)
+@click.option(
+    "--limit", type=click.IntRange(1), default=None, help="Score a fixed random sample of this size."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of that sample.")
+@click.option(
+    "-k", "top_k", type=click.IntRange(1, 20), default=3, show_default=True, help="Quotes per answer."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def eval_command(
+    corpus_dir: Path | None,
+    index_dir: Path | None,
+    file: Path | None,
+    beir_dir: Path | None,
+    split: str,
+    mode: str,
+    limit: int | None,
+    seed: int,
+    top_k: int,
+    as_json: bool,
+) -> None:
+    """Score answers on a question set FILE (JSONL), or document ranking with --beir DIR."""
+    import dataclasses
+    import random
+
+    from qabot import evaluate
+    from qabot.answer import Answerer
+    from qabot.store import open_index
+
+    if (file is None) == (beir_dir is None):
+        raise click.UsageError("give a question FILE or --beir DIR")
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    modes = ["hybrid", "dense", "keyword"] if mode == "all" else [mode]
+    reports: dict[str, dict[str, Any]] = {}
+    with domain_errors():
+        index = open_index(settings)
+        for m in modes:
+            # Baselines quote whatever ranks first: they have no calibrated way to abstain.
+            floor = settings.min_score if m == "hybrid" else float("-inf")
+            answerer = Answerer(index, min_score=floor, threads=settings.threads, mode=m)
+            if beir_dir is not None:
+                queries, qrels = evaluate.load_beir(beir_dir, split)
+                if limit:
+                    queries = dict(
+                        random.Random(seed).sample(sorted(queries.items()), min(limit, len(queries)))
+                    )
+
+                def rank(text: str, k: int, a: Answerer = answerer) -> list[str]:
+                    return [d.source.id for d in a.search(text, k)]
+
+                reports[m] = dataclasses.asdict(evaluate.evaluate_beir(rank, queries, qrels))
+            else:
+                assert file is not None
+                items = evaluate.load_items(file)
+                if limit:
+                    items = random.Random(seed).sample(items, min(limit, len(items)))
+                results = evaluate.run_items(answerer, items, top_k)
+                checker = evaluate.QuoteChecker(settings.corpus_dir)
+                reports[m] = dataclasses.asdict(evaluate.score(results, checker))
+    if as_json:
+        click.echo(json.dumps(reports if mode == "all" else reports[mode], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"qabot eval {file or beir_dir}")
+    table.add_column("metric")
+    for m in modes:
+        table.add_column(m, justify="right")
+    for key in next(iter(reports.values())):
+        if key == "extra":
+            continue
+        table.add_row(key, *[_fmt(reports[m][key]) for m in modes])
+    console.print(table)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)

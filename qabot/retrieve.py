@@ -46,6 +46,15 @@ def dense(index: Index, query: np.ndarray, k: int) -> list[Hit]:
     return [Hit(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
 
 
+def dense_sentences(index: Index, query: np.ndarray, k: int) -> list[Hit]:
+    """Sentences by cosine similarity, exhaustively (the dense baseline)."""
+    if not len(index.sentence_vectors):
+        return []
+    scores = np.asarray(index.sentence_vectors) @ query
+    top = np.argsort(-scores)[:k]
+    return [Hit(int(i), float(scores[i])) for i in top]
+
+
 def _fts_query(text: str) -> str | None:
     words = list(dict.fromkeys(terms(text)))
     if not words:

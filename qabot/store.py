@@ -449,6 +449,13 @@ class Index:
         by_id = {r[0]: ChunkRow(*r) for r in rows}
         return [by_id[i] for i in ids if i in by_id]
 
+    def sentence_rows(self, ids: Sequence[int]) -> list[SentenceRow]:
+        rows = self.db.execute(
+            f"SELECT rowid, doc, start, end FROM sentences WHERE rowid IN ({','.join('?' * len(ids))})",
+            list(ids),
+        ).fetchall()
+        return [SentenceRow(*r) for r in rows]
+
     def sentences(self, first: int, last: int) -> list[SentenceRow]:
         rows = self.db.execute(
             "SELECT rowid, doc, start, end FROM sentences WHERE rowid BETWEEN ? AND ? ORDER BY rowid",

@@ -1,0 +1,316 @@
+"""Discord renderings: answers, searches and listings as embeds that are safe to post and within limits.
+
+Everything that comes from documents (quotes, titles, paths, URLs) or from users (questions) passes
+through `sanitize` before it reaches Discord, so it can neither ping anyone nor pose as markdown of ours:
+no mentions, no masked links, no bold that escapes its quote, no fake citation outside the block quote.
+
+Discord counts lengths in characters; `size` counts UTF-16 code units, which is never less, so a payload
+that fits here fits there. Pages break between quotes, never inside one: a quote is only ever shortened
+when one sentence alone is longer than a whole embed, and then visibly so.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord.utils import escape_mentions
+
+from qabot.answer import Answer, Quote, RankedDocument, Source
+from qabot.render import NOT_IN_CORPUS
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELDS_PER_EMBED = 25
+FOOTER_LIMIT = 2048
+EMBEDS_PER_MESSAGE = 10
+MESSAGE_EMBEDS_TOTAL = 6000
+
+BLOCK_LIMIT = 3800  # one quote block; leaves room for the title, a citation field and the footer
+NEIGHBOUR_LIMIT = 300  # each neighbouring sentence around a quote in an answer
+CONTEXT_LIMIT = 800  # each side of a quote in "Show context"
+FOOTER_RESERVE = 64
+SOURCES_PER_PAGE = 15
+ELLIPSIS = "…"
+SHORTENED = " … (sentence shortened: see the citation for the full text)"
+
+ANSWERED_COLOUR = discord.Colour.green()
+NOT_ANSWERED_COLOUR = discord.Colour.orange()
+INFO_COLOUR = discord.Colour.blurple()
+
+# Escaped wherever they appear: inline markdown, masked links ([text](url)), and <...> forms
+# (mentions, channels, custom emoji, timestamps, slash-command mentions). Line-start markdown (headings,
+# lists, quotes) cannot arise: sanitised text is one line and never starts a line of ours.
+_MARKDOWN = re.compile(r"([\\*_~|`\[\]()<>#])")
+_DISCARDED = {"Cc", "Cf", "Co", "Cs"}  # controls, zero-width and bidi format characters, private use
+_URL_SAFE = "/:?#&=%+,;.-!$"
+
+
+@dataclass(frozen=True)
+class Block:
+    """An unbreakable piece of an embed: description text and, optionally, its citation field."""
+
+    text: str
+    field: tuple[str, str] | None = None
+
+
+def size(text: str) -> int:
+    """Length as Discord may count it at worst (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def sanitize(text: str) -> str:
+    """`text` on one line, invisible characters removed, markdown and mentions escaped."""
+    visible = "".join(c for c in text if unicodedata.category(c) not in _DISCARDED)
+    line = " ".join(visible.split())
+    escaped = _MARKDOWN.sub(r"\\\1", line)
+    if escaped.startswith("-"):
+        escaped = "\\" + escaped
+    return escape_mentions(escaped)
+
+
+def fit(raw: str, limit: int, *, keep: str = "head", marker: str = ELLIPSIS) -> str:
+    """`raw` sanitised and, when too long, cut at a word boundary (marked) so that it fits `limit`."""
+    out = sanitize(raw)
+    if size(out) <= limit:
+        return out
+    text = " ".join(raw.split())
+    keep_chars = len(text)
+    while keep_chars > 0:
+        keep_chars -= max(1, size(out) - limit)
+        piece = _cut(text, keep_chars, keep)
+        out = sanitize(piece) + marker if keep == "head" else marker + sanitize(piece)
+        if size(out) <= limit:
+            return out
+    return marker if size(marker) <= limit else ""
+
+
+def _cut(text: str, chars: int, keep: str) -> str:
+    """The first (or last) `chars` characters of `text`, backed off to a space when one is near."""
+    if chars <= 0:
+        return ""
+    if keep == "head":
+        piece = text[:chars]
+        word = piece.rsplit(" ", 1)[0]
+    else:
+        piece = text[-chars:]
+        word = piece.split(" ", 1)[-1]
+    return word if len(word) >= len(piece) // 2 else piece
+
+
+def safe_url(url: str | None) -> str | None:
+    """An http(s) URL with every character that could be markdown percent-encoded, or None."""
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return None
+    quoted = urllib.parse.quote(urllib.parse.urlunsplit(parts), safe=_URL_SAFE)
+    # quote() never encodes "_" and "~", which are markdown; their encoded forms are equivalent in URLs.
+    return quoted.replace("_", "%5F").replace("~", "%7E")
+
+
+def where(source: Source, limit: int = 600) -> str:
+    """The URL of a source when it has a usable one, else its path in the corpus."""
+    url = safe_url(source.url)
+    if url is not None and size(url) <= limit:
+        return url
+    return fit(source.path, limit)
+
+
+def citation_line(source: Source) -> str:
+    """Title (date) — where, sanitised: the shape of `render.citation`."""
+    return f"{fit(source.title, 300)} ({fit(source.date or 'undated', 40)}) — {where(source)}"
+
+
+def content(text: str) -> str:
+    """Plain message content of ours with anything interpolated already sanitised, within limits."""
+    return text if size(text) <= CONTENT_LIMIT else fit(text, CONTENT_LIMIT)
+
+
+# ---------------------------------------------------------------- blocks
+
+
+def quote_block(number: int, quote: Quote, before: str, after: str, side: int, header: str = "") -> Block:
+    """The quote in bold between (sanitised, trimmed) neighbours, as a block quote under its number."""
+    left = fit(before, side, keep="tail") if before.strip() else ""
+    right = fit(after, side) if after.strip() else ""
+    head = f"**[{number}]**{header}\n> "
+    room = BLOCK_LIMIT - size(head) - size(left) - size(right) - 6
+    text = fit(quote.text, room, marker=SHORTENED) or "(blank)"
+    body = " ".join(part for part in (left, f"**{text}**", right) if part)
+    return Block(head + body, citation_field(number, quote))
+
+
+def citation_field(number: int, quote: Quote) -> tuple[str, str]:
+    prefix = f"[{number}] "
+    name = prefix + fit(quote.source.title, FIELD_NAME_LIMIT - size(prefix))
+    date = fit(quote.source.date or "undated", 40)
+    value = f"{date} · {where(quote.source)} · chars {quote.start}–{quote.end} · score {quote.score:.2f}"
+    return name, value
+
+
+def answer_blocks(answer: Answer, first: int = 1) -> list[Block]:
+    return [
+        quote_block(number, q, q.before, q.after, NEIGHBOUR_LIMIT)
+        for number, q in enumerate(answer.quotes, start=first)
+    ]
+
+
+def not_answered_blocks(answer: Answer) -> list[Block]:
+    notice = sanitize(NOT_IN_CORPUS)
+    if not answer.nearest:
+        return [Block(notice)]
+    blocks = [Block(f"{notice}\n\n**Nearest documents:**")]
+    blocks.extend(Block(f"• {citation_line(s)}") for s in answer.nearest)
+    return blocks
+
+
+# ---------------------------------------------------------------- embeds and messages
+
+
+def paginate(
+    title: str, blocks: Sequence[Block], colour: discord.Colour, footer: str = ""
+) -> list[discord.Embed]:
+    """Embeds holding `blocks` in order, a new embed whenever the next block would break a limit."""
+    pages: list[list[Block]] = [[]]
+    for block in blocks:
+        if pages[-1] and not _fits(title, [*pages[-1], block]):
+            pages.append([])
+        pages[-1].append(block)
+    embeds = []
+    for number, page in enumerate(pages, start=1):
+        embed = discord.Embed(
+            title=title if number == 1 else None,
+            description="\n\n".join(b.text for b in page) or None,
+            colour=colour,
+        )
+        for block in page:
+            if block.field is not None:
+                embed.add_field(name=block.field[0], value=block.field[1], inline=False)
+        text = " · ".join(t for t in (footer, f"page {number}/{len(pages)}" if len(pages) > 1 else "") if t)
+        if text:
+            embed.set_footer(text=text[:FOOTER_RESERVE])
+        embeds.append(embed)
+    return embeds
+
+
+def _fits(title: str, blocks: Sequence[Block]) -> bool:
+    description = "\n\n".join(b.text for b in blocks)
+    fields = [b.field for b in blocks if b.field is not None]
+    total = size(title) + size(description) + sum(size(n) + size(v) for n, v in fields) + FOOTER_RESERVE
+    return (
+        size(description) <= DESCRIPTION_LIMIT
+        and len(fields) <= FIELDS_PER_EMBED
+        and (total <= MESSAGE_EMBEDS_TOTAL)
+    )
+
+
+def embed_size(embed: discord.Embed) -> int:
+    """What an embed counts towards the 6000-character total of a message."""
+    parts = [embed.title, embed.description, embed.footer.text, embed.author.name]
+    parts += [t for f in embed.fields for t in (f.name, f.value)]
+    return sum(size(p) for p in parts if p)
+
+
+def messages(embeds: Iterable[discord.Embed]) -> list[list[discord.Embed]]:
+    """Embeds grouped into as few messages as Discord allows (10 embeds, 6000 characters each)."""
+    out: list[list[discord.Embed]] = []
+    total = 0
+    for embed in embeds:
+        n = embed_size(embed)
+        if not out or len(out[-1]) == EMBEDS_PER_MESSAGE or total + n > MESSAGE_EMBEDS_TOTAL:
+            out.append([])
+            total = 0
+        out[-1].append(embed)
+        total += n
+    return out
+
+
+def title_for(prefix: str, text: str) -> str:
+    return prefix + fit(text, TITLE_LIMIT - size(prefix))
+
+
+def answer_embeds(
+    answer: Answer, first: int = 1, prefix: str = "", footer: str = ""
+) -> list[list[discord.Embed]]:
+    """An answer as messages of embeds: quotes (numbered from `first`) with citations, or an abstention."""
+    title = title_for(prefix, answer.question)
+    if not answer.answered:
+        return messages(paginate(title, not_answered_blocks(answer), NOT_ANSWERED_COLOUR, footer))
+    return messages(paginate(title, answer_blocks(answer, first), ANSWERED_COLOUR, footer))
+
+
+def context_embeds(answer: Answer, windows: Sequence[tuple[str, str]]) -> list[list[discord.Embed]]:
+    """Each quote in the wider passage around it (`windows[i]` = text before, text after)."""
+    blocks = []
+    for number, (quote, (before, after)) in enumerate(zip(answer.quotes, windows, strict=True), start=1):
+        header = f" {where(quote.source, 400)} · chars {quote.start}–{quote.end}"
+        blocks.append(quote_block(number, quote, before, after, CONTEXT_LIMIT, header))
+    return messages(paginate(title_for("Context: ", answer.question), blocks, INFO_COLOUR))
+
+
+def search_embeds(query: str, documents: Sequence[RankedDocument]) -> list[list[discord.Embed]]:
+    blocks = [
+        Block(f"**{n}.** {citation_line(d.source)} · score {d.score:.3f}")
+        for n, d in enumerate(documents, start=1)
+    ]
+    if not blocks:
+        blocks = [Block("No matching documents.")]
+    return messages(paginate(title_for("Search: ", query), blocks, INFO_COLOUR))
+
+
+def page_count(total: int, per_page: int = SOURCES_PER_PAGE) -> int:
+    return max(1, -(-total // per_page))
+
+
+def sources_embed(sources: Sequence[Source], page: int, per_page: int = SOURCES_PER_PAGE) -> discord.Embed:
+    """One page (1-based, clamped) of the indexed documents: number, title, date."""
+    pages = page_count(len(sources), per_page)
+    page = min(max(page, 1), pages)
+    first = (page - 1) * per_page
+    lines = [
+        f"**{n}.** {fit(s.title, 200)} ({fit(s.date or 'undated', 40)})"
+        for n, s in enumerate(sources[first : first + per_page], start=first + 1)
+    ]
+    embed = discord.Embed(
+        title="Indexed documents", description="\n".join(lines) or "No documents.", colour=INFO_COLOUR
+    )
+    embed.set_footer(text=f"page {page}/{pages} · {len(sources)} documents")
+    return embed
+
+
+def status_embed(
+    manifest: Mapping[str, Any], added: int, changed: int, removed: int, skipped: int, reindexing: bool
+) -> discord.Embed:
+    """The served generation, and whether the corpus on disk still matches it."""
+    counts = manifest.get("counts", {})
+    embed = discord.Embed(title="Index status", colour=INFO_COLOUR)
+    rows = [
+        ("Generation", str(manifest.get("generation", "?"))),
+        ("Built at", str(manifest.get("built_at", "?"))),
+        ("Documents", str(counts.get("documents", "?"))),
+        ("Chunks", str(counts.get("chunks", "?"))),
+        ("Sentences", str(counts.get("sentences", "?"))),
+        ("Model", str(manifest.get("model", "?"))),
+    ]
+    for name, value in rows:
+        embed.add_field(name=name, value=fit(value, 200), inline=True)
+    if added or changed or removed:
+        corpus = f"changed since the build: {added} new, {changed} modified, {removed} removed; run /reindex"
+    else:
+        corpus = "unchanged since the build"
+    if skipped:
+        corpus += f" ({skipped} files cannot be indexed)"
+    if reindexing:
+        corpus += "; a reindex is running"
+    embed.add_field(name="Corpus", value=corpus, inline=False)
+    return embed

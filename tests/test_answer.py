@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import pytest
+
+from qabot import evaluate
+from qabot.answer import MAX_QUESTION_CHARS, Answerer, QuestionError, clean_question
+from qabot.config import Settings
+from qabot.render import answer_json
+
+from .conftest import EVAL_DIR, SEED_CORPUS
+
+# Questions written for these tests (the larger set in eval/ is for `qabot eval`).
+SEED_QUESTIONS = [
+    ("Where is the 102nd Russian military base located?", ["Gyumri"]),
+    ("How many Russian troops does Armenia host?", ["10,000"]),
+    ("Who is the Russian ambassador to Armenia?", ["Kopyrkin"]),
+    ("Which Armenian newspaper did the ambassador give an interview to?", ["Syunyats Erikir"]),
+    ("Which news agency interviewed Kopyrkin about Armenia being a strategic ally?", ["TASS"]),
+    ("What did Pashinyan tell the Wall Street Journal about Russian troops?", ["no advantage"]),
+    ("Who visited Armenia on October 29th?", ["Shoygu"]),
+    ("How much are the delayed defense contracts worth?", ["$400 million"]),
+    ("Who is the Armenian defense minister who spoke to RIA?", ["Harutyunyan"]),
+    ("Which countries did Armenia sign defense contracts with recently?", ["India and France"]),
+    ("How many Russian soldiers are stationed at the base in Gyumri?", ["5,000"]),
+    ("What will happen to the military capability of the Gyumri base?", ["doubled"]),
+    ("Who is Armenia's foreign minister?", ["Ararat Mirzoyan", "Mirzoyan"]),
+    ("Who control Armenia's borders with Turkey and Iran?", ["Russian border guards"]),
+    ("How many Russian peacekeepers were stationed in Nagorno-Karabakh?", ["Two thousand"]),
+    ("What do critics in Armenia warn about?", ["overdependence on Russia"]),
+    ("Where would the second Russian facility be created?", ["Syunik"]),
+    ("Which Russian TV channel aired the program about Pashinyan?", ["Channel One"]),
+]
+OFF_TOPIC = [
+    "What is the capital of Australia?",
+    "How do I bake sourdough bread?",
+    "Who won the 2022 FIFA World Cup?",
+    "What is the boiling point of water at sea level?",
+    "How do I reverse a list in Python?",
+]
+
+
+@pytest.mark.parametrize(("question", "answers"), SEED_QUESTIONS)
+def test_seed_question_top_three_quotes_contain_the_answer(
+    answerer: Answerer, question: str, answers: list[str]
+) -> None:
+    answer = answerer.answer(question, 3)
+    assert answer.answered
+    assert any(evaluate.contains_answer(q.text, answers) for q in answer.quotes)
+
+
+def test_large_majority_of_top_quotes_contain_the_answer(answerer: Answerer) -> None:
+    hits = sum(
+        evaluate.contains_answer(answerer.answer(q, 1).quotes[0].text, a)
+        for q, a in SEED_QUESTIONS
+        if answerer.answer(q, 1).answered
+    )
+    assert hits / len(SEED_QUESTIONS) >= 0.8
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_questions_are_declined_with_nearest_documents(answerer: Answerer, question: str) -> None:
+    answer = answerer.answer(question)
+    assert not answer.answered
+    assert answer.quotes == ()
+    assert 1 <= len(answer.nearest) <= 3
+
+
+def test_every_quote_is_verbatim_at_its_offsets(answerer: Answerer) -> None:
+    checked = 0
+    for question, _ in SEED_QUESTIONS:
+        for quote in answerer.answer(question, 5).quotes:
+            text = (SEED_CORPUS / quote.source.path).read_text(encoding="utf-8")
+            assert text[quote.start : quote.end] == quote.text
+            assert quote.text.strip() == quote.text
+            checked += 1
+    assert checked >= len(SEED_QUESTIONS) * 3
+
+
+def test_answer_json_contract(answerer: Answerer) -> None:
+    data = answer_json(answerer.answer("Where is the 102nd Russian military base located?"))
+    assert set(data) == {"question", "answered", "quotes"}
+    assert data["answered"] is True and len(data["quotes"]) == 3
+    quote = data["quotes"][0]
+    assert {"text", "start", "end", "score", "source"} <= set(quote)
+    assert isinstance(quote["start"], int) and isinstance(quote["score"], float)
+    assert set(quote["source"]) == {"id", "title", "path", "date", "url"}
+    scores = [q["score"] for q in data["quotes"]]
+    assert scores == sorted(scores, reverse=True)
+    declined = answer_json(answerer.answer("What is the capital of Australia?"))
+    assert declined["answered"] is False and declined["quotes"] == [] and declined["nearest"]
+
+
+def test_quotes_are_distinct(answerer: Answerer) -> None:
+    quotes = answerer.answer("What is the 102nd military base?", 5).quotes
+    assert len({(q.source.id, q.start) for q in quotes}) == len(quotes)
+    assert len({q.text for q in quotes}) == len(quotes)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\x00\x07", "x" * (MAX_QUESTION_CHARS + 1)])
+def test_bad_questions_raise_a_helpful_error(answerer: Answerer, bad: str) -> None:
+    with pytest.raises(QuestionError):
+        answerer.answer(bad)
+
+
+def test_questions_are_cleaned_of_control_characters() -> None:
+    assert clean_question("  Where\x00 is\tthe\nbase? ") == "Where is the base?"
+
+
+def test_search_ranks_documents(answerer: Answerer) -> None:
+    ranked = answerer.search("Shoygu visit bilateral agreements defense ministries", 3)
+    assert ranked[0].source.id == "armenia-and-russia-enhance-defense-cooperation"
+    assert len({d.source.id for d in ranked}) == len(ranked) == 3
+
+
+def test_seed_question_set_meets_the_bar(answerer: Answerer, seed_settings: Settings) -> None:
+    items = evaluate.load_items(EVAL_DIR / "seed_questions.jsonl")
+    report = evaluate.score(
+        evaluate.run_items(answerer, items), evaluate.QuoteChecker(seed_settings.corpus_dir)
+    )
+    assert report.verbatim == 1.0
+    assert report.top3 >= 0.85

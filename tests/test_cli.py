@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qabot.cli import main
+from qabot.config import Settings
+
+COMMANDS = sorted(main.commands)
+
+
+def run(settings: Settings, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    options = ["--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
+    result = CliRunner().invoke(main, [args[0], *options, *args[1:]], input=stdin)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--corpus" in result.output and "--index" in result.output
+
+
+def test_commands_cover_the_contract() -> None:
+    assert {"index", "ask", "search", "chat", "eval"} <= set(COMMANDS)
+
+
+def test_ask_json(seed_settings: Settings) -> None:
+    code, out = run(seed_settings, "ask", "How many Russian troops does Armenia host?", "--json", "-k", "2")
+    assert code == 0
+    data = json.loads(out)
+    assert data["answered"] and len(data["quotes"]) == 2
+    quote = data["quotes"][0]
+    text = (seed_settings.corpus_dir / quote["source"]["path"]).read_text(encoding="utf-8")
+    assert text[quote["start"] : quote["end"]] == quote["text"]
+
+
+def test_ask_stdin_writes_jsonl_one_per_question(seed_settings: Settings) -> None:
+    stdin = (
+        "Who is the Russian ambassador to Armenia?\n\nWhat is the capital of Australia?\n" + "x" * 2000 + "\n"
+    )
+    code, out = run(seed_settings, "ask", "-", "--json", stdin=stdin)
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["answered"] for line in lines] == [True, False, False]
+    assert "too long" in lines[2]["error"]
+
+
+def test_ask_text_shows_quote_and_citation(seed_settings: Settings) -> None:
+    code, out = run(seed_settings, "ask", "How many Russian troops does Armenia host?")
+    assert code == 0
+    assert "10,000 Russian troops" in out
+    assert "Sources:" in out and "armenian-pm-sees-no-advantage-in-russian-troops.txt" in out
+
+
+def test_ask_declines_off_topic(seed_settings: Settings) -> None:
+    code, out = run(seed_settings, "ask", "What is the capital of Australia?")
+    assert code == 0
+    assert "Not in the corpus" in out and "Nearest documents" in out
+
+
+def test_search_json(seed_settings: Settings) -> None:
+    code, out = run(seed_settings, "search", "Shoygu visit to Gyumri", "--json", "-k", "2")
+    assert code == 0
+    data = json.loads(out)
+    assert data["query"] == "Shoygu visit to Gyumri"
+    assert [set(d) for d in data["documents"]] == [{"id", "title", "path", "score"}] * 2
+
+
+def test_chat_json_answers_each_turn(seed_settings: Settings) -> None:
+    stdin = "Who is the Russian ambassador to Armenia?\n\nWhat is the capital of Australia?\n"
+    code, out = run(seed_settings, "chat", "--json", stdin=stdin)
+    assert code == 0
+    assert [json.loads(line)["answered"] for line in out.splitlines()] == [True, False]
+
+
+def test_chat_interactive_loop(seed_settings: Settings) -> None:
+    code, out = run(seed_settings, "chat", stdin="How many Russian troops does Armenia host?\n/new\n/quit\n")
+    assert code == 0
+    assert "10,000" in out
+
+
+def test_index_reports_summary_and_skipped_files(fresh_index: Settings) -> None:
+    (fresh_index.corpus_dir / "broken.txt").write_bytes(b"\xff\xfe\x00\x00binary")
+    code, out = run(fresh_index, "index")
+    assert code == 0
+    assert "Indexed 5 documents" in out and "1 files skipped" in out
+    assert "skipped broken.txt: binary file" in out
+
+
+def test_missing_index_is_a_one_line_error(tmp_path: Path) -> None:
+    settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "none")
+    code, out = run(settings, "ask", "Anything?")
+    assert code == 1
+    assert out.strip() == f"Error: no index in {tmp_path / 'none'}: run `qabot index` to build it"
+
+
+def test_empty_question_is_a_usage_error(seed_settings: Settings) -> None:
+    code, out = run(seed_settings, "ask", "  ")
+    assert code == 1 and "the question is empty" in out

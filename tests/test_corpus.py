@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qabot.corpus import load_corpus
+
+from .conftest import SEED_CORPUS
+
+
+def test_seed_corpus_front_matter() -> None:
+    result = load_corpus(SEED_CORPUS)
+    assert result.problems == []
+    by_id = {d.id: d for d in result.documents}
+    assert len(by_id) == 5
+    doc = by_id["armenia-invites-more-russian-troops"]
+    assert doc.title == "Armenia Invites More Russian Troops to Its Territory"
+    assert doc.date == "2021-02-23"
+    assert doc.url is None
+    assert doc.text[doc.body_start :].startswith("Date: 23 February 2021")
+    # offsets index the file exactly as it is on disk
+    assert doc.text == (SEED_CORPUS / doc.path).read_text(encoding="utf-8")
+
+
+def test_markdown_without_front_matter_takes_title_from_first_line(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("# Field notes\n\nThe base is in Gyumri.\n", encoding="utf-8")
+    (doc,) = load_corpus(tmp_path).documents
+    assert (doc.id, doc.title, doc.body_start, doc.date) == ("notes", "# Field notes", 0, None)
+
+
+def test_jsonl_records_are_documents(tmp_path: Path) -> None:
+    records = [
+        {"_id": "a1", "title": "First", "text": "Alpha text.", "metadata": {"kind": "x"}},
+        {"_id": "a2", "title": "", "text": "Beta text here."},
+        {"_id": "a3", "text": "   "},
+    ]
+    (tmp_path / "set.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in records) + "\nnot json\n", encoding="utf-8"
+    )
+    result = load_corpus(tmp_path)
+    assert [(d.id, d.title, d.path, d.text) for d in result.documents] == [
+        ("a1", "First", "set.jsonl", "Alpha text."),
+        ("a2", "Beta text here.", "set.jsonl", "Beta text here."),
+    ]
+    assert [(p.path, p.reason) for p in result.problems] == [
+        ("set.jsonl:3", "empty text"),
+        ("set.jsonl:4", "invalid JSON (Expecting value)"),
+    ]
+
+
+def test_bad_files_are_reported_once_and_skipped(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("A fine sentence.", encoding="utf-8")
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (tmp_path / "latin.txt").write_bytes("Caf\xe9 cr\xe8me.".encode("latin-1"))
+    (tmp_path / "empty.md").write_text("", encoding="utf-8")
+    (tmp_path / "data.bin").write_bytes(b"\x00\x01")
+    (tmp_path / ".hidden.txt").write_text("ignored", encoding="utf-8")
+    result = load_corpus(tmp_path)
+    assert [d.id for d in result.documents] == ["good"]
+    reasons = {p.path: p.reason for p in result.problems}
+    assert set(reasons) == {"image.txt", "latin.txt", "empty.md", "data.bin"}
+    assert reasons["image.txt"].startswith("binary file")
+    assert reasons["latin.txt"].startswith("not UTF-8")
+
+
+def test_same_stem_in_two_formats_keeps_ids_unique(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("One.", encoding="utf-8")
+    (tmp_path / "a.md").write_text("Two.", encoding="utf-8")
+    assert sorted(d.id for d in load_corpus(tmp_path).documents) == ["a", "a.txt"]
+
+
+def test_missing_corpus_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_corpus(tmp_path / "nope")

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qabot.text import MAX_SENTENCE_CHARS, Span, chunk, segment
+
+
+def sentences(text: str, start: int = 0) -> list[str]:
+    return [text[s.start : s.end] for s in segment(text, start)]
+
+
+def test_abbreviations_and_quotations_stay_whole() -> None:
+    text = (
+        "The U.S. Army sent Gen. John Smith to Yerevan. Dr. Ana Petrosyan said: “We will not leave.” "
+        "Prices rose 3.5% in the U.K. last year."
+    )
+    assert sentences(text) == [
+        "The U.S. Army sent Gen. John Smith to Yerevan.",
+        "Dr. Ana Petrosyan said: “We will not leave.”",
+        "Prices rose 3.5% in the U.K. last year.",
+    ]
+
+
+def test_headlines_bylines_and_date_lines_are_their_own_units() -> None:
+    text = (
+        " date 2023-12-28 Russia Considers Armenia a Strategic Ally\n\nBy Ani Avetisyan\n\n"
+        "Date: 23 February 2021\n\nArmenia Invites More Russian Troops\nAfter its defeat, Armenia looks to Moscow."
+    )
+    assert sentences(text) == [
+        "date 2023-12-28",
+        "Russia Considers Armenia a Strategic Ally",
+        "By Ani Avetisyan",
+        "Date: 23 February 2021",
+        "Armenia Invites More Russian Troops",
+        "After its defeat, Armenia looks to Moscow.",
+    ]
+
+
+def test_segment_starts_after_the_given_offset() -> None:
+    text = "---\ntitle: x\n---\nFirst one. Second one."
+    start = text.index("First")
+    assert sentences(text, start) == ["First one.", "Second one."]
+
+
+def test_very_long_runs_are_cut_at_whitespace() -> None:
+    text = " ".join(["word"] * 2000)
+    spans = segment(text)
+    assert len(spans) > 1
+    assert all(s.end - s.start <= MAX_SENTENCE_CHARS for s in spans)
+    assert all(text[s.start : s.end] == text[s.start : s.end].strip() for s in spans)
+
+
+alphabet = st.sampled_from(
+    [
+        "U.S. ",
+        "Dr. ",
+        "He said. ",
+        "“Quoted.” ",
+        "\n",
+        "\n\n",
+        " ",
+        ".",
+        "?",
+        "!",
+        "é",
+        "\u200b",
+        "\t",
+        "Armenia",
+        "3.5",
+        "date 2023-12-28 ",
+        "Gen.",
+        "—",
+        "a",
+        "B",
+        "\r\n",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(alphabet, max_size=60).map("".join), st.integers(0, 10))
+def test_every_span_is_the_text_at_its_offsets(text: str, start: int) -> None:
+    start = min(start, len(text))
+    spans = segment(text, start)
+    previous_end = start
+    for span in spans:
+        piece = text[span.start : span.end]
+        assert piece and piece == piece.strip()
+        assert previous_end <= span.start < span.end <= len(text)
+        previous_end = span.end
+    # nothing but whitespace is lost between sentences
+    covered = "".join(text[s.start : s.end] for s in spans)
+    assert "".join(covered.split()) == "".join(text[start:].split())
+
+
+@given(st.lists(st.integers(1, 60), min_size=1, max_size=40), st.integers(20, 128), st.integers(0, 2))
+def test_chunks_cover_every_sentence_within_budget(counts: list[int], budget: int, overlap: int) -> None:
+    chunks = chunk(counts, budget, overlap)
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(counts) - 1
+    covered = {i for first, last in chunks for i in range(first, last + 1)}
+    assert covered == set(range(len(counts)))
+    for (first, last), (next_first, _) in zip(chunks, chunks[1:], strict=False):
+        assert next_first > first
+        assert next_first <= last + 1
+    for first, last in chunks:
+        assert first == last or sum(counts[first : last + 1]) <= budget
+
+
+def test_chunk_overlap_shares_one_sentence() -> None:
+    assert chunk([10] * 6, budget=30, overlap=1) == [(0, 2), (2, 4), (4, 5)]
+    assert chunk([10] * 6, budget=30, overlap=0) == [(0, 2), (3, 5)]
+
+
+def test_span_is_a_value() -> None:
+    assert Span(1, 2) == Span(1, 2)
