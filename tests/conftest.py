@@ -12,9 +12,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from qabot import store  # noqa: E402
-from qabot.answer import Answerer  # noqa: E402
-from qabot.config import Settings  # noqa: E402
+from qabot import store
+from qabot.answer import Answerer
+from qabot.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "corpus"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +27,8 @@ def test_abbreviations_and_quotations_stay_whole() -> None:
 def test_headlines_bylines_and_date_lines_are_their_own_units() -> None:
     text = (
         " date 2023-12-28 Russia Considers Armenia a Strategic Ally\n\nBy Ani Avetisyan\n\n"
-        "Date: 23 February 2021\n\nArmenia Invites More Russian Troops\nAfter its defeat, Armenia looks to Moscow."
+        "Date: 23 February 2021\n\nArmenia Invites More Russian Troops\n"
+        "After its defeat, Armenia looks to Moscow."
     )
     assert sentences(text) == [
         "date 2023-12-28",
@@ -100,7 +103,7 @@ def test_chunks_cover_every_sentence_within_budget(counts: list[int], budget: in
     assert chunks[0][0] == 0 and chunks[-1][1] == len(counts) - 1
     covered = {i for first, last in chunks for i in range(first, last + 1)}
     assert covered == set(range(len(counts)))
-    for (first, last), (next_first, _) in zip(chunks, chunks[1:], strict=False):
+    for (first, last), (next_first, _) in itertools.pairwise(chunks):
         assert next_first > first
         assert next_first <= last + 1
     for first, last in chunks:
