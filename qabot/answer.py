@@ -5,18 +5,24 @@ Everything quoted is `document.text[start:end]`; nothing is generated.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from qabot import retrieve
+from qabot import retrieve, scoring
 from qabot.store import Index, SentenceRow
 
 MAX_QUESTION_CHARS = 1000
 CANDIDATE_CHUNKS = 12
 RETRIEVE_DEPTH = 50
-DEFAULT_MIN_SCORE = 0.40
+# `qabot calibrate` on SQuAD questions plus the seed questions as off-corpus negatives, at precision 0.8
+# (see docs/benchmarks.md); a calibration.json beside the index overrides it.
+DEFAULT_MIN_SCORE = 8.45
+CALIBRATION_FILE = "calibration.json"
 DUPLICATE_COSINE = 0.95
 MODES = ("hybrid", "dense", "keyword")  # dense and keyword are the baselines eval compares against
 
@@ -93,7 +99,7 @@ class Answerer:
         self.index = index
         self.mode = mode
         self.encoder = index.encoder(threads)
-        calibrated = index.manifest.get("min_score")
+        calibrated = load_calibration(index.index_dir, index.manifest["model_key"])
         self.min_score = min_score if min_score is not None else calibrated or DEFAULT_MIN_SCORE
 
     def answer(self, question: str, k: int = 3, history: Sequence[str] = ()) -> Answer:
@@ -136,32 +142,45 @@ class Answerer:
             return self._baseline(retrieve.dense_sentences(self.index, vector, CANDIDATE_CHUNKS)), fused
         if self.mode == "keyword":
             return self._baseline(retrieve.keyword_sentences(self.index, text, CANDIDATE_CHUNKS)), fused
+        return self._rescored(text, vector, fused), fused
+
+    def _rescored(self, text: str, vector: np.ndarray, fused: Sequence[retrieve.Hit]) -> list[Candidate]:
+        """Every sentence of the best fused chunks, scored with all the evidence (see qabot.scoring)."""
         chunks = self.index.chunks([h.id for h in fused[:CANDIDATE_CHUNKS]])
-        chunk_sim = {c.id: float(self.index.chunk_vectors[c.id] @ vector) for c in chunks}
-        keyword_sentences = {
-            h.id: h.score for h in retrieve.keyword_sentences(self.index, text, RETRIEVE_DEPTH)
-        }
-        top_keyword = max(keyword_sentences.values(), default=1.0) or 1.0
-        support: dict[int, float] = {}
+        if not chunks:
+            return []
+        chunk_sim = np.asarray(self.index.chunk_vectors[[c.id for c in chunks]]) @ vector
+        keyword = {h.id: h.score for h in retrieve.keyword_sentences(self.index, text, RETRIEVE_DEPTH)}
+        top_keyword = max(keyword.values(), default=1.0) or 1.0
+        support: dict[int, tuple[float, float]] = {}  # sentence id -> (best chunk cosine, best rank feature)
         rows: dict[int, SentenceRow] = {}
-        for c in chunks:
-            for s in self.index.sentences(c.first, c.last):
-                rows[s.id] = s
-                support[s.id] = max(support.get(s.id, -1.0), chunk_sim[c.id])
+        for rank, (c, sim) in enumerate(zip(chunks, chunk_sim, strict=True)):
+            for row in self.index.sentences(c.first - 1, c.last + 1):
+                rows[row.id] = row  # neighbours too, for the context feature
+            for sid in range(c.first, c.last + 1):
+                old = support.get(sid, (-1.0, 0.0))
+                support[sid] = (max(old[0], float(sim)), max(old[1], 1.0 / (1 + rank)))
         ids = sorted(rows)
-        if not ids:
-            return [], fused
-        similarity = np.asarray(self.index.sentence_vectors[ids]) @ vector
+        similarity = dict(
+            zip(ids, (np.asarray(self.index.sentence_vectors[ids]) @ vector).tolist(), strict=True)
+        )
+        info = scoring.question_info(text, self.index.sentence_frequency)
         candidates = []
-        for sid, sim in zip(ids, similarity, strict=True):
+        for sid, (chunk_cos, rank_feature) in support.items():
+            row = rows[sid]
+            neighbours = [similarity[n] for n in (sid - 1, sid + 1) if n in rows and rows[n].doc == row.doc]
+            sentence = self.index.document(row.doc).text[row.start : row.end]
             features = {
-                "sentence": float(sim),
-                "chunk": support[sid],
-                "keyword": keyword_sentences.get(sid, 0.0) / top_keyword,
+                "sentence": similarity[sid],
+                "chunk": chunk_cos,
+                "context": max(neighbours, default=0.0),
+                "keyword": keyword.get(sid, 0.0) / top_keyword,
+                "rank": rank_feature,
+                **scoring.lexical_features(info, sentence),
             }
-            candidates.append(Candidate(rows[sid], score_sentence(features), features))
+            candidates.append(Candidate(row, scoring.score(features), features))
         candidates.sort(key=lambda c: -c.score)
-        return candidates, fused
+        return candidates
 
     def _baseline(self, hits: Sequence[retrieve.Hit]) -> list[Candidate]:
         """One retriever's sentences in its own order (the baselines: no fusion, no re-scoring)."""
@@ -208,6 +227,22 @@ class Answerer:
         return [self._source(r) for r in rows[:n]]
 
 
-def score_sentence(features: dict[str, float]) -> float:
-    """How well a sentence answers: mostly its own similarity, backed by its chunk and shared keywords."""
-    return 0.6 * features["sentence"] + 0.25 * features["chunk"] + 0.15 * features["keyword"]
+def save_calibration(
+    index_dir: Path, model_key: str, threshold: float, precision: float, questions: int
+) -> None:
+    data = {"model_key": model_key, "min_score": threshold, "precision": precision, "questions": questions}
+    tmp = index_dir / (CALIBRATION_FILE + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, index_dir / CALIBRATION_FILE)
+
+
+def load_calibration(index_dir: Path, model_key: str) -> float | None:
+    """The stored threshold, if it was calibrated for this model."""
+    try:
+        data = json.loads((index_dir / CALIBRATION_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("model_key") != model_key:
+        return None
+    value = data.get("min_score")
+    return float(value) if isinstance(value, int | float) else None

@@ -307,3 +307,81 @@ def eval_command(
 
 def _fmt(value: Any) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+@main.command("discord")
+@common_options
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="Publish the slash commands on start (globally, or to QABOT_DISCORD_GUILD_ID when set).",
+)
+def discord_(corpus_dir: Path | None, index_dir: Path | None, sync: bool) -> None:
+    """Run the Discord bot (token from DISCORD_TOKEN; build the index first with `qabot index`)."""
+    from qabot.bot import BotError, run
+
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    token = settings.discord_token
+    if token is None or not token.get_secret_value().strip():
+        raise click.ClickException("no Discord token: set DISCORD_TOKEN (in the environment or .env)")
+    with domain_errors():
+        try:
+            run(settings, sync=sync)
+        except BotError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@common_options
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--negatives",
+    type=click.Path(exists=True, path_type=Path),
+    multiple=True,
+    help="Question sets about other corpora: every one counts as unanswerable here.",
+)
+@click.option(
+    "--precision",
+    type=click.FloatRange(0.5, 1.0),
+    default=0.9,
+    show_default=True,
+    help="Share of abstentions that must be right (unanswerable, or the top quote was wrong).",
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Use a fixed random sample per file.")
+def calibrate(
+    corpus_dir: Path | None,
+    index_dir: Path | None,
+    file: Path,
+    negatives: tuple[Path, ...],
+    precision: float,
+    limit: int | None,
+) -> None:
+    """Choose the abstention threshold on a labelled question set FILE and store it with the index."""
+    import dataclasses
+    import random
+
+    from qabot import evaluate
+    from qabot.answer import Answerer, save_calibration
+    from qabot.store import open_index
+
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
+
+    def sample(path: Path) -> list[evaluate.Item]:
+        items = evaluate.load_items(path)
+        return random.Random(0).sample(items, min(limit, len(items))) if limit else items
+
+    items = sample(file)
+    for path in negatives:
+        items += [dataclasses.replace(i, answers=(), source=None) for i in sample(path)]
+    with domain_errors():
+        index = open_index(settings)
+        answerer = Answerer(index, min_score=float("-inf"), threads=settings.threads)
+        results = evaluate.run_items(answerer, items)
+    threshold, got_precision, recall = evaluate.calibrate(results, precision)
+    save_calibration(settings.index_dir, index.manifest["model_key"], threshold, precision, len(items))
+    console.print(
+        f"Abstention threshold {threshold} (abstentions right {got_precision:.3f}, "
+        f"declining {recall:.3f} of what should be declined) over {len(items)} questions; "
+        f"saved to {settings.index_dir / 'calibration.json'}.",
+        markup=False,
+    )

@@ -52,11 +52,12 @@ def load_items(path: Path) -> list[Item]:
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = str.maketrans("", "", string.punctuation + "‘’“”—–")
+_PUNCT = str.maketrans({c: " " for c in string.punctuation + "‘’“”—–"})
 
 
 def normalize(text: str) -> str:
-    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
+    """SQuAD's answer normalisation (lower case, no punctuation, no articles, single spaces), except that
+    punctuation becomes a space, so "1978,[citation needed]" still contains "1978"."""
     return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCT)).split())
 
 

@@ -413,6 +413,7 @@ class Index:
         ):
             raise StoreError(f"the index at {path} is inconsistent with its manifest; {FIX}")
         self._encoder: OnnxEncoder | None = None
+        self._vocab = False
         self._documents: dict[int, Document] = {}
 
     @property
@@ -448,6 +449,20 @@ class Index:
         ).fetchall()
         by_id = {r[0]: ChunkRow(*r) for r in rows}
         return [by_id[i] for i in ids if i in by_id]
+
+    def sentence_frequency(self, stems: Sequence[str]) -> tuple[dict[str, int], int]:
+        """How many sentences hold each (porter-stemmed) term, and how many sentences there are."""
+        if not self._vocab:
+            # a TEMP table: the generation's database stays read-only
+            self.db.execute(
+                "CREATE VIRTUAL TABLE temp.sentence_vocab USING fts5vocab(main, sentence_fts, row)"
+            )
+            self._vocab = True
+        rows = self.db.execute(
+            f"SELECT term, doc FROM temp.sentence_vocab WHERE term IN ({','.join('?' * len(stems))})",
+            list(stems),
+        ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}, int(self.manifest["counts"]["sentences"])
 
     def sentence_rows(self, ids: Sequence[int]) -> list[SentenceRow]:
         rows = self.db.execute(

@@ -39,22 +39,18 @@ OFF_TOPIC = [
 ]
 
 
-@pytest.mark.parametrize(("question", "answers"), SEED_QUESTIONS)
-def test_seed_question_top_three_quotes_contain_the_answer(
-    answerer: Answerer, question: str, answers: list[str]
-) -> None:
-    answer = answerer.answer(question, 3)
-    assert answer.answered
-    assert any(evaluate.contains_answer(q.text, answers) for q in answer.quotes)
-
-
-def test_large_majority_of_top_quotes_contain_the_answer(answerer: Answerer) -> None:
-    hits = sum(
-        evaluate.contains_answer(answerer.answer(q, 1).quotes[0].text, a)
-        for q, a in SEED_QUESTIONS
-        if answerer.answer(q, 1).answered
-    )
-    assert hits / len(SEED_QUESTIONS) >= 0.8
+def test_seed_questions_are_answered_with_the_answer_on_top(answerer: Answerer) -> None:
+    """Issue bar: the top quote holds the answer for the large majority; top three for nearly all."""
+    top1, top3, misses = 0, 0, []
+    for question, answers in SEED_QUESTIONS:
+        quotes = answerer.answer(question, 3).quotes
+        top1 += bool(quotes) and evaluate.contains_answer(quotes[0].text, answers)
+        found = any(evaluate.contains_answer(q.text, answers) for q in quotes)
+        top3 += found
+        if not found:
+            misses.append(question)
+    assert top1 / len(SEED_QUESTIONS) >= 0.8, misses
+    assert top3 >= len(SEED_QUESTIONS) - 2, misses
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
