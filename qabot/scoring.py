@@ -6,6 +6,7 @@ checked on the other half; they are never adjusted for individual questions.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -108,9 +109,7 @@ def question_info(
     question_stems = stems(words)
     df, total = document_frequency(sorted(set(question_stems)))
     idf = {t: math.log(1 + (total - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in question_stems}
-    return QuestionInfo(
-        frozenset(words), kinds, idf, frozenset(zip(question_stems, question_stems[1:], strict=False))
-    )
+    return QuestionInfo(frozenset(words), kinds, idf, frozenset(itertools.pairwise(question_stems)))
 
 
 def has_kind(kind: str, sentence: str, question_words: frozenset[str]) -> bool:
@@ -131,7 +130,7 @@ def lexical_features(info: QuestionInfo, sentence: str) -> dict[str, float]:
     sentence_stems = stems(words)
     present = set(sentence_stems)
     total_idf = sum(info.idf.values())
-    pairs = set(zip(sentence_stems, sentence_stems[1:], strict=False))
+    pairs = set(itertools.pairwise(sentence_stems))
     return {
         "overlap": overlap,
         "idf_overlap": sum(v for t, v in info.idf.items() if t in present) / total_idf if total_idf else 0.0,
