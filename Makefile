@@ -25,7 +25,7 @@ install-dev: $(VENV)/.installed-dev
 
 demo: install
 	$(BIN)/qabot index
-	$(BIN)/qabot ask "Where is the 102nd Russian military base located?"
+	$(BIN)/qabot ask "How many Russian troops does Armenia host?"
 
 lint: install-dev
 	$(BIN)/ruff check qabot tests benchmarks

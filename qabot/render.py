@@ -83,12 +83,13 @@ def answer_text(answer: Answer) -> Group:
 
 
 def _quote_text(quote: Quote) -> Text:
+    """The answering sentence marked ▶ and in bold, its neighbours above and below, dimmed."""
     text = Text()
     if quote.before:
-        text.append(quote.before + " ", style="dim")
-    text.append(quote.text, style="bold")
+        text.append(quote.before + "\n", style="dim")
+    text.append("▶ " + quote.text, style="bold")
     if quote.after:
-        text.append(" " + quote.after, style="dim")
+        text.append("\n" + quote.after, style="dim")
     return text
 
 
