@@ -180,6 +180,7 @@ def chat(corpus_dir: Path | None, index_dir: Path | None, top_k: int | None, as_
         answerer = _answerer(settings)
     if not as_json:
         console.print("qabot chat: ask about the documents. '/new' starts over, '/quit' or Ctrl-D ends.")
+    history: list[str] = []
     while True:
         if as_json:
             line = sys.stdin.readline()
@@ -187,7 +188,8 @@ def chat(corpus_dir: Path | None, index_dir: Path | None, top_k: int | None, as_
                 return
             line = line.rstrip("\n")
             if not line.strip():
-                continue  # a new conversation; each turn stands alone until follow-ups are supported
+                history.clear()  # an empty line starts a new conversation
+                continue
         else:
             try:
                 line = console.input("[bold]> [/bold]")
@@ -196,16 +198,21 @@ def chat(corpus_dir: Path | None, index_dir: Path | None, top_k: int | None, as_
                 return
             if line.strip() in {"/quit", "/exit"}:
                 return
-            if line.strip() == "/new" or not line.strip():
+            if line.strip() == "/new":
+                history.clear()
+                console.print("New conversation.", style="dim")
+                continue
+            if not line.strip():
                 continue
         try:
-            answer = answerer.answer(line, settings.top_k)
+            answer = answerer.answer(line, settings.top_k, history=history)
         except QuestionError as exc:
             if as_json:
                 click.echo(json.dumps({"question": line, "answered": False, "quotes": [], "error": str(exc)}))
             else:
                 console.print(str(exc), style="yellow", markup=False)
             continue
+        history.append(answer.question)
         if as_json:
             click.echo(json.dumps(render.answer_json(answer), ensure_ascii=False))
             sys.stdout.flush()

@@ -115,3 +115,22 @@ def test_seed_question_set_meets_the_bar(answerer: Answerer, seed_settings: Sett
     )
     assert report.verbatim == 1.0
     assert report.top3 >= 0.85
+
+
+def test_follow_ups_use_the_conversation_and_subject_changes_lose_nothing(answerer: Answerer) -> None:
+    items = evaluate.load_items(EVAL_DIR / "seed_conversations.jsonl")
+
+    def top(item: evaluate.Item, history: tuple[str, ...]) -> tuple[bool, bool]:
+        quotes = answerer.answer(item.question, 3, history=history).quotes
+        return (
+            bool(quotes) and evaluate.contains_answer(quotes[0].text, item.answers),
+            any(evaluate.contains_answer(q.text, item.answers) for q in quotes),
+        )
+
+    follow = [i for i in items if i.kind == "followup"]
+    switch = [i for i in items if i.kind == "switch"]
+    with_history = [top(i, i.turns[:-1]) for i in follow]
+    alone = [top(i, ()) for i in follow]
+    assert sum(t3 for _, t3 in with_history) > sum(t3 for _, t3 in alone)
+    assert sum(t3 for _, t3 in with_history) / len(follow) >= 0.8
+    assert sum(top(i, i.turns[:-1])[0] for i in switch) >= sum(top(i, ())[0] for i in switch)
