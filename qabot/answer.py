@@ -5,8 +5,10 @@ Everything quoted is `document.text[start:end]`; nothing is generated.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +16,16 @@ from pathlib import Path
 import numpy as np
 
 from qabot import retrieve, scoring
-from qabot.store import Index, SentenceRow
+from qabot.store import Index, Scope, SentenceRow
 
 MAX_QUESTION_CHARS = 1000
 CANDIDATE_CHUNKS = 12
+TIMELINE_CHUNKS = 40  # a timeline wants the best of many documents, not the many best of a few
+_CHANGE = re.compile(
+    r"\b(?:over time|over the years|timeline|chronolog\w*|evolv\w*|chang\w*|shift\w*|develop\w*|"
+    r"history of|trend\w*|deteriorat\w*|improv\w*|since (?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
 RETRIEVE_DEPTH = 50
 # `qabot calibrate` on SQuAD questions plus the seed questions as off-corpus negatives, at precision 0.8
 # (see docs/benchmarks.md); a calibration.json beside the index overrides it.
@@ -33,6 +41,50 @@ MODES = ("hybrid", "dense", "keyword")  # dense and keyword are the baselines ev
 
 class QuestionError(ValueError):
     """The question cannot be answered as asked (empty, too long); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Limits on which documents may answer: ISO dates (inclusive) and source ids, stems or folders."""
+
+    since: str | None = None
+    until: str | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.sources)
+
+    def describe(self) -> str:
+        parts = [f"since {self.since}"] * bool(self.since) + [f"until {self.until}"] * bool(self.until)
+        if self.sources:
+            parts.append("from " + ", ".join(self.sources))
+        return " ".join(parts)
+
+
+def parse_filters(since: str | None = None, until: str | None = None, sources: Sequence[str] = ()) -> Filters:
+    """Filters from user input: YYYY, YYYY-MM or YYYY-MM-DD; an invalid or empty range is an error."""
+    low = _parse_day(since, "since", first=True) if since else None
+    high = _parse_day(until, "until", first=False) if until else None
+    if low and high and low > high:
+        raise QuestionError(f"the date range is empty: since {low} is after until {high}")
+    return Filters(low, high, tuple(s.strip() for s in sources if s.strip()))
+
+
+def _parse_day(value: str, name: str, first: bool) -> str:
+    text = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            return f"{text}-01-01" if first else f"{text}-12-31"
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            day = dt.date.fromisoformat(f"{text}-01")
+            if first:
+                return day.isoformat()
+            following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            return (following - dt.timedelta(days=1)).isoformat()
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise QuestionError(f"--{name} '{value}' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
 
 
 @dataclass(frozen=True)
@@ -55,6 +107,7 @@ class Quote:
     source: Source
     before: str = ""
     after: str = ""
+    also: tuple[Source, ...] = ()  # other documents carrying the same sentence (syndicated copies)
 
 
 @dataclass(frozen=True)
@@ -64,6 +117,7 @@ class Answer:
     quotes: tuple[Quote, ...] = ()
     nearest: tuple[Source, ...] = ()  # when not answered: where the closest material is
     top_score: float = 0.0  # the best candidate's score, answered or not (for calibration)
+    timeline: bool = False  # quotes are one per document, oldest first
 
 
 @dataclass(frozen=True)
@@ -77,6 +131,11 @@ class Candidate:
     sentence: SentenceRow
     score: float
     features: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+def wants_timeline(question: str) -> bool:
+    """Whether the question asks how something changed over time."""
+    return bool(_CHANGE.search(question))
 
 
 def clean_question(question: str) -> str:
@@ -106,17 +165,51 @@ class Answerer:
         calibrated = load_calibration(index.index_dir, index.manifest["model_key"])
         self.min_score = min_score if min_score is not None else calibrated or DEFAULT_MIN_SCORE
 
-    def answer(self, question: str, k: int = 3, history: Sequence[str] = ()) -> Answer:
-        """The best `k` quotes for `question`, or an abstention listing the nearest documents."""
+    def answer(
+        self,
+        question: str,
+        k: int = 3,
+        history: Sequence[str] = (),
+        filters: Filters | None = None,
+        timeline: bool | None = None,
+    ) -> Answer:
+        """The best `k` quotes for `question`, or an abstention listing the nearest documents.
+
+        `timeline` (default: when the question asks how something changed) gives at most one quote per
+        document, oldest first.
+        """
         text = clean_question(question)
-        candidates, fused = self._candidates(text)
+        scope = self._scope(filters)
+        timeline = wants_timeline(text) if timeline is None else timeline
+        depth = TIMELINE_CHUNKS if timeline else CANDIDATE_CHUNKS
+        candidates, fused = self._candidates(text, scope, depth)
         if history:
-            candidates, fused = self._with_history(text, history, candidates, fused)
+            candidates, fused = self._with_history(text, history, candidates, fused, scope, depth)
         best = candidates[0].score if candidates else 0.0
         if best < self.min_score:
             return Answer(text, False, nearest=tuple(self._nearest_sources(fused, 3)), top_score=best)
-        quotes = [self._quote(c) for c in self._distinct(candidates, k)]
-        return Answer(text, True, tuple(quotes), top_score=best)
+        if timeline:
+            dated = self._timeline(candidates, k)
+            if len(dated) > 1:
+                return Answer(text, True, tuple(dated), top_score=best, timeline=True)
+        return Answer(text, True, tuple(self._distinct(candidates, k)), top_score=best)
+
+    def _scope(self, filters: Filters | None) -> Scope | None:
+        if filters is None or not filters.active:
+            return None
+        scope = self.index.scope(filters.since, filters.until, filters.sources)
+        if not scope.docs:
+            raise QuestionError(f"no documents match the filters ({filters.describe()})")
+        return scope
+
+    def _timeline(self, candidates: Sequence[Candidate], k: int) -> list[Quote]:
+        """The best quote of each of the `k` best documents that clear the threshold, oldest first."""
+        per_doc: dict[int, Candidate] = {}
+        for c in candidates:
+            if c.score >= self.min_score and c.sentence.doc not in per_doc and len(per_doc) < k:
+                per_doc[c.sentence.doc] = c
+        quotes = [self._quote(c) for c in per_doc.values()]
+        return sorted(quotes, key=lambda q: (q.source.date is None, q.source.date or ""))
 
     def _with_history(
         self,
@@ -124,6 +217,8 @@ class Answerer:
         history: Sequence[str],
         candidates: list[Candidate],
         fused: list[retrieve.Hit],
+        scope: Scope | None,
+        depth: int,
     ) -> tuple[list[Candidate], list[retrieve.Hit]]:
         """Also read the question in the light of the previous one; keep each sentence's better score.
 
@@ -133,7 +228,7 @@ class Answerer:
         previous = " ".join(clean_question(h) for h in history[-HISTORY_TURNS:] if h.strip())
         if not previous:
             return candidates, fused
-        contextual, contextual_fused = self._candidates(f"{previous} {text}")
+        contextual, contextual_fused = self._candidates(f"{previous} {text}", scope, depth)
         best: dict[int, Candidate] = {c.sentence.id: c for c in candidates}
         for c in contextual:
             discounted = Candidate(c.sentence, c.score - HISTORY_DISCOUNT, c.features)
@@ -142,16 +237,17 @@ class Answerer:
         merged = sorted(best.values(), key=lambda c: -c.score)
         return merged, retrieve.rrf([fused, contextual_fused])
 
-    def search(self, query: str, k: int = 5) -> list[RankedDocument]:
+    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> list[RankedDocument]:
         """Documents ranked by their best chunks under fused dense and keyword retrieval."""
         text = clean_question(query)
+        scope = self._scope(filters)
         vector = self.encoder.encode([text])[0]
         depth = max(RETRIEVE_DEPTH, 3 * k)
         rankings = []
         if self.mode != "keyword":
-            rankings.append(retrieve.dense(self.index, vector, depth))
+            rankings.append(retrieve.dense(self.index, vector, depth, scope))
         if self.mode != "dense":
-            rankings.append(retrieve.keyword_chunks(self.index, text, depth))
+            rankings.append(retrieve.keyword_chunks(self.index, text, depth, scope))
         fused = retrieve.rrf(rankings)
         doc_of = {c.id: c.doc for c in self.index.chunks([h.id for h in fused])}
         scores: dict[int, float] = {}
@@ -163,24 +259,28 @@ class Answerer:
 
     # ------------------------------------------------------------ internals
 
-    def _candidates(self, text: str) -> tuple[list[Candidate], list[retrieve.Hit]]:
+    def _candidates(
+        self, text: str, scope: Scope | None = None, depth: int = CANDIDATE_CHUNKS
+    ) -> tuple[list[Candidate], list[retrieve.Hit]]:
         vector = self.encoder.encode([text])[0]
-        dense = retrieve.dense(self.index, vector, RETRIEVE_DEPTH)
-        keyword = retrieve.keyword_chunks(self.index, text, RETRIEVE_DEPTH)
+        dense = retrieve.dense(self.index, vector, RETRIEVE_DEPTH, scope)
+        keyword = retrieve.keyword_chunks(self.index, text, RETRIEVE_DEPTH, scope)
         fused = retrieve.rrf([dense, keyword])
         if self.mode == "dense":
             return self._baseline(retrieve.dense_sentences(self.index, vector, CANDIDATE_CHUNKS)), fused
         if self.mode == "keyword":
             return self._baseline(retrieve.keyword_sentences(self.index, text, CANDIDATE_CHUNKS)), fused
-        return self._rescored(text, vector, fused), fused
+        return self._rescored(text, vector, fused[:depth], scope), fused
 
-    def _rescored(self, text: str, vector: np.ndarray, fused: Sequence[retrieve.Hit]) -> list[Candidate]:
-        """Every sentence of the best fused chunks, scored with all the evidence (see qabot.scoring)."""
-        chunks = self.index.chunks([h.id for h in fused[:CANDIDATE_CHUNKS]])
+    def _rescored(
+        self, text: str, vector: np.ndarray, fused: Sequence[retrieve.Hit], scope: Scope | None
+    ) -> list[Candidate]:
+        """Every sentence of the given fused chunks, scored with all the evidence (see qabot.scoring)."""
+        chunks = self.index.chunks([h.id for h in fused])
         if not chunks:
             return []
         chunk_sim = np.asarray(self.index.chunk_vectors[[c.id for c in chunks]]) @ vector
-        keyword = {h.id: h.score for h in retrieve.keyword_sentences(self.index, text, RETRIEVE_DEPTH)}
+        keyword = {h.id: h.score for h in retrieve.keyword_sentences(self.index, text, RETRIEVE_DEPTH, scope)}
         top_keyword = max(keyword.values(), default=1.0) or 1.0
         support: dict[int, tuple[float, float]] = {}  # sentence id -> (best chunk cosine, best rank feature)
         rows: dict[int, SentenceRow] = {}
@@ -217,19 +317,32 @@ class Answerer:
         rows = {r.id: r for r in self.index.sentence_rows([h.id for h in hits])}
         return [Candidate(rows[h.id], h.score) for h in hits if h.id in rows]
 
-    def _distinct(self, candidates: Sequence[Candidate], k: int) -> list[Candidate]:
-        """Best candidates, skipping any that repeat an already chosen quote (syndicated copies)."""
+    def _distinct(self, candidates: Sequence[Candidate], k: int) -> list[Quote]:
+        """The best `k` quotes; a sentence repeating a chosen one (a syndicated copy) adds its source to
+        that quote's `also` instead of taking a place of its own."""
         chosen: list[Candidate] = []
-        for c in candidates:
-            if len(chosen) == k:
-                break
+        also: dict[int, list[Source]] = {}
+        for c in candidates[: k * 10]:
             v = self.index.sentence_vectors[c.sentence.id]
-            if any(float(v @ self.index.sentence_vectors[o.sentence.id]) > DUPLICATE_COSINE for o in chosen):
-                continue
-            chosen.append(c)
-        return chosen
+            twin = next(
+                (
+                    o
+                    for o in chosen
+                    if float(v @ self.index.sentence_vectors[o.sentence.id]) > DUPLICATE_COSINE
+                ),
+                None,
+            )
+            if twin is None:
+                if len(chosen) < k:
+                    chosen.append(c)
+            elif c.sentence.doc != twin.sentence.doc:
+                sources = also.setdefault(twin.sentence.id, [])
+                source = self._source(c.sentence.doc)
+                if source not in sources and source != self._source(twin.sentence.doc):
+                    sources.append(source)
+        return [self._quote(c, tuple(also.get(c.sentence.id, ()))) for c in chosen]
 
-    def _quote(self, c: Candidate) -> Quote:
+    def _quote(self, c: Candidate, also: tuple[Source, ...] = ()) -> Quote:
         s = c.sentence
         doc = self.index.document(s.doc)
         neighbours = {n.id: n for n in self.index.sentences(s.id - 1, s.id + 1) if n.doc == s.doc}
@@ -243,6 +356,7 @@ class Answerer:
             source=self._source(s.doc),
             before=doc.text[before.start : before.end] if before else "",
             after=doc.text[after.start : after.end] if after else "",
+            also=also,
         )
 
     def _source(self, doc_row: int) -> Source:

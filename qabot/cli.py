@@ -104,60 +104,98 @@ def _lines(stream: Any) -> Iterator[str]:
         yield line.rstrip("\n")
 
 
+def filter_options(func: F) -> F:
+    """--since, --until and --source, shared by ask and search."""
+    func = click.option(
+        "--source", "sources", multiple=True, help="Only this document id, file stem or folder (repeatable)."
+    )(func)
+    func = click.option("--until", default=None, help="Only documents dated on or before (YYYY[-MM[-DD]]).")(
+        func
+    )
+    func = click.option("--since", default=None, help="Only documents dated on or after (YYYY[-MM[-DD]]).")(
+        func
+    )
+    return func
+
+
 @main.command()
 @common_options
 @click.argument("question")
 @click.option("-k", "top_k", type=click.IntRange(1, 20), default=None, help="Quotes to show [default 3].")
+@filter_options
+@click.option(
+    "--timeline/--no-timeline",
+    default=None,
+    help="One quote per document, oldest first [default: when the question asks how something changed].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the Answer JSON (JSONL with '-').")
 def ask(
-    corpus_dir: Path | None, index_dir: Path | None, question: str, top_k: int | None, as_json: bool
+    corpus_dir: Path | None,
+    index_dir: Path | None,
+    question: str,
+    top_k: int | None,
+    since: str | None,
+    until: str | None,
+    sources: tuple[str, ...],
+    timeline: bool | None,
+    as_json: bool,
 ) -> None:
     """Answer QUESTION with verbatim quotes; '-' reads one question per line from stdin."""
     from qabot import render
-    from qabot.answer import QuestionError
+    from qabot.answer import QuestionError, parse_filters
 
     settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir, top_k=top_k)
     with domain_errors():
+        filters = parse_filters(since, until, sources)
         answerer = _answerer(settings)
-        if question != "-":
-            answer = answerer.answer(question, settings.top_k)
+        questions = _lines(sys.stdin) if question == "-" else iter([question])
+        for line in questions:
+            if not line.strip() and question == "-":
+                continue
+            try:
+                answer = answerer.answer(line, settings.top_k, filters=filters, timeline=timeline)
+            except QuestionError as exc:
+                if question != "-":
+                    raise
+                if as_json:
+                    error = {"question": line, "answered": False, "quotes": [], "error": str(exc)}
+                    click.echo(json.dumps(error, ensure_ascii=False))
+                else:
+                    err_console.print(f"{exc}", markup=False)
+                continue
             if as_json:
                 click.echo(json.dumps(render.answer_json(answer), ensure_ascii=False))
             else:
                 console.print(render.answer_text(answer))
-            return
-    for line in _lines(sys.stdin):
-        if not line.strip():
-            continue
-        try:
-            answer = answerer.answer(line, settings.top_k)
-        except QuestionError as exc:
-            if as_json:
-                click.echo(json.dumps({"question": line, "answered": False, "quotes": [], "error": str(exc)}))
-            else:
-                err_console.print(f"{exc}", markup=False)
-            continue
-        if as_json:
-            click.echo(json.dumps(render.answer_json(answer), ensure_ascii=False))
-        else:
-            console.print(render.answer_text(answer))
 
 
 @main.command()
 @common_options
 @click.argument("query")
 @click.option("-k", "top_k", type=click.IntRange(1, 100), default=5, show_default=True, help="Documents.")
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the Search JSON (JSONL with '-').")
-def search(corpus_dir: Path | None, index_dir: Path | None, query: str, top_k: int, as_json: bool) -> None:
+def search(
+    corpus_dir: Path | None,
+    index_dir: Path | None,
+    query: str,
+    top_k: int,
+    since: str | None,
+    until: str | None,
+    sources: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Rank documents for QUERY; '-' reads one query per line from stdin."""
     from qabot import render
+    from qabot.answer import parse_filters
 
     settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
     queries = [q for q in _lines(sys.stdin) if q.strip()] if query == "-" else [query]
     with domain_errors():
+        filters = parse_filters(since, until, sources)
         answerer = _answerer(settings)
         for q in queries:
-            documents = answerer.search(q, top_k)
+            documents = answerer.search(q, top_k, filters=filters)
             if as_json:
                 click.echo(json.dumps(render.search_json(q, documents), ensure_ascii=False))
             else:

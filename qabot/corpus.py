@@ -120,7 +120,7 @@ def text_document(text: str, rel_path: str) -> Document | None:
         title=title,
         text=text,
         body_start=body_start,
-        date=_iso_date(meta.get("date")),
+        date=_iso_date(meta.get("date")) or date_from_text(text[body_start:]),
         url=_clean(meta.get("url")),
         meta={k: str(v) for k, v in meta.items() if v is not None and k not in {"title", "date", "url"}},
     )
@@ -187,15 +187,34 @@ def _first_line(text: str) -> str | None:
     return None
 
 
+_DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%Y/%m/%d")
+# A date line near the top of an article: "Date: 23 February 2021", " date 2023-12-28 Headline…".
+_DATE_LINE = re.compile(
+    r"^\s*(?:date|published|posted)\s*:?\s+"
+    r"(\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def _iso_date(value: object) -> str | None:
+    """`YYYY-MM-DD`, from a date, a datetime or a string in a common format; None when it is not a date."""
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    text = str(value).strip()
-    try:
-        return dt.date.fromisoformat(text[:10]).isoformat()
-    except ValueError:
-        return text or None
+    text = " ".join(str(value).replace(".", " ").split()) if "-" not in str(value) else str(value).strip()
+    for fmt in _DATE_FORMATS:
+        for candidate in (text, text[:10]):
+            try:
+                return dt.datetime.strptime(candidate, fmt).date().isoformat()
+            except ValueError:
+                continue
+    return None
+
+
+def date_from_text(body: str) -> str | None:
+    """The date of a date line among the first lines of the text, if there is one."""
+    match = _DATE_LINE.search(body[:600])
+    return _iso_date(match.group(1)) if match else None

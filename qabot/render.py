@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Group
-from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
@@ -37,10 +36,13 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                 "score": q.score,
                 "source": source_json(q.source),
                 "context": {"before": q.before, "after": q.after},
+                **({"also": [source_json(s) for s in q.also]} if q.also else {}),
             }
             for q in answer.quotes
         ],
     }
+    if answer.timeline:
+        out["timeline"] = True
     if not answer.answered:
         out["nearest"] = [source_json(s) for s in answer.nearest]
     return out
@@ -57,7 +59,8 @@ def search_json(query: str, documents: Sequence[RankedDocument]) -> dict[str, An
 
 
 def citation(source: Source) -> str:
-    date = source.date or "undated"
+    """Title, "as of" date and where to find it: a quote without its date misleads on changing news."""
+    date = f"as of {source.date}" if source.date else "undated"
     where = source.url or source.path
     return f"{source.title} ({date}) — {where}"
 
@@ -71,14 +74,18 @@ def answer_text(answer: Answer) -> Group:
             parts.append(Text("Nearest documents:"))
             parts.extend(Text(f"  • {citation(s)}") for s in answer.nearest)
         return Group(*parts)
+    if answer.timeline:
+        parts.append(Text("Timeline: one quote per document, oldest first.", style="italic"))
     for number, quote in enumerate(answer.quotes, start=1):
-        parts.append(
-            Panel(_quote_text(quote), title=f"[{number}] score {quote.score:.2f}", title_align="left")
-        )
+        title = f"[{number}] score {quote.score:.2f}"
+        if answer.timeline:
+            title += f" · {quote.source.date or 'undated'}"
+        parts.append(Panel(_quote_text(quote), title=title, title_align="left"))
     parts.append(Text("Sources:"))
     for number, quote in enumerate(answer.quotes, start=1):
-        s = quote.source
-        parts.append(Text.from_markup(f"  [{number}] {escape(citation(s))}, chars {quote.start}–{quote.end}"))
+        parts.append(Text(f"  [{number}] {citation(quote.source)}, chars {quote.start}–{quote.end}"))
+        if quote.also:
+            parts.append(Text("      also in: " + "; ".join(citation(a) for a in quote.also)))
     return Group(*parts)
 
 

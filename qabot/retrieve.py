@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qabot.store import Index
+from qabot.store import Index, Scope
 
 # Function words carry no evidence; dropping them keeps FTS5 OR-queries small and overlap scores honest.
 STOPWORDS = frozenset(
@@ -37,13 +37,27 @@ def terms(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
-def dense(index: Index, query: np.ndarray, k: int) -> list[Hit]:
+SCOPED_EXACT_MAX = 50_000  # a scope this small is searched exactly rather than through FAISS
+
+
+def dense(index: Index, query: np.ndarray, k: int, scope: Scope | None = None) -> list[Hit]:
     """Chunks by cosine similarity (vectors are normalised, so inner product)."""
+    if scope is not None and len(scope.chunks) <= SCOPED_EXACT_MAX:
+        if not len(scope.chunks):
+            return []
+        scores = np.asarray(index.chunk_vectors[scope.chunks]) @ query
+        top = np.argsort(-scores)[:k]
+        return [Hit(int(scope.chunks[i]), float(scores[i])) for i in top]
     if index.faiss.ntotal == 0:
         return []
-    scores, ids = index.faiss.search(query.reshape(1, -1).astype(np.float32), min(k, index.faiss.ntotal))
+    depth = k if scope is None else k * 20
+    scores, ids = index.faiss.search(query.reshape(1, -1).astype(np.float32), min(depth, index.faiss.ntotal))
     # FAISS pads with -1 when it has fewer than k results; those are not chunks.
-    return [Hit(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+    hits = [Hit(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+    if scope is not None:
+        allowed = set(scope.chunks.tolist())
+        hits = [h for h in hits if h.id in allowed]
+    return hits[:k]
 
 
 def dense_sentences(index: Index, query: np.ndarray, k: int) -> list[Hit]:
@@ -55,6 +69,9 @@ def dense_sentences(index: Index, query: np.ndarray, k: int) -> list[Hit]:
     return [Hit(int(i), float(scores[i])) for i in top]
 
 
+_WITHIN = " AND rowid IN (SELECT rowid FROM {table} WHERE doc IN (SELECT value FROM json_each(?)))"
+
+
 def _fts_query(text: str) -> str | None:
     words = list(dict.fromkeys(terms(text)))
     if not words:
@@ -62,28 +79,30 @@ def _fts_query(text: str) -> str | None:
     return " OR ".join(f'"{w}"' for w in words)
 
 
-def keyword_chunks(index: Index, text: str, k: int) -> list[Hit]:
+def keyword_chunks(index: Index, text: str, k: int, scope: Scope | None = None) -> list[Hit]:
     """Chunks by BM25 over title and body (FTS5 scores are negative: lower is better)."""
     query = _fts_query(text)
     if query is None:
         return []
+    within = "" if scope is None else _WITHIN.format(table="chunks")
     rows = index.db.execute(
-        "SELECT rowid, bm25(chunk_fts, 2.0, 1.0) AS s FROM chunk_fts WHERE chunk_fts MATCH ?"
+        f"SELECT rowid, bm25(chunk_fts, 2.0, 1.0) AS s FROM chunk_fts WHERE chunk_fts MATCH ?{within}"
         " ORDER BY s LIMIT ?",
-        (query, k),
+        (query, *([] if scope is None else [scope.docs_json]), k),
     ).fetchall()
     return [Hit(int(r[0]), -float(r[1])) for r in rows]
 
 
-def keyword_sentences(index: Index, text: str, k: int) -> list[Hit]:
+def keyword_sentences(index: Index, text: str, k: int, scope: Scope | None = None) -> list[Hit]:
     """Sentences by BM25."""
     query = _fts_query(text)
     if query is None:
         return []
+    within = "" if scope is None else _WITHIN.format(table="sentences")
     rows = index.db.execute(
-        "SELECT rowid, bm25(sentence_fts) AS s FROM sentence_fts WHERE sentence_fts MATCH ?"
+        f"SELECT rowid, bm25(sentence_fts) AS s FROM sentence_fts WHERE sentence_fts MATCH ?{within}"
         " ORDER BY s LIMIT ?",
-        (query, k),
+        (query, *([] if scope is None else [scope.docs_json]), k),
     ).fetchall()
     return [Hit(int(r[0]), -float(r[1])) for r in rows]
 

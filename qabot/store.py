@@ -386,6 +386,18 @@ class ChunkRow:
     last: int
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The documents a question is limited to (by date or source), and their chunks."""
+
+    docs: tuple[int, ...]
+    chunks: np.ndarray  # chunk ids, ascending
+
+    @property
+    def docs_json(self) -> str:
+        return json.dumps(list(self.docs))
+
+
 class Index:
     """One published generation, opened read-only."""
 
@@ -450,6 +462,28 @@ class Index:
         by_id = {r[0]: ChunkRow(*r) for r in rows}
         return [by_id[i] for i in ids if i in by_id]
 
+    def scope(self, since: str | None = None, until: str | None = None, sources: Sequence[str] = ()) -> Scope:
+        """Documents dated within [since, until] (ISO dates; undated ones are out when either is given)
+        whose id, file stem or path matches one of `sources` (a path matches its folders too)."""
+        where, params = [], []
+        if since:
+            where.append("date IS NOT NULL AND date >= ?")
+            params.append(since)
+        if until:
+            where.append("date IS NOT NULL AND date <= ?")
+            params.append(until)
+        sql = "SELECT rowid, id, path FROM documents" + (" WHERE " + " AND ".join(where) if where else "")
+        docs = [
+            row
+            for row, doc_id, path in self.db.execute(sql, params)
+            if not sources or any(_source_matches(s, doc_id, path) for s in sources)
+        ]
+        chunks = self.db.execute(
+            "SELECT rowid FROM chunks WHERE doc IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+            (json.dumps(docs),),
+        ).fetchall()
+        return Scope(tuple(docs), np.array([c[0] for c in chunks], dtype=np.int64))
+
     def sentence_frequency(self, stems: Sequence[str]) -> tuple[dict[str, int], int]:
         """How many sentences hold each (porter-stemmed) term, and how many sentences there are."""
         if not self._vocab:
@@ -504,6 +538,11 @@ class Index:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _source_matches(wanted: str, doc_id: str, path: str) -> bool:
+    wanted = wanted.strip().strip("/")
+    return wanted in {doc_id, path, Path(path).stem} or path.startswith(wanted + "/")
 
 
 def current_generation(index_dir: Path) -> Path:
