@@ -258,6 +258,27 @@ def chat(corpus_dir: Path | None, index_dir: Path | None, top_k: int | None, as_
             console.print(render.answer_text(answer))
 
 
+@main.command()
+@common_options
+@click.argument("source")
+@click.option("--json", "as_json", is_flag=True, help="Print the document as JSON.")
+def show(corpus_dir: Path | None, index_dir: Path | None, source: str, as_json: bool) -> None:
+    """Print the indexed text of SOURCE (an id, file stem or path): the text citation offsets index."""
+    from qabot.store import open_index
+
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    with domain_errors():
+        index = open_index(settings)
+        doc = index.find_document(source)
+    if doc is None:
+        raise click.ClickException(f"no indexed document matches '{source}' (try `qabot search`)")
+    if as_json:
+        fields = {"id": doc.id, "title": doc.title, "path": doc.path, "date": doc.date, "url": doc.url}
+        click.echo(json.dumps({**fields, "text": doc.text}, ensure_ascii=False))
+    else:
+        click.echo(doc.text, nl=not doc.text.endswith("\n"))
+
+
 @main.command("eval")
 @common_options
 @click.argument("file", type=click.Path(exists=True, path_type=Path), required=False)

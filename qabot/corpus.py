@@ -17,9 +17,11 @@ from typing import Any
 
 import yaml
 
+from qabot.extract import HTML_SUFFIXES, PDF_SUFFIXES, ExtractionError, extract
+
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl"}
-SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
+SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
@@ -70,13 +72,21 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
             if file.name.lower() not in {"readme", "license"}:
                 problems.append(Problem(rel, f"unsupported file type '{file.suffix or file.name}'"))
             continue
+        suffix = file.suffix.lower()
+        if suffix in HTML_SUFFIXES | PDF_SUFFIXES:
+            extracted = _extracted_document(file, rel)
+            if isinstance(extracted, Problem):
+                problems.append(extracted)
+            else:
+                documents.append(extracted)
+            continue
         try:
             raw = file.read_bytes()
             text = _decode(raw)
         except (OSError, ValueError) as exc:
             problems.append(Problem(rel, str(exc)))
             continue
-        if file.suffix.lower() in JSONL_SUFFIXES:
+        if suffix in JSONL_SUFFIXES:
             docs, bad = _jsonl_documents(text, rel)
             documents.extend(docs)
             problems.extend(bad)
@@ -87,6 +97,27 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
             else:
                 documents.append(doc)
     return LoadResult(_unique_ids(documents), problems)
+
+
+def _extracted_document(file: Path, rel: str) -> Document | Problem:
+    try:
+        text, meta = extract(file)
+    except (OSError, ExtractionError) as exc:
+        return Problem(rel, str(exc))
+    if not text.strip():
+        return Problem(rel, "no text could be extracted")
+    return Document(
+        id=Path(rel).with_suffix("").as_posix(),
+        path=rel,
+        title=_clean(meta.get("title")) or _first_line(text) or Path(rel).stem,
+        text=text,
+        date=_iso_date(meta.get("date")) or date_from_text(text),
+        url=_clean(meta.get("url")),
+        meta={
+            "format": file.suffix.lower().lstrip("."),
+            **{k: v for k, v in meta.items() if k not in {"title", "date", "url"}},
+        },
+    )
 
 
 def _decode(raw: bytes) -> str:

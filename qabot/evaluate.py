@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qabot.answer import Answer, Answerer, Quote, RankedDocument
+from qabot.extract import HTML_SUFFIXES, PDF_SUFFIXES, extract
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,11 @@ class QuoteChecker:
     def _text(self, path: str, doc_id: str) -> str:
         key = (path, doc_id if path.endswith(".jsonl") else "")
         if key not in self._texts:
-            raw = (self.corpus_dir / path).read_text(encoding="utf-8")
+            file = self.corpus_dir / path
+            if file.suffix.lower() in HTML_SUFFIXES | PDF_SUFFIXES:
+                self._texts[key] = extract(file)[0]
+                return self._texts[key] or ""
+            raw = file.read_text(encoding="utf-8")
             if not path.endswith(".jsonl"):
                 self._texts[key] = raw
             else:

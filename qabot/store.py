@@ -451,6 +451,17 @@ class Index:
             self._documents[row] = doc
         return doc
 
+    def find_document(self, wanted: str) -> Document | None:
+        """The document whose id, path or file stem is `wanted` (ids first: jsonl records share a path)."""
+        for sql in ("SELECT rowid FROM documents WHERE id = ?", "SELECT rowid FROM documents WHERE path = ?"):
+            row = self.db.execute(sql, (wanted,)).fetchone()
+            if row:
+                return self.document(row[0])
+        for row, path in self.db.execute("SELECT rowid, path FROM documents"):
+            if Path(path).stem == wanted:
+                return self.document(row)
+        return None
+
     def document_count(self) -> int:
         return int(self.manifest["counts"]["documents"])
 

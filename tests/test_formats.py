@@ -1,0 +1,89 @@
+"""HTML and PDF documents: extracted text is what citations index, and `qabot show` prints it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from qabot import store
+from qabot.answer import Answerer
+from qabot.cli import main
+from qabot.config import Settings
+from qabot.corpus import load_corpus
+from qabot.evaluate import QuoteChecker
+
+ARTICLE = """<!DOCTYPE html><html><head><title>Gyumri garrison grows | Example News</title>
+<meta name="date" content="2024-03-05"></head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<article><h1>Gyumri garrison grows</h1>
+<p>The garrison in Gyumri received forty new armoured vehicles in March, officials said on Tuesday.</p>
+<p>The vehicles replace older models that had served since the late nineties at the base.</p>
+<p>Local residents said the convoy took three hours to pass through the city centre.</p>
+</article><footer>Subscribe to our newsletter. Cookie settings. Privacy policy.</footer></body></html>"""
+
+
+def minimal_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with the given lines of text (Helvetica), built by hand: no writer library needed."""
+    stream = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def test_html_main_text_without_boilerplate(tmp_path: Path) -> None:
+    (tmp_path / "garrison.html").write_text(ARTICLE, encoding="utf-8")
+    (doc,) = load_corpus(tmp_path).documents
+    assert doc.title.startswith("Gyumri garrison grows")
+    assert doc.date == "2024-03-05"
+    assert "forty new armoured vehicles" in doc.text
+    assert "Cookie settings" not in doc.text and "Sport" not in doc.text
+
+
+def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
+    (tmp_path / "report.pdf").write_bytes(minimal_pdf(["Annual report.", "The base hosts 5,000 troops."]))
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    result = load_corpus(tmp_path)
+    (doc,) = result.documents
+    assert "The base hosts 5,000 troops." in doc.text
+    assert [p.path for p in result.problems] == ["broken.pdf"]
+
+
+def test_quotes_from_html_and_pdf_are_verbatim_in_the_extracted_text(fresh_index: Settings) -> None:
+    corpus = fresh_index.corpus_dir
+    (corpus / "garrison.html").write_text(ARTICLE, encoding="utf-8")
+    (corpus / "report.pdf").write_bytes(
+        minimal_pdf(["Annual report of the garrison.", "It counts 812 tanks."])
+    )
+    store.build(fresh_index)
+    index = store.open_index(fresh_index)
+    answerer = Answerer(index, min_score=float("-inf"))
+    checker = QuoteChecker(corpus)
+    html_quote = answerer.answer("How many armoured vehicles did the Gyumri garrison receive?", 1).quotes[0]
+    pdf_quote = answerer.answer("How many tanks does the garrison count?", 1).quotes[0]
+    assert html_quote.source.path == "garrison.html" and "forty" in html_quote.text
+    assert pdf_quote.source.path == "report.pdf" and "812 tanks" in pdf_quote.text
+    assert checker(html_quote) and checker(pdf_quote)
+    options = ["--corpus", str(corpus), "--index", str(fresh_index.index_dir)]
+    shown = CliRunner().invoke(main, ["show", *options, "garrison", "--json"])
+    text = json.loads(shown.output)["text"]
+    assert text[html_quote.start : html_quote.end] == html_quote.text
+    missing = CliRunner().invoke(main, ["show", *options, "nothing-like-this"])
+    assert missing.exit_code == 1 and "no indexed document" in missing.output
+    index.close()
