@@ -366,6 +366,8 @@ def eval_command(
         table.add_column(m, justify="right")
     for key in next(iter(reports.values())):
         if key == "extra":
+            for extra in reports[modes[0]]["extra"]:
+                table.add_row(extra, *[_fmt(reports[m]["extra"].get(extra)) for m in modes])
             continue
         table.add_row(key, *[_fmt(reports[m][key]) for m in modes])
     console.print(table)

@@ -109,6 +109,7 @@ class QuestionResult:
     documents: list[RankedDocument]
     seconds: float
     top_score: float
+    alone: Answer | None = None  # a conversation's last turn asked without its history, for comparison
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ def run_items(
         answer = answerer.answer(item.question, k, history=item.turns[:-1])
         seconds = time.perf_counter() - began
         documents = answerer.search(item.question, 10) if item.source else []
-        result = QuestionResult(item, answer, documents, seconds, answer.top_score)
+        alone = answerer.answer(item.question, k) if len(item.turns) > 1 else None
+        result = QuestionResult(item, answer, documents, seconds, answer.top_score, alone)
         results.append(result)
         if on_result:
             on_result(result)
@@ -184,7 +186,22 @@ def score(results: Sequence[QuestionResult], check: Callable[[Quote], bool]) -> 
         verbatim=_ratio(sum(check(q) for q in quotes), len(quotes)),
         p50_ms=_percentile(latencies, 50),
         p95_ms=_percentile(latencies, 95),
+        extra=_conversation_metrics(answerable),
     )
+
+
+def _top1(answer: Answer | None, answers: Sequence[str]) -> bool:
+    return answer is not None and bool(answer.quotes) and contains_answer(answer.quotes[0].text, answers)
+
+
+def _conversation_metrics(answerable: Sequence[QuestionResult]) -> dict[str, float]:
+    """Top-1 per kind of conversation ("followup", "switch", …), with its history and asked alone."""
+    out: dict[str, float] = {}
+    for kind in sorted({r.item.kind or "conversation" for r in answerable if r.alone is not None}):
+        group = [r for r in answerable if r.alone is not None and (r.item.kind or "conversation") == kind]
+        out[f"top1_{kind}"] = _ratio(sum(_top1(r.answer, r.item.answers) for r in group), len(group))
+        out[f"top1_{kind}_alone"] = _ratio(sum(_top1(r.alone, r.item.answers) for r in group), len(group))
+    return out
 
 
 def _ratio(a: float, b: int) -> float:
