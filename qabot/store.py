@@ -34,7 +34,7 @@ import numpy as np
 from qabot.config import Settings
 from qabot.corpus import Document, Problem, load_corpus
 from qabot.embed import OnnxEncoder, export_onnx, model_key
-from qabot.text import Span, chunk, segment
+from qabot.text import SEGMENTER_VERSION, Span, chunk, segment
 
 FORMAT_VERSION = 1
 ARTIFACTS = ("store.sqlite", "chunks.faiss", "chunks.npy", "sentences.npy")
@@ -134,7 +134,12 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
 
 def _chunker_params(settings: Settings, max_seq_length: int) -> dict[str, int]:
     budget = min(settings.chunk_tokens, max_seq_length - 2) - TITLE_TOKENS
-    return {"chunk_tokens": max(budget, 8), "overlap": settings.chunk_overlap, "format": FORMAT_VERSION}
+    return {
+        "chunk_tokens": max(budget, 8),
+        "overlap": settings.chunk_overlap,
+        "format": FORMAT_VERSION,
+        "segmenter": SEGMENTER_VERSION,
+    }
 
 
 def _split(

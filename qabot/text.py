@@ -21,6 +21,7 @@ _PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\s*\n\s*\n|\s*\Z)", re.DOTALL)
 _DATE_LINE = re.compile(
     r"(?i)date:?\s+(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})\b"
 )
+SEGMENTER_VERSION = 2  # bump when segmentation changes, so incremental builds re-split every document
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 MAX_PARAGRAPH_CHARS = 20_000  # pysbd is regex-heavy; very long paragraphs are fed to it in pieces
 
@@ -60,8 +61,10 @@ def _sentences(text: str, start: int, end: int) -> list[Span]:
         found = text.find(piece, cursor, end) if piece else -1
         if found < 0:  # pysbd changed the text after all: keep the rest of the block as one unit
             piece, found = text[cursor:end], cursor
+        spans.extend(_trimmed(text, cursor, found))  # anything pysbd skipped ("U.S. .??" loses "??")
         spans.extend(_trimmed(text, found, found + len(piece)))
         cursor = found + len(piece)
+    spans.extend(_trimmed(text, cursor, end))
     return spans
 
 
