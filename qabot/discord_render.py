@@ -126,9 +126,14 @@ def where(source: Source, limit: int = 600) -> str:
     return fit(source.path, limit)
 
 
+def as_of(source: Source) -> str:
+    """The date a reader should weigh a quote by (news changes), as `render.citation` words it."""
+    return f"as of {fit(source.date, 40)}" if source.date else "undated"
+
+
 def citation_line(source: Source) -> str:
-    """Title (date) — where, sanitised: the shape of `render.citation`."""
-    return f"{fit(source.title, 300)} ({fit(source.date or 'undated', 40)}) — {where(source)}"
+    """Title (as of date) — where, sanitised: the shape of `render.citation`."""
+    return f"{fit(source.title, 300)} ({as_of(source)}) — {where(source)}"
 
 
 def content(text: str) -> str:
@@ -141,28 +146,49 @@ def content(text: str) -> str:
 
 def quote_block(number: int, quote: Quote, before: str, after: str, side: int, header: str = "") -> Block:
     """The quote in bold between (sanitised, trimmed) neighbours, as a block quote under its number."""
+    return Block(_quote_text(number, quote, before, after, side, header), citation_field(number, quote))
+
+
+def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, header: str) -> str:
     left = fit(before, side, keep="tail") if before.strip() else ""
     right = fit(after, side) if after.strip() else ""
     head = f"**[{number}]**{header}\n> "
     room = BLOCK_LIMIT - size(head) - size(left) - size(right) - 6
     text = fit(quote.text, room, marker=SHORTENED) or "(blank)"
     body = " ".join(part for part in (left, f"**{text}**", right) if part)
-    return Block(head + body, citation_field(number, quote))
+    return head + body
 
 
 def citation_field(number: int, quote: Quote) -> tuple[str, str]:
+    """[n] title, then: as of date · where · offsets · score, and the syndicated copies that fit."""
     prefix = f"[{number}] "
     name = prefix + fit(quote.source.title, FIELD_NAME_LIMIT - size(prefix))
-    date = fit(quote.source.date or "undated", 40)
-    value = f"{date} · {where(quote.source)} · chars {quote.start}–{quote.end} · score {quote.score:.2f}"
-    return name, value
+    value = f"{as_of(quote.source)} · {where(quote.source)} · chars {quote.start}–{quote.end}"
+    value += f" · score {quote.score:.2f}"
+    return name, value + _also(quote.also, FIELD_VALUE_LIMIT - size(value))
+
+
+def _also(copies: Sequence[Source], room: int) -> str:
+    """ "also in: …" naming as many syndicated copies as fit in `room`, counting the rest."""
+    entries = [citation_line(c) for c in copies]
+    for shown in range(len(entries), -1, -1):
+        rest = len(entries) - shown
+        count = [f"{rest} more" if shown else f"{rest} other documents"] if rest else []
+        parts = entries[:shown] + count
+        text = "\nalso in: " + "; ".join(parts) if parts else ""
+        if size(text) <= room:
+            return text
+    return ""
 
 
 def answer_blocks(answer: Answer, first: int = 1) -> list[Block]:
-    return [
-        quote_block(number, q, q.before, q.after, NEIGHBOUR_LIMIT)
-        for number, q in enumerate(answer.quotes, start=first)
-    ]
+    blocks = []
+    if answer.timeline:
+        blocks.append(Block("*Timeline: one quote per document, oldest first.*"))
+    for number, q in enumerate(answer.quotes, start=first):
+        header = f" · {as_of(q.source)}" if answer.timeline else ""
+        blocks.append(quote_block(number, q, q.before, q.after, NEIGHBOUR_LIMIT, header))
+    return blocks
 
 
 def not_answered_blocks(answer: Answer) -> list[Block]:
@@ -278,7 +304,7 @@ def sources_embed(sources: Sequence[Source], page: int, per_page: int = SOURCES_
     page = min(max(page, 1), pages)
     first = (page - 1) * per_page
     lines = [
-        f"**{n}.** {fit(s.title, 200)} ({fit(s.date or 'undated', 40)})"
+        f"**{n}.** {fit(s.title, 200)} ({as_of(s)})"
         for n, s in enumerate(sources[first : first + per_page], start=first + 1)
     ]
     embed = discord.Embed(

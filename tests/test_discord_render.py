@@ -1,0 +1,328 @@
+"""Discord rendering: escaping of anything quoted or typed, Discord's size limits, pages between quotes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qabot import discord_render as dr
+from qabot.answer import Answer, Quote, RankedDocument, Source
+from qabot.render import NOT_IN_CORPUS
+
+UNESCAPED_MENTION = re.compile(r"@(?:everyone|here)|<@[!&]?\d+>")
+SPECIAL = set("\\*_~|`[]()<>#")
+INVISIBLE = (
+    "\u200b\u200c\u200d\u2060\ufeff\u00ad\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\x00\x1b"
+)
+
+MALICIOUS = [
+    "@everyone",
+    "@here",
+    "<@123456789012345678>",
+    "<@!123456789012345678>",
+    "<@&123456789012345678>",
+    "@\u200beveryone",
+    "@\u2060here",
+    "@\x00everyone",
+    "<@\u200b123456789012345678>",
+    "<\u200b@&123456789012345678>",
+    "\u202eevil\u202c",
+    "[official source](https://evil.example)",
+    "[1] Fake Title (2024-01-01) — https://evil.example",
+    "**bold** __under__ ~~strike~~ ||spoiler|| `code`",
+    "</ask:123456789012345678> <t:0:R> <#123456789012345678> <:pog:123456789012345678>",
+    "\\*still escaped\\*",
+    "> # heading\n- item\n-# small",
+]
+
+
+def source(**overrides: Any) -> Source:
+    values: dict[str, Any] = {
+        "id": "doc",
+        "title": "A Title",
+        "path": "doc.txt",
+        "date": "2024-01-02",
+        "url": None,
+    }
+    values.update(overrides)
+    return Source(**values)
+
+
+def quote(text: str, before: str = "", after: str = "", **source_fields: Any) -> Quote:
+    return Quote(text, 10, 10 + len(text), 0.5, source(**source_fields), before, after)
+
+
+def strings(embed: discord.Embed) -> list[str]:
+    payload = embed.to_dict()
+    out = [
+        payload.get("title", ""),
+        payload.get("description", ""),
+        payload.get("footer", {}).get("text", ""),
+    ]
+    out += [t for f in payload.get("fields", []) for t in (f["name"], f["value"])]
+    return out
+
+
+def assert_within_limits(batches: list[list[discord.Embed]]) -> None:
+    for embeds in batches:
+        assert 1 <= len(embeds) <= dr.EMBEDS_PER_MESSAGE
+        assert sum(dr.embed_size(e) for e in embeds) <= dr.MESSAGE_EMBEDS_TOTAL
+        for embed in embeds:
+            payload = embed.to_dict()
+            assert dr.size(payload.get("title", "")) <= dr.TITLE_LIMIT
+            assert dr.size(payload.get("description", "")) <= dr.DESCRIPTION_LIMIT
+            assert len(payload.get("fields", [])) <= dr.FIELDS_PER_EMBED
+            for field in payload.get("fields", []):
+                assert 0 < dr.size(field["name"]) <= dr.FIELD_NAME_LIMIT
+                assert 0 < dr.size(field["value"]) <= dr.FIELD_VALUE_LIMIT
+            assert dr.size(payload.get("footer", {}).get("text", "")) <= dr.FOOTER_LIMIT
+
+
+def assert_escaped(text: str) -> None:
+    """Every markdown character is escaped, there is no mention and no invisible character left."""
+    assert not UNESCAPED_MENTION.search(text), text
+    assert not any(c in text for c in INVISIBLE if c != "\u200b"), text
+    i = 0
+    while i < len(text):
+        if text[i] == "\\":
+            assert i + 1 < len(text) and text[i + 1] in SPECIAL | {"-"}, text  # "-" when leading
+            i += 2
+            continue
+        assert text[i] not in SPECIAL, (text, i)
+        i += 1
+
+
+# ---------------------------------------------------------------- sanitize
+
+
+@pytest.mark.parametrize("text", MALICIOUS)
+def test_sanitize_neutralises_mentions_links_and_markdown(text: str) -> None:
+    out = dr.sanitize(text)
+    assert_escaped(out)
+    assert "\n" not in out
+
+
+def test_sanitize_keeps_the_visible_text() -> None:
+    text = "Armenia's 102nd base (in Gyumri) — *strategic* [sic] @ 5 km"
+    out = dr.sanitize(text)
+    assert re.sub(r"\\(.)", r"\1", out) == text
+
+
+def test_sanitize_strips_zero_width_before_escaping_mentions() -> None:
+    assert dr.sanitize("@\u200beveryone") == "@\u200beveryone"  # re-escaped, not left as found
+    assert dr.sanitize("@\u2060here hi") == "@\u200bhere hi"
+    assert dr.sanitize("<@\u200d123456789012345678>") == "\\<@\u200b123456789012345678\\>"
+
+
+def test_fit_cuts_at_a_word_boundary_and_marks_it() -> None:
+    out = dr.fit("alpha beta gamma delta", 14)
+    assert out == "alpha beta…"
+    assert dr.fit("alpha beta gamma delta", 14, keep="tail") == "…gamma delta"
+    assert dr.fit("short", 14) == "short"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.org/a_(b)", "https://example.org/a%5F%28b%29"),
+        ("http://x.org/?q=@everyone", "http://x.org/?q=%40everyone"),
+        ("javascript:alert(1)", None),
+        ("ftp://x.org/f", None),
+        ("not a url", None),
+        (None, None),
+    ],
+)
+def test_safe_url(url: str | None, expected: str | None) -> None:
+    assert dr.safe_url(url) == expected
+
+
+# ---------------------------------------------------------------- answers
+
+
+def test_answer_embed_shows_bold_quote_between_neighbours_with_citation() -> None:
+    q = Quote(
+        "The base is in Gyumri.", 100, 122, 0.83, source(url="https://n.example/a"), "Before it.", "After."
+    )
+    [[embed]] = dr.answer_embeds(Answer("Where is the base?", True, (q,)))
+    assert embed.title == "Where is the base?"
+    assert embed.description == "**[1]**\n> Before it. **The base is in Gyumri.** After."
+    [field] = embed.fields
+    assert field.name == "[1] A Title"
+    assert field.value == "as of 2024-01-02 · https://n.example/a · chars 100–122 · score 0.83"
+    assert embed.colour == dr.ANSWERED_COLOUR
+
+
+def test_syndicated_copies_are_cited_as_far_as_they_fit() -> None:
+    copies = tuple(source(title=f"Copy {n}", path=f"c{n}.txt", date=None) for n in range(40))
+    q = Quote("Same text.", 0, 10, 0.5, source(), also=copies[:2])
+    [[embed]] = dr.answer_embeds(Answer("q", True, (q,)))
+    assert embed.fields[0].value.endswith(
+        "score 0.50\nalso in: Copy 0 (undated) — c0.txt; Copy 1 (undated) — c1.txt"
+    )
+    q = Quote("Same text.", 0, 10, 0.5, source(), also=copies)
+    [[embed]] = dr.answer_embeds(Answer("q", True, (q,)))
+    value = str(embed.fields[0].value)
+    assert dr.size(value) <= dr.FIELD_VALUE_LIMIT and value.endswith(" more") and "Copy 0 (undated)" in value
+
+
+def test_a_timeline_says_so_and_dates_each_quote() -> None:
+    quotes = (quote("Early.", date="2021-02-23"), quote("Late.", date="2023-12-28"))
+    [[embed]] = dr.answer_embeds(Answer("How did ties change?", True, quotes, timeline=True))
+    blocks = str(embed.description).split("\n\n")
+    assert blocks[0] == "*Timeline: one quote per document, oldest first.*"
+    assert blocks[1].startswith("**[1]** · as of 2021-02-23\n> ")
+    assert blocks[2].startswith("**[2]** · as of 2023-12-28\n> ")
+
+
+def test_not_answered_embed_lists_nearest_documents() -> None:
+    nearest = (source(title="One"), source(title="Two", date=None, path="b/two.md"))
+    [[embed]] = dr.answer_embeds(Answer("Capital of France?", False, nearest=nearest))
+    assert embed.description == (
+        f"{NOT_IN_CORPUS}\n\n**Nearest documents:**"
+        "\n\n• One (as of 2024-01-02) — doc.txt"
+        "\n\n• Two (undated) — b/two.md"
+    )
+    assert not embed.fields
+
+
+def test_many_long_quotes_are_paged_between_quotes() -> None:
+    sentence = "This sentence about the treaty is long and it goes on. " * 14
+    quotes = tuple(quote(f"{n} {sentence}", "Before. " * 60, "After. " * 60) for n in range(20))
+    batches = dr.answer_embeds(Answer("q", True, quotes))
+    assert_within_limits(batches)
+    embeds = [e for batch in batches for e in batch]
+    assert len(embeds) > 1
+    descriptions = [e.description or "" for e in embeds]
+    for n, q in enumerate(quotes, start=1):
+        holders = [d for d in descriptions if f"**[{n}]**" in d]
+        assert len(holders) == 1
+        assert f"**{dr.sanitize(q.text)}**" in holders[0]  # whole, never cut
+    assert [str(f.name).split("]")[0] for e in embeds for f in e.fields] == [f"[{n}" for n in range(1, 21)]
+    assert embeds[0].title == "q" and all(e.title is None for e in embeds[1:])
+    assert embeds[-1].footer.text == f"page {len(embeds)}/{len(embeds)}"
+
+
+def test_a_sentence_longer_than_an_embed_is_visibly_shortened() -> None:
+    [[embed]] = dr.answer_embeds(Answer("q", True, (quote("word " * 3000),)))
+    assert dr.size(embed.description or "") <= dr.DESCRIPTION_LIMIT
+    assert dr.SHORTENED.strip() in (embed.description or "")
+
+
+def test_more_quotes_continue_the_numbering() -> None:
+    [[embed]] = dr.answer_embeds(Answer("q", True, (quote("x"),)), first=4, prefix="More: ")
+    assert embed.title == "More: q"
+    assert embed.description is not None and embed.description.startswith("**[4]**")
+
+
+def test_context_embed_shows_offsets_and_the_wider_passage() -> None:
+    q = quote("Middle.", "Near before.", "Near after.")
+    [[embed]] = dr.context_embeds(
+        Answer("q", True, (q,)), [("Far before. Near before. ", " Near after. Far after.")]
+    )
+    assert embed.description == (
+        "**[1]** doc.txt · chars 10–17\n> Far before. Near before. **Middle.** Near after. Far after."
+    )
+
+
+def test_search_and_sources_and_status() -> None:
+    [[found]] = dr.search_embeds("base", [RankedDocument(source(title="T*"), 0.0312)])
+    assert found.title == "Search: base"
+    assert found.description == "**1.** T\\* (as of 2024-01-02) — doc.txt · score 0.031"
+    [[empty]] = dr.search_embeds("zzz", [])
+    assert empty.description == "No matching documents."
+
+    sources = [source(title=f"Doc {n}") for n in range(1, 32)]
+    assert dr.page_count(len(sources)) == 3
+    page = dr.sources_embed(sources, 3)
+    assert page.description == "**31.** Doc 31 (as of 2024-01-02)"
+    assert page.footer.text == "page 3/3 · 31 documents"
+    assert dr.sources_embed(sources, 99).footer.text == "page 3/3 · 31 documents"
+
+    manifest: dict[str, Any] = {"generation": "g1", "built_at": "2026-01-01T00:00:00+00:00", "model": "m"}
+    manifest["counts"] = {"documents": 5, "chunks": 62, "sentences": 127}
+    status = dr.status_embed(manifest, 1, 2, 0, 0, reindexing=False)
+    fields = {f.name: f.value for f in status.fields}
+    assert fields["Generation"] == "g1" and fields["Chunks"] == "62"
+    assert fields["Corpus"] == "changed since the build: 1 new, 2 modified, 0 removed; run /reindex"
+    fields = {f.name: f.value for f in dr.status_embed(manifest, 0, 0, 0, 3, reindexing=True).fields}
+    assert fields["Corpus"] == "unchanged since the build (3 files cannot be indexed); a reindex is running"
+
+
+# ---------------------------------------------------------------- properties
+
+TOKENS = ["@everyone", "@here", "<@", "<@&", "<@!", "123456789012345678", ">", "[", "](", ")", "\\", "*", "_"]
+nasty_text = st.lists(
+    st.one_of(
+        st.sampled_from(TOKENS),
+        st.sampled_from(list(INVISIBLE)),
+        st.sampled_from([" ", "\n", ".", "é", "😀", "𝔸", "word"]),
+        st.characters(),
+    ),
+    max_size=150,
+).map("".join)
+long_text = st.builds(lambda s, n: s * n, nasty_text, st.integers(1, 12))
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> Answer:
+    n = draw(st.integers(0, 25))
+    quotes = []
+    for _ in range(n):
+        src = Source(
+            draw(nasty_text),
+            draw(nasty_text),
+            draw(nasty_text),
+            draw(st.none() | nasty_text),
+            draw(st.none() | nasty_text | st.just("https://ex.org/a_(b)@everyone")),
+        )
+        text = draw(long_text) or "x"
+        score = draw(st.floats(-1, 2))
+        also = tuple(draw(st.lists(st.builds(Source, *[nasty_text] * 3, nasty_text, nasty_text), max_size=4)))
+        quotes.append(Quote(text, 0, len(text), score, src, draw(long_text), draw(long_text), also))
+    nearest = tuple(q.source for q in quotes[:3])
+    timeline = draw(st.booleans())
+    return Answer(draw(long_text) or "?", bool(quotes), tuple(quotes), nearest=nearest, timeline=timeline)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(answers())
+def test_any_answer_renders_within_limits_and_without_mentions(answer: Answer) -> None:
+    batches = dr.answer_embeds(answer)
+    assert_within_limits(batches)
+    for embeds in batches:
+        for embed in embeds:
+            for text in strings(embed):
+                assert not UNESCAPED_MENTION.search(text)
+    if answer.answered:
+        descriptions = [e.description or "" for batch in batches for e in batch]
+        for n in range(1, len(answer.quotes) + 1):
+            assert sum(d.count(f"**[{n}]**") for d in descriptions) == 1  # quoted text cannot forge it
+
+
+@settings(max_examples=200, deadline=None)
+@given(nasty_text)
+def test_sanitized_text_has_every_markdown_character_escaped(text: str) -> None:
+    assert_escaped(dr.sanitize(text))
+
+
+@settings(max_examples=100, deadline=None)
+@given(long_text, st.integers(1, 3000))
+def test_fit_always_fits(text: str, limit: int) -> None:
+    out = dr.fit(text, limit)
+    assert dr.size(out) <= limit
+    assert not UNESCAPED_MENTION.search(out)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(nasty_text, max_size=40), st.integers(1, 5))
+def test_search_and_sources_render_within_limits(titles: list[str], page: int) -> None:
+    documents = [RankedDocument(source(title=t, path=t), 0.5) for t in titles]
+    assert_within_limits(dr.search_embeds("".join(titles)[:1000] or "q", documents))
+    assert_within_limits([[dr.sources_embed([d.source for d in documents], page)]])
