@@ -5,6 +5,11 @@ one-time work (load the index, add the cog, register the buttons, sync commands 
 reconnect reloads nothing. Every handler answers Discord within its 3 seconds by deferring first, then
 runs model and index work in a thread, a few at a time. Nothing sent can mention anyone: the client
 default and every send pass `AllowedMentions.none()`, and `discord_render` escapes what is quoted.
+
+What a user typed wrong (an empty question, a date that is not one, an empty date range, filters no
+document passes) is found before the defer, so its explanation is private: a deferred public answer
+cannot become an ephemeral one. Limits (concurrency, cooldown, conversations) come from `Settings`;
+time comes from an injectable clock, so tests can expire conversations without sleeping.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -32,11 +37,12 @@ from qabot.answer import (
     MAX_QUESTION_CHARS,
     Answer,
     Answerer,
+    Filters,
     QuestionError,
-    Quote,
     RankedDocument,
     Source,
     clean_question,
+    parse_filters,
 )
 from qabot.config import Settings
 from qabot.corpus import load_corpus
@@ -45,6 +51,7 @@ from qabot.discord_render import (
     content,
     context_embeds,
     page_count,
+    sanitize,
     search_embeds,
     sources_embed,
     status_embed,
@@ -58,14 +65,23 @@ NO_MENTIONS = discord.AllowedMentions.none()
 SEARCH_RESULTS = 5
 MORE_QUOTES = 5  # extra quotes the "More quotes" button asks for
 CONTEXT_SENTENCES = 3  # sentences each side of a quote under "Show context"
-REMEMBERED = 1000  # answers whose buttons still work (and answer messages that start follow-up threads)
+REMEMBERED = 1000  # answers whose buttons still work
 FEEDBACK_FILE = "feedback.sqlite"
+DATE_OPTION_CHARS = 32  # since/until: YYYY-MM-DD with room for stray spaces
+SOURCE_OPTION_CHARS = 200
+AUTOCOMPLETE_CHOICES = 25  # Discord's maximum
+CHOICE_CHARS = 100  # Discord's limit on a choice's name and value
+
+SINCE_HELP = "Only documents dated on or after: YYYY, YYYY-MM or YYYY-MM-DD (leaves undated ones out)"
+UNTIL_HELP = "Only documents dated on or before: YYYY, YYYY-MM or YYYY-MM-DD (leaves undated ones out)"
+SOURCE_HELP = "Only this document (id or file name) or folder"
 
 BUSY = "I'm answering other questions right now; please try again in a few seconds."
 EXPIRED = "This answer is no longer in memory (the bot restarted or it is too old); please ask again."
 
 ANSWERABLE = (discord.MessageType.default, discord.MessageType.reply)  # not joins, pins, thread notices...
 Asked = tuple[str, ...]  # the questions of a conversation so far, oldest first
+Clock = Callable[[], float]  # seconds, monotonic
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
@@ -76,21 +92,23 @@ class BotError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Limits:
-    """How much work the bot takes on: the design machine has two cores."""
+class Conversation:
+    """A thread or reply chain: its questions so far, and the filters of the /ask that started it."""
 
-    concurrency: int = 2
-    cooldown_seconds: float = 3.0
+    asked: Asked
+    filters: Filters | None = None
 
 
 @dataclass(frozen=True)
 class Shown:
-    """An answer as posted, for its buttons: what was asked, with how many quotes, on which index."""
+    """An answer as posted, for its buttons: what was asked, how, with how many quotes, on which index."""
 
     answer: Answer
     k: int
     generation: str
     history: Asked = ()
+    filters: Filters | None = None
+    timeline: bool | None = None
 
 
 class Recent(Generic[K, V]):
@@ -113,19 +131,66 @@ class Recent(Generic[K, V]):
         return key in self._items
 
 
+class Expiring(Generic[K, V]):
+    """A mapping whose entries lapse `idle` seconds after they were last stored, and that keeps at most
+    `size` of them (the least recently stored go first), so memory stays bounded by count and by time."""
+
+    def __init__(self, size: int, idle: float, clock: Clock = time.monotonic) -> None:
+        self.size = size
+        self.idle = idle
+        self.clock = clock
+        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()  # oldest first
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = (self.clock(), value)
+        self._items.move_to_end(key)
+        self._prune()
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def get(self, key: K) -> V | None:
+        entry = self._items.get(key)
+        if entry is None:
+            return None
+        if self._expired(entry[0]):
+            del self._items[key]
+            return None
+        return entry[1]
+
+    def __contains__(self, key: object) -> bool:
+        entry = self._items.get(cast(K, key))
+        return entry is not None and not self._expired(entry[0])
+
+    def __len__(self) -> int:
+        self._prune()
+        return len(self._items)
+
+    def _expired(self, stamp: float) -> bool:
+        return self.clock() - stamp > self.idle
+
+    def _prune(self) -> None:
+        # Stored in time order (put moves a key to the end), so the expired ones are at the front.
+        while self._items:
+            key, (stamp, _) = next(iter(self._items.items()))
+            if not self._expired(stamp):
+                return
+            del self._items[key]
+
+
 class Cooldowns:
     """At most one request per `seconds` per user."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, clock: Clock = time.monotonic) -> None:
         self.seconds = seconds
+        self.clock = clock
         self._last: dict[int, float] = {}
 
     def retry_after(self, user_id: int) -> float:
         last = self._last.get(user_id)
-        return 0.0 if last is None else max(0.0, last + self.seconds - time.monotonic())
+        return 0.0 if last is None else max(0.0, last + self.seconds - self.clock())
 
     def hit(self, user_id: int) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if len(self._last) > 10_000:
             self._last = {u: t for u, t in self._last.items() if t + self.seconds > now}
         self._last[user_id] = now
@@ -140,7 +205,8 @@ class Service:
     def __init__(self, answerer: Answerer) -> None:
         self.answerer = answerer
         self.manifest: Mapping[str, Any] = answerer.index.manifest
-        self.sources = catalog(answerer.index)
+        self.sources = tuple(Source(d.id, d.title, d.path, d.date, d.url) for d in answerer.index.sources())
+        self.source_choices = choice_catalog(self.sources)
 
     @classmethod
     def load(cls, settings: Settings) -> Service:
@@ -151,42 +217,87 @@ class Service:
     def generation(self) -> str:
         return str(self.manifest["generation"])
 
-    def answer(self, question: str, k: int, history: Asked = ()) -> Answer:
-        return self.answerer.answer(question, k, history=history)
+    def answer(
+        self,
+        question: str,
+        k: int,
+        history: Asked = (),
+        filters: Filters | None = None,
+        timeline: bool | None = None,
+    ) -> Answer:
+        return self.answerer.answer(question, k, history=history, filters=filters, timeline=timeline)
 
-    def search(self, query: str, k: int) -> list[RankedDocument]:
-        return self.answerer.search(query, k)
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[RankedDocument]:
+        return self.answerer.search(query, k, filters=filters)
 
-    def more(self, shown: Answer, k: int, history: Asked = ()) -> Answer:
-        """The quotes a wider answer (`k` quotes) adds to those already shown."""
-        wider = self.answerer.answer(shown.question, k, history=history)
-        seen = {(q.source.id, q.start) for q in shown.quotes}
+    def check(self, filters: Filters | None) -> None:
+        """Raise the answerer's QuestionError when no indexed document passes `filters` (cheap: SQL only)."""
+        if filters is None or not filters.active:
+            return
+        if not self.answerer.index.scope(filters.since, filters.until, filters.sources).docs:
+            raise QuestionError(f"no documents match the filters ({filters.describe()})")
+
+    def more(self, shown: Shown, k: int) -> Answer:
+        """The quotes a wider answer (`k` quotes, same history, filters and timeline) adds to those shown."""
+        wider = self.answer(shown.answer.question, k, shown.history, shown.filters, shown.timeline)
+        seen = {(q.source.id, q.start) for q in shown.answer.quotes}
         extra = tuple(q for q in wider.quotes if (q.source.id, q.start) not in seen)
-        return Answer(shown.question, wider.answered, extra, timeline=wider.timeline)
+        return Answer(shown.answer.question, wider.answered, extra, timeline=wider.timeline)
 
     def windows(self, answer: Answer, n: int = CONTEXT_SENTENCES) -> list[tuple[str, str]]:
-        return [self.window(q, n) for q in answer.quotes]
-
-    def window(self, quote: Quote, n: int) -> tuple[str, str]:
-        """The verbatim text of up to `n` sentences before and after `quote` in its document."""
+        """The verbatim text of up to `n` sentences before and after each quote in its document."""
         index = self.answerer.index
-        row = index.db.execute(
-            "SELECT s.rowid, s.doc FROM sentences AS s JOIN documents AS d ON d.rowid = s.doc"
-            " WHERE d.id = ? AND s.start = ? AND s.end = ?",
-            (quote.source.id, quote.start, quote.end),
-        ).fetchone()
-        if row is None:  # the document changed since the answer was given
-            return quote.before, quote.after
-        sentence, doc = row
-        rows = [s for s in index.sentences(sentence - n, sentence + n) if s.doc == doc]
-        text = index.document(doc).text
-        return text[rows[0].start : quote.start], text[quote.end : rows[-1].end]
+        out = []
+        for q in answer.quotes:
+            window = index.window(q.source.id, q.start, q.end, n)
+            out.append(window if window is not None else (q.before, q.after))  # the document changed
+        return out
 
 
-def catalog(index: store.Index) -> tuple[Source, ...]:
-    """Every indexed document, in index order."""
-    rows = index.db.execute("SELECT id, title, path, date, url FROM documents ORDER BY rowid")
-    return tuple(Source(*row) for row in rows)
+def choice_catalog(sources: tuple[Source, ...]) -> tuple[tuple[str, str, str], ...]:
+    """What the `source` option can suggest: (name shown, value passed, text matched), documents first
+    (by id), then the folders that hold documents. Ids longer than a choice allows can still be typed."""
+    out: list[tuple[str, str, str]] = []
+    folders: dict[str, int] = {}
+    for s in sources:
+        if len(s.id) <= CHOICE_CHARS:
+            name = _choice_name(s.title, f" ({s.date or 'undated'}) — {s.id}")
+            out.append((name, s.id, f"{s.id} {s.path} {s.title}".casefold()))
+        parts = Path(s.path).parts[:-1]
+        for depth in range(1, len(parts) + 1):
+            folder = "/".join(parts[:depth])
+            folders[folder] = folders.get(folder, 0) + 1
+    for folder, count in sorted(folders.items()):
+        if len(folder) <= CHOICE_CHARS:
+            name = _choice_name(f"folder {folder}/", f" ({count} documents)")
+            out.append((name, folder, folder.casefold()))
+    return tuple(out)
+
+
+def _choice_name(label: str, tail: str) -> str:
+    """`label` + `tail` on one line within Discord's 100 characters, the label shortened first."""
+    label, tail = (" ".join("".join(c if c.isprintable() else " " for c in t).split()) for t in (label, tail))
+    room = CHOICE_CHARS - len(tail) - 1
+    if len(label) > room:
+        label = label[: max(room - 1, 0)].rstrip() + "…"
+    return f"{label} {tail}"[:CHOICE_CHARS].strip() or "?"
+
+
+def source_choices(service: Service, typed: str) -> list[app_commands.Choice[str]]:
+    """Up to 25 documents or folders whose id, path or title contains what was typed so far."""
+    wanted = typed.strip().casefold()
+    found = [(n, v) for n, v, text in service.source_choices if wanted in text]
+    return [app_commands.Choice(name=n, value=v) for n, v in found[:AUTOCOMPLETE_CHOICES]]
+
+
+def discord_filters(since: str | None, until: str | None, source: str | None) -> Filters | None:
+    """The slash-command options as answerer filters (None when none is given); a bad date or an empty
+    range raises QuestionError worded for Discord's option names."""
+    try:
+        filters = parse_filters(since, until, [source] if source else [])
+    except QuestionError as exc:
+        raise QuestionError(re.sub(r"--(since|until)\b", r"\1", str(exc))) from None
+    return filters if filters.active else None
 
 
 @dataclass(frozen=True)
@@ -238,7 +349,7 @@ async def send_ephemeral(interaction: discord.Interaction[Any], text: str) -> No
 def error_message(exc: BaseException) -> str:
     """What a user is told about `exc`: the message of a question error, else a reference to the log."""
     if isinstance(exc, QuestionError):
-        return str(exc)
+        return sanitize(str(exc))  # it may repeat what the user typed (a date, a source)
     ref = secrets.token_hex(4)
     log.error("request failed (ref %s)", ref, exc_info=exc)
     if isinstance(exc, StoreError):
@@ -261,7 +372,7 @@ def may_reindex(interaction: discord.Interaction[Any], owner_ids: list[int]) -> 
     return interaction.guild_id is not None and interaction.permissions.manage_guild
 
 
-def question_in(message: discord.Message, me: int, conversations: Recent[int, Asked]) -> str | None:
+def question_in(message: discord.Message, me: int, conversations: Expiring[int, Conversation]) -> str | None:
     """The question a message asks the bot, or None when it is not for the bot.
 
     For the bot: direct messages, messages that mention it (replies to it do), and messages in a thread
@@ -281,14 +392,15 @@ def question_in(message: discord.Message, me: int, conversations: Recent[int, As
     return text
 
 
-def earlier_questions(message: discord.Message, conversations: Recent[int, Asked]) -> Asked:
-    """What was asked before in the conversation a message continues: its thread's, else its reply's."""
+def continued(message: discord.Message, conversations: Expiring[int, Conversation]) -> Conversation | None:
+    """The (unexpired) conversation a message continues: its thread's, else the one of the answer it
+    replies to."""
     reference = message.reference.message_id if message.reference is not None else None
     for key in (message.channel.id, reference):
-        history = conversations.get(key) if key is not None else None
-        if history is not None:
-            return history
-    return ()
+        conversation = conversations.get(key) if key is not None else None
+        if conversation is not None:
+            return conversation
+    return None
 
 
 # ---------------------------------------------------------------- buttons
@@ -384,8 +496,7 @@ class QATree(app_commands.CommandTree["QABot"]):
 class QABot(commands.Bot):
     """The bot, built without connecting; `setup_hook` (run once, at login) loads everything."""
 
-    def __init__(self, settings: Settings, *, sync: bool = False, limits: Limits | None = None) -> None:
-        limits = limits or Limits()
+    def __init__(self, settings: Settings, *, sync: bool = False, clock: Clock = time.monotonic) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -395,12 +506,14 @@ class QABot(commands.Bot):
         )
         self.settings = settings
         self.sync_on_start = sync
-        self.slots = asyncio.Semaphore(limits.concurrency)
-        self.cooldowns = Cooldowns(limits.cooldown_seconds)
+        self.slots = asyncio.Semaphore(settings.discord_max_concurrency)
+        self.cooldowns = Cooldowns(settings.discord_cooldown_seconds, clock)
         self.reindexing = asyncio.Lock()
         self.shown: Recent[str, Shown] = Recent(REMEMBERED)
-        # Answer messages (and threads started from them, which share their id) -> the questions so far.
-        self.conversations: Recent[int, Asked] = Recent(REMEMBERED)
+        # Answer messages (and threads started from them, which share their id) -> their conversation.
+        self.conversations: Expiring[int, Conversation] = Expiring(
+            settings.discord_max_conversations, settings.discord_conversation_idle_minutes * 60, clock
+        )
         self._service: Service | None = None
         self._feedback: FeedbackStore | None = None
 
@@ -481,10 +594,17 @@ class QABot(commands.Bot):
         finally:
             self.slots.release()
 
-    def remember(self, answer: Answer, k: int, history: Asked) -> str:
+    def remember(
+        self,
+        answer: Answer,
+        k: int,
+        history: Asked,
+        filters: Filters | None = None,
+        timeline: bool | None = None,
+    ) -> str:
         """A key for the buttons under `answer` (random: custom ids are visible to every client)."""
         key = secrets.token_hex(6)
-        self.shown.put(key, Shown(answer, k, self.service.generation, history))
+        self.shown.put(key, Shown(answer, k, self.service.generation, history, filters, timeline))
         return key
 
     async def send_embeds(
@@ -494,9 +614,10 @@ class QABot(commands.Bot):
         *,
         view: discord.ui.View | None = None,
         ephemeral: bool = False,
-        asked: Asked = (),
+        conversation: Conversation | None = None,
     ) -> None:
-        """Follow-ups, one per batch, the view under the last; `asked` is remembered for follow-ups."""
+        """Follow-ups, one per batch, the view under the last; each public one continues `conversation`
+        (a thread started from it, or a reply to it)."""
         for number, embeds in enumerate(batches, start=1):
             last = number == len(batches)
             sent = await interaction.followup.send(
@@ -506,8 +627,8 @@ class QABot(commands.Bot):
                 allowed_mentions=NO_MENTIONS,
                 wait=True,
             )
-            if asked and not ephemeral:
-                self.conversations.put(sent.id, asked)
+            if conversation is not None and not ephemeral:
+                self.conversations.put(sent.id, conversation)
 
 
 class Questions(commands.Cog):
@@ -517,35 +638,72 @@ class Questions(commands.Cog):
         self.bot = bot
 
     @app_commands.command(description="Answer a question with verbatim quotes from the documents.")
-    @app_commands.describe(question="What you want to know")
+    @app_commands.describe(
+        question="What you want to know",
+        since=SINCE_HELP,
+        until=UNTIL_HELP,
+        source=SOURCE_HELP,
+        timeline="One quote per document, oldest first (default: when the question asks about change)",
+    )
     async def ask(
         self,
         interaction: discord.Interaction[QABot],
         question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
+        since: app_commands.Range[str, 1, DATE_OPTION_CHARS] | None = None,
+        until: app_commands.Range[str, 1, DATE_OPTION_CHARS] | None = None,
+        source: app_commands.Range[str, 1, SOURCE_OPTION_CHARS] | None = None,
+        timeline: bool | None = None,
     ) -> None:
         text = clean_question(question)
+        filters = discord_filters(since, until, source)
         service, k = self.bot.service, self.bot.settings.top_k
-        history = self.bot.conversations.get(interaction.channel_id or 0) or ()
-        answer = await self.bot.limited(interaction, functools.partial(service.answer, text, k, history))
+        earlier = self.bot.conversations.get(interaction.channel_id or 0)  # /ask inside a conversation
+        history = earlier.asked if earlier is not None else ()
+        if filters is None and earlier is not None:
+            filters = earlier.filters
+        await asyncio.to_thread(service.check, filters)  # before the defer: the error stays private
+        work = functools.partial(service.answer, text, k, history, filters, timeline)
+        answer = await self.bot.limited(interaction, work)
         if answer is None:
             return
-        asked = (*history, answer.question)
-        if history and interaction.channel_id is not None:
-            self.bot.conversations.put(interaction.channel_id, asked)
-        key = self.bot.remember(answer, k, history)
+        conversation = Conversation((*history, answer.question), filters)
+        if earlier is not None and interaction.channel_id is not None:
+            self.bot.conversations.put(interaction.channel_id, conversation)
+        key = self.bot.remember(answer, k, history, filters, timeline)
         view = answer_view(key, answer.answered)
-        await self.bot.send_embeds(interaction, answer_embeds(answer), view=view, asked=asked)
+        embeds = answer_embeds(answer, filters=filters)
+        await self.bot.send_embeds(interaction, embeds, view=view, conversation=conversation)
 
     @app_commands.command(description="Rank the documents for a query.")
-    @app_commands.describe(query="Words or a question to rank the documents by")
+    @app_commands.describe(
+        query="Words or a question to rank the documents by",
+        since=SINCE_HELP,
+        until=UNTIL_HELP,
+        source=SOURCE_HELP,
+    )
     async def search(
-        self, interaction: discord.Interaction[QABot], query: app_commands.Range[str, 1, MAX_QUESTION_CHARS]
+        self,
+        interaction: discord.Interaction[QABot],
+        query: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
+        since: app_commands.Range[str, 1, DATE_OPTION_CHARS] | None = None,
+        until: app_commands.Range[str, 1, DATE_OPTION_CHARS] | None = None,
+        source: app_commands.Range[str, 1, SOURCE_OPTION_CHARS] | None = None,
     ) -> None:
         text = clean_question(query)
+        filters = discord_filters(since, until, source)
         service = self.bot.service
-        found = await self.bot.limited(interaction, functools.partial(service.search, text, SEARCH_RESULTS))
+        await asyncio.to_thread(service.check, filters)  # before the defer: the error stays private
+        work = functools.partial(service.search, text, SEARCH_RESULTS, filters)
+        found = await self.bot.limited(interaction, work)
         if found is not None:
-            await self.bot.send_embeds(interaction, search_embeds(text, found))
+            await self.bot.send_embeds(interaction, search_embeds(text, found, filters))
+
+    @ask.autocomplete("source")
+    @search.autocomplete("source")
+    async def complete_source(
+        self, interaction: discord.Interaction[QABot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return source_choices(self.bot.service, current)
 
     @app_commands.command(description="List the indexed documents.")
     @app_commands.describe(page="Page to show")
@@ -617,21 +775,28 @@ class Questions(commands.Cog):
     async def vote(self, interaction: discord.Interaction[Any], key: str, shown: Shown, vote: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         record = functools.partial(
-            self.bot.feedback.record, key, shown.answer, vote, interaction.user.id, shown.generation
+            self.bot.feedback.record,
+            key,
+            shown.answer,
+            vote,
+            interaction.user.id,
+            shown.generation,
+            shown.filters,
         )
         await asyncio.to_thread(record)
         await send_ephemeral(interaction, f"Thanks, your {'👍' if vote > 0 else '👎'} is recorded.")
 
     async def more_quotes(self, interaction: discord.Interaction[Any], shown: Shown) -> None:
         service = self.bot.service
-        work = functools.partial(service.more, shown.answer, shown.k + MORE_QUOTES, shown.history)
+        work = functools.partial(service.more, shown, shown.k + MORE_QUOTES)
         more = await self.bot.limited(interaction, work, ephemeral=True)
         if more is None:
             return
         if not more.quotes:
             await send_ephemeral(interaction, "No further quotes are close enough to the question.")
             return
-        batches = answer_embeds(more, first=len(shown.answer.quotes) + 1, prefix="More: ")
+        first = len(shown.answer.quotes) + 1
+        batches = answer_embeds(more, first=first, prefix="More: ", filters=shown.filters)
         await self.bot.send_embeds(interaction, batches, ephemeral=True)
 
     async def show_context(self, interaction: discord.Interaction[Any], shown: Shown) -> None:
@@ -673,20 +838,24 @@ class Questions(commands.Cog):
             await self.reply(message, refusal, delete_after=10)  # no ephemeral replies to messages
             return
         service, k = self.bot.service, self.bot.settings.top_k
-        history = earlier_questions(message, self.bot.conversations)
+        earlier = continued(message, self.bot.conversations)
+        history, filters = (earlier.asked, earlier.filters) if earlier is not None else ((), None)
         try:
             async with message.channel.typing():
-                answer = await asyncio.to_thread(service.answer, text, k, history)
+                answer = await asyncio.to_thread(service.answer, text, k, history, filters)
         finally:
             self.bot.slots.release()
-        asked = (*history, answer.question)
+        conversation = Conversation((*history, answer.question), filters)
         if message.channel.id in self.bot.conversations:
-            self.bot.conversations.put(message.channel.id, asked)
-        await self.post_answer(message, answer, self.bot.remember(answer, k, history), asked)
+            self.bot.conversations.put(message.channel.id, conversation)
+        key = self.bot.remember(answer, k, history, filters)
+        await self.post_answer(message, answer, key, conversation)
 
-    async def post_answer(self, message: discord.Message, answer: Answer, key: str, asked: Asked) -> None:
+    async def post_answer(
+        self, message: discord.Message, answer: Answer, key: str, conversation: Conversation
+    ) -> None:
         """The answer as replies in the message's channel (its thread, if any), buttons under the last."""
-        batches = answer_embeds(answer)
+        batches = answer_embeds(answer, filters=conversation.filters)
         for number, embeds in enumerate(batches, start=1):
             # Messageable.send treats a passed MISSING as a value, so only pass what applies.
             extra: dict[str, Any] = {}
@@ -696,7 +865,7 @@ class Questions(commands.Cog):
             if number == len(batches):
                 extra["view"] = answer_view(key, answer.answered)
             sent = await message.channel.send(embeds=embeds, allowed_mentions=NO_MENTIONS, **extra)
-            self.bot.conversations.put(sent.id, asked)
+            self.bot.conversations.put(sent.id, conversation)
 
     async def reply(self, message: discord.Message, text: str, delete_after: float | None = None) -> None:
         """A short reply in the message's channel (its thread, if any); deleted later when it is noise."""
@@ -714,10 +883,13 @@ class Questions(commands.Cog):
 
 
 def create_bot(
-    settings: Settings | None = None, *, sync: bool = False, limits: Limits | None = None
+    settings: Settings | None = None, *, sync: bool = False, clock: Clock = time.monotonic
 ) -> QABot:
-    """The bot, configured but not connected (tests and tools can inspect it; `run` connects it)."""
-    return QABot(settings or default_settings(), sync=sync, limits=limits)
+    """The bot, configured but not connected (tests and tools can inspect it; `run` connects it).
+
+    `clock` (monotonic seconds) times cooldowns and conversation expiry.
+    """
+    return QABot(settings or default_settings(), sync=sync, clock=clock)
 
 
 def default_settings() -> Settings:

@@ -33,3 +33,15 @@ class Settings(BaseSettings):
     )
     discord_guild_id: int | None = Field(None, description="Sync commands to this guild only (development).")
     discord_owner_ids: list[int] = Field(default_factory=list, description="User ids allowed to /reindex.")
+    discord_max_concurrency: int = Field(
+        2, ge=1, le=64, description="Discord requests worked on at once; more are told the bot is busy."
+    )
+    discord_cooldown_seconds: float = Field(
+        3.0, ge=0, le=3600, description="Seconds each Discord user waits between two questions."
+    )
+    discord_conversation_idle_minutes: float = Field(
+        30, gt=0, le=7 * 24 * 60, description="Minutes after which an idle Discord conversation ends."
+    )
+    discord_max_conversations: int = Field(
+        1000, ge=1, le=1_000_000, description="Discord conversations kept in memory; the oldest go first."
+    )

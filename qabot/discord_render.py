@@ -4,6 +4,11 @@ Everything that comes from documents (quotes, titles, paths, URLs) or from users
 through `sanitize` before it reaches Discord, so it can neither ping anyone nor pose as markdown of ours:
 no mentions, no masked links, no bold that escapes its quote, no fake citation outside the block quote.
 
+Scores are left out of public embeds: they are the answerer's ranking scores (a linear scorer's output,
+typically 8-16 on the seed corpus, and fused-rank values for /search), meaningful only relative to each
+other within one answer, and in a shared channel a bare number reads as a grade or a percentage. The
+ranking shows in the numbering; "Show context" (private) gives each quote's score for the curious.
+
 Discord counts lengths in characters; `size` counts UTF-16 code units, which is never less, so a payload
 that fits here fits there. Pages break between quotes, never inside one: a quote is only ever shortened
 when one sentence alone is longer than a whole embed, and then visibly so.
@@ -21,7 +26,7 @@ from typing import Any
 import discord
 from discord.utils import escape_mentions
 
-from qabot.answer import Answer, Quote, RankedDocument, Source
+from qabot.answer import Answer, Filters, Quote, RankedDocument, Source
 from qabot.render import NOT_IN_CORPUS
 
 CONTENT_LIMIT = 2000
@@ -160,12 +165,18 @@ def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, h
 
 
 def citation_field(number: int, quote: Quote) -> tuple[str, str]:
-    """[n] title, then: as of date · where · offsets · score, and the syndicated copies that fit."""
+    """[n] title, then: as of date · where · offsets, and the syndicated copies that fit."""
     prefix = f"[{number}] "
     name = prefix + fit(quote.source.title, FIELD_NAME_LIMIT - size(prefix))
     value = f"{as_of(quote.source)} · {where(quote.source)} · chars {quote.start}–{quote.end}"
-    value += f" · score {quote.score:.2f}"
     return name, value + _also(quote.also, FIELD_VALUE_LIMIT - size(value))
+
+
+def filters_block(filters: Filters | None) -> list[Block]:
+    """A line saying which documents were allowed to answer, when the asker limited them."""
+    if filters is None or not filters.active:
+        return []
+    return [Block(f"*Only documents {fit(filters.describe(), 600)}.*")]
 
 
 def _also(copies: Sequence[Source], room: int) -> str:
@@ -181,8 +192,8 @@ def _also(copies: Sequence[Source], room: int) -> str:
     return ""
 
 
-def answer_blocks(answer: Answer, first: int = 1) -> list[Block]:
-    blocks = []
+def answer_blocks(answer: Answer, first: int = 1, filters: Filters | None = None) -> list[Block]:
+    blocks = filters_block(filters)
     if answer.timeline:
         blocks.append(Block("*Timeline: one quote per document, oldest first.*"))
     for number, q in enumerate(answer.quotes, start=first):
@@ -191,11 +202,12 @@ def answer_blocks(answer: Answer, first: int = 1) -> list[Block]:
     return blocks
 
 
-def not_answered_blocks(answer: Answer) -> list[Block]:
+def not_answered_blocks(answer: Answer, filters: Filters | None = None) -> list[Block]:
     notice = sanitize(NOT_IN_CORPUS)
+    blocks = filters_block(filters)
     if not answer.nearest:
-        return [Block(notice)]
-    blocks = [Block(f"{notice}\n\n**Nearest documents:**")]
+        return [*blocks, Block(notice)]
+    blocks.append(Block(f"{notice}\n\n**Nearest documents:**"))
     blocks.extend(Block(f"• {citation_line(s)}") for s in answer.nearest)
     return blocks
 
@@ -266,32 +278,39 @@ def title_for(prefix: str, text: str) -> str:
 
 
 def answer_embeds(
-    answer: Answer, first: int = 1, prefix: str = "", footer: str = ""
+    answer: Answer, first: int = 1, prefix: str = "", footer: str = "", filters: Filters | None = None
 ) -> list[list[discord.Embed]]:
-    """An answer as messages of embeds: quotes (numbered from `first`) with citations, or an abstention."""
+    """An answer as messages of embeds: quotes (numbered from `first`) with citations, or an abstention.
+
+    `filters` (what the asker limited the documents to) is stated above the quotes.
+    """
     title = title_for(prefix, answer.question)
     if not answer.answered:
-        return messages(paginate(title, not_answered_blocks(answer), NOT_ANSWERED_COLOUR, footer))
-    return messages(paginate(title, answer_blocks(answer, first), ANSWERED_COLOUR, footer))
+        return messages(paginate(title, not_answered_blocks(answer, filters), NOT_ANSWERED_COLOUR, footer))
+    return messages(paginate(title, answer_blocks(answer, first, filters), ANSWERED_COLOUR, footer))
 
 
 def context_embeds(answer: Answer, windows: Sequence[tuple[str, str]]) -> list[list[discord.Embed]]:
-    """Each quote in the wider passage around it (`windows[i]` = text before, text after)."""
+    """Each quote in the wider passage around it (`windows[i]` = text before, text after), with its
+    date, where to find it and its ranking score (private: only the person who asked sees it)."""
     blocks = []
     for number, (quote, (before, after)) in enumerate(zip(answer.quotes, windows, strict=True), start=1):
-        header = f" {where(quote.source, 400)} · chars {quote.start}–{quote.end}"
+        header = (
+            f" {as_of(quote.source)} · {where(quote.source, 400)} · chars {quote.start}–{quote.end}"
+            f" · score {quote.score:.2f}"
+        )
         blocks.append(quote_block(number, quote, before, after, CONTEXT_LIMIT, header))
     return messages(paginate(title_for("Context: ", answer.question), blocks, INFO_COLOUR))
 
 
-def search_embeds(query: str, documents: Sequence[RankedDocument]) -> list[list[discord.Embed]]:
-    blocks = [
-        Block(f"**{n}.** {citation_line(d.source)} · score {d.score:.3f}")
-        for n, d in enumerate(documents, start=1)
-    ]
+def search_embeds(
+    query: str, documents: Sequence[RankedDocument], filters: Filters | None = None
+) -> list[list[discord.Embed]]:
+    """The documents ranked for `query`, best first, each cited with its date."""
+    blocks = [Block(f"**{n}.** {citation_line(d.source)}") for n, d in enumerate(documents, start=1)]
     if not blocks:
         blocks = [Block("No matching documents.")]
-    return messages(paginate(title_for("Search: ", query), blocks, INFO_COLOUR))
+    return messages(paginate(title_for("Search: ", query), [*filters_block(filters), *blocks], INFO_COLOUR))
 
 
 def page_count(total: int, per_page: int = SOURCES_PER_PAGE) -> int:

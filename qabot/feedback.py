@@ -1,6 +1,7 @@
 """Votes on answers (👍/👎), kept locally in SQLite for evaluating and calibrating the index.
 
-A row holds the question, the Answer JSON as it was shown, the vote, the index generation and the
+A row holds the question, the Answer JSON as it was shown (with the asker's filters, if any, under
+"filters"), the vote, the index generation and the
 sha256 of the voter's id: one vote per person and answer, a second click replaces the first. The hash
 keeps Discord ids out of the file; it is pseudonymous, not anonymous (anyone who knows an id can hash it).
 """
@@ -16,7 +17,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from qabot.answer import Answer
+from qabot.answer import Answer, Filters
 from qabot.render import answer_json
 
 SCHEMA = """
@@ -64,14 +65,33 @@ class FeedbackStore:
         with closing(sqlite3.connect(self.path, timeout=5)) as db, db:
             yield db
 
-    def record(self, answer_key: str, answer: Answer, vote: int, user_id: int, generation: str) -> None:
-        """Store (or replace) `user_id`'s vote, +1 or -1, on the answer shown under `answer_key`."""
+    def record(
+        self,
+        answer_key: str,
+        answer: Answer,
+        vote: int,
+        user_id: int,
+        generation: str,
+        filters: Filters | None = None,
+    ) -> None:
+        """Store (or replace) `user_id`'s vote, +1 or -1, on the answer shown under `answer_key`.
+
+        `filters` (the dates and sources the asker limited the answer to) are kept with the answer: a
+        vote on a filtered answer judges it within those limits.
+        """
         if vote not in (-1, 1):
             raise ValueError("a vote is +1 or -1")
+        shown = answer_json(answer)
+        if filters is not None and filters.active:
+            shown["filters"] = {
+                "since": filters.since,
+                "until": filters.until,
+                "sources": list(filters.sources),
+            }
         row = (
             answer_key,
             answer.question,
-            json.dumps(answer_json(answer), ensure_ascii=False),
+            json.dumps(shown, ensure_ascii=False),
             vote,
             user_hash(user_id),
             generation,

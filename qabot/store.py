@@ -392,6 +392,18 @@ class ChunkRow:
 
 
 @dataclass(frozen=True)
+class DocumentRow:
+    """A document's citation fields, without its text (see `Index.sources`)."""
+
+    row: int
+    id: str
+    title: str
+    path: str
+    date: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
 class Scope:
     """The documents a question is limited to (by date or source), and their chunks."""
 
@@ -554,6 +566,34 @@ class Index:
 
     def close(self) -> None:
         self.db.close()
+
+    def sources(self) -> list[DocumentRow]:
+        """Every indexed document's citation fields (id, title, path, date, url), in index order.
+
+        Reads no document text, so it stays cheap on large corpora.
+        """
+        rows = self.db.execute("SELECT rowid, id, title, path, date, url FROM documents ORDER BY rowid")
+        return [DocumentRow(*r) for r in rows]
+
+    def window(self, doc_id: str, start: int, end: int, n: int) -> tuple[str, str] | None:
+        """The verbatim text around the sentence `start:end` of document `doc_id`, `n` sentences each side.
+
+        Returns (text from the first of the `n` sentences before up to `start`, text from `end` to the
+        last of the `n` sentences after), within the one document; None when that document has no
+        sentence at exactly these offsets (it changed, or left the index, since they were read).
+        """
+        row = self.db.execute(
+            "SELECT s.rowid, s.doc FROM sentences AS s JOIN documents AS d ON d.rowid = s.doc"
+            " WHERE d.id = ? AND s.start = ? AND s.end = ?",
+            (doc_id, start, end),
+        ).fetchone()
+        if row is None:
+            return None
+        sentence, doc = row
+        n = max(n, 0)
+        rows = [s for s in self.sentences(sentence - n, sentence + n) if s.doc == doc]
+        text = self.document(doc).text
+        return text[rows[0].start : start], text[end : rows[-1].end]
 
 
 def _source_matches(wanted: str, doc_id: str, path: str) -> bool:

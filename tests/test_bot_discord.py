@@ -15,6 +15,7 @@ import itertools
 import json
 import logging
 import shutil
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,13 +234,18 @@ class Harness:
         guild: bool = True,
         channel: int = CHANNEL_ID,
         permissions: int = 0,
-        **options: str | int,
+        focused: str | None = None,
+        **options: str | int | bool,
     ) -> int:
-        """A slash command as Discord delivers it; returns the interaction id."""
-        opts = [{"name": k, "type": 4 if isinstance(v, int) else 3, "value": v} for k, v in options.items()]
+        """A slash command as Discord delivers it, or, naming the `focused` option, the autocomplete
+        request Discord sends while that option is being typed; returns the interaction id."""
+        opts = [{"name": k, "type": option_type(v), "value": v} for k, v in options.items()]
+        for opt in opts:
+            if opt["name"] == focused:
+                opt["focused"] = True
         data = {"id": "1", "name": name, "type": 1, "options": opts}
         return self.interaction(
-            2,
+            2 if focused is None else 4,
             data,
             user=user,
             guild=guild,
@@ -300,6 +306,11 @@ class Harness:
         raise AssertionError("tasks did not settle")
 
 
+def option_type(value: str | int | bool) -> int:
+    """Discord's application command option type of a value: BOOLEAN 5, INTEGER 4, STRING 3."""
+    return 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
+
+
 def _timer(task: asyncio.Task[Any]) -> bool:
     """Message auto-deletion and the 15-minute timeout discord.py gives views on ephemeral messages."""
     name: str = getattr(task.get_coro(), "__qualname__", "")
@@ -315,14 +326,19 @@ def drive(
     monkeypatch: pytest.MonkeyPatch,
     *,
     sync: bool = False,
-    limits: qabot_bot.Limits | None = None,
+    clock: qabot_bot.Clock | None = None,
+    **limits: Any,
 ) -> FakeDiscord:
-    """Log a fresh bot in against a fake Discord, run `scenario`, close; returns what was sent."""
+    """Log a fresh bot in against a fake Discord, run `scenario`, close; returns what was sent.
+
+    `limits` override settings (`discord_max_concurrency=1`, ...); the cooldown is 0 unless given.
+    """
     fake = FakeDiscord()
     monkeypatch.setattr(AsyncWebhookAdapter, "request", webhook_adapter_patch(fake))
+    settings = settings.model_copy(update={"discord_cooldown_seconds": 0.0, **limits})
 
     async def main() -> None:
-        bot = qabot_bot.create_bot(settings, sync=sync, limits=limits or qabot_bot.Limits(cooldown_seconds=0))
+        bot = qabot_bot.create_bot(settings, sync=sync, clock=clock or time.monotonic)
         bot.http.request = fake.http  # type: ignore[method-assign]
         await bot.login(TOKEN)
         try:
@@ -445,6 +461,14 @@ def test_sync_only_when_asked(bot_settings: Settings, monkeypatch: pytest.Monkey
     assert int(reindex["default_member_permissions"]) == MANAGE_GUILD
     [ask] = [c for c in put.json if c["name"] == "ask"]
     assert ask["options"][0]["max_length"] == MAX_QUESTION_CHARS
+    options = {o["name"]: o for o in ask["options"]}
+    assert list(options) == ["question", "since", "until", "source", "timeline"]
+    assert [o.get("required", False) for o in options.values()] == [True, False, False, False, False]
+    assert [o["type"] for o in options.values()] == [3, 3, 3, 3, 5]  # timeline is a BOOLEAN
+    assert options["source"]["autocomplete"] is True and not options["since"].get("autocomplete")
+    assert all(len(o["description"]) <= 100 for c in put.json for o in c.get("options", []))
+    [search] = [c for c in put.json if c["name"] == "search"]
+    assert [o["name"] for o in search["options"]] == ["query", "since", "until", "source"]
 
     dev = bot_settings.model_copy(update={"discord_guild_id": GUILD_ID})
     fake = drive(dev, nothing, monkeypatch)
@@ -485,9 +509,9 @@ def test_ask_defers_then_answers_with_quotes_and_citations(
         assert f"**{sanitize(quote.text)}**" in block
         assert block.endswith(f"**{sanitize(quote.text)}** {sanitize(quote.after)}")
         assert citation["name"] == f"[{n}] {sanitize(quote.source.title)}"
-        where = f"{quote.source.path} · chars {quote.start}–{quote.end} · score {quote.score:.2f}"
+        where = f"{quote.source.path} · chars {quote.start}–{quote.end}"
         date = f"as of {quote.source.date}" if quote.source.date else "undated"
-        assert citation["value"].startswith(f"{date} · {where}")
+        assert citation["value"] == f"{date} · {where}"  # no score in the public embed
     assert list(buttons(answer)) == ["More quotes", "Show context", "👍", "👎"]
     assert answer.flags & EPHEMERAL == 0
 
@@ -571,7 +595,9 @@ def test_more_quotes_and_context_are_ephemeral(
     assert context.flags == EPHEMERAL
     assert_safe(context)
     description = context.message["embeds"][0]["description"]
-    assert description.startswith(f"**[1]** {first_quote.source.path} · chars {first_quote.start}–")
+    date = f"as of {first_quote.source.date}" if first_quote.source.date else "undated"
+    where = f"{first_quote.source.path} · chars {first_quote.start}–{first_quote.end}"
+    assert description.startswith(f"**[1]** {date} · {where} · score {first_quote.score:.2f}\n> ")
     assert f"**{sanitize(first_quote.text)}**" in description
 
 
@@ -628,6 +654,250 @@ def test_buttons_of_a_forgotten_answer_say_so(
     assert reply.message["content"] == qabot_bot.EXPIRED
 
 
+# ---------------------------------------------------------------- filters, timelines, syndicated copies
+
+AMBASSADOR = "Who is the Russian ambassador to Armenia?"
+
+
+def dates(sent: Sent) -> list[str]:
+    """The date part of each citation field of a sent answer ("as of YYYY-MM-DD" or "undated")."""
+    return [f["value"].split(" · ")[0] for e in sent.message["embeds"] for f in e.get("fields", [])]
+
+
+def test_ask_filters_reach_the_answer_its_buttons_and_its_votes(
+    bot_settings: Settings, answerer: Answerer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unfiltered = answerer.answer(AMBASSADOR, bot_settings.top_k)
+    assert any(q.source.date is None or q.source.date < "2023-11-01" for q in unfiltered.quotes)  # it matters
+    ids: dict[str, int] = {}
+
+    async def scenario(h: Harness) -> None:
+        ids["ask"] = ask(h, AMBASSADOR, since="2023-11")
+        await h.settle()
+        answer = h.fake.for_interaction(ids["ask"])[-1]
+        ids["more"] = h.click(answer.response, buttons(answer)["More quotes"])
+        await h.settle()
+        ids["vote"] = h.click(answer.response, buttons(answer)["👍"])
+        await h.settle()
+        [vote] = h.bot.feedback.votes()
+        assert json.loads(vote.answer_json)["filters"] == {
+            "since": "2023-11-01",
+            "until": None,
+            "sources": [],
+        }
+
+    fake = drive(bot_settings, scenario, monkeypatch)
+    defer, answer = fake.for_interaction(ids["ask"])
+    assert defer.callback_type == DEFERRED and defer.flags == 0
+    assert_safe(answer)
+    [embed] = answer.message["embeds"]
+    assert embed["description"].startswith("*Only documents since 2023-11-01.*\n\n**[1]**\n> ")
+    assert "Sergei Kopyrkin, the Russian ambassador to Armenia" in embed["description"]
+    quoted = dates(answer)
+    assert quoted and all(d.startswith("as of ") and d[6:] >= "2023-11-01" for d in quoted), quoted
+    _, *more = fake.for_interaction(ids["more"])
+    more_dates = [d for m in more for d in dates(m)]
+    assert all(d.startswith("as of ") and d[6:] >= "2023-11-01" for d in more_dates), more_dates
+    assert all(m.flags == EPHEMERAL for m in more)
+
+
+def test_search_filters_reach_the_ranking(bot_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids: list[int] = []
+
+    async def scenario(h: Harness) -> None:
+        ids.append(
+            h.command("search", query="Russian military base", source="armenia-invites-more-russian-troops")
+        )
+        ids.append(h.command("search", query="Russian military base", until="2023-10-31"))
+        await h.settle()
+
+    fake = drive(bot_settings, scenario, monkeypatch)
+    _, by_source = fake.for_interaction(ids[0])
+    [embed] = by_source.message["embeds"]
+    assert embed["description"] == (
+        "*Only documents from armenia-invites-more-russian-troops.*"
+        "\n\n**1.** Armenia Invites More Russian Troops to Its Territory (as of 2021-02-23) — "
+        "armenia-invites-more-russian-troops.txt"
+    )
+    _, by_date = fake.for_interaction(ids[1])
+    lines = by_date.message["embeds"][0]["description"].split("\n\n")
+    assert lines[0] == "*Only documents until 2023-10-31.*"
+    assert len(lines) == 3 and all("(as of 2021-02-23)" in x or "(as of 2023-10-31)" in x for x in lines[1:])
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "message"),
+    [
+        (
+            "ask",
+            {"since": "2024", "until": "2023"},
+            "the date range is empty: since 2024-01-01 is after until 2023-12-31",
+        ),
+        ("ask", {"since": "2023-13"}, "since '2023-13' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD"),
+        ("ask", {"until": "yesterday"}, "until 'yesterday' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD"),
+        ("ask", {"since": "2030"}, "no documents match the filters (since 2030-01-01)"),
+        ("ask", {"source": "nowhere", "timeline": True}, "no documents match the filters (from nowhere)"),
+        (
+            "search",
+            {"since": "2023-12-29", "until": "2023-12"},
+            "no documents match the filters (since 2023-12-29 until 2023-12-31)",
+        ),
+        (
+            "search",
+            {"since": "2024-02-01", "until": "2024-01"},
+            "the date range is empty: since 2024-02-01 is after until 2024-01-31",
+        ),
+        ("search", {"source": "@everyone"}, "no documents match the filters (from @everyone)"),
+    ],
+)
+def test_bad_filters_get_a_private_error_and_no_answer(
+    bot_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    options: dict[str, str | bool],
+    message: str,
+) -> None:
+    async def scenario(h: Harness) -> None:
+        field = "question" if command == "ask" else "query"
+        h.command(command, **{field: AMBASSADOR}, **options)
+        await h.settle()
+
+    fake = drive(bot_settings, scenario, monkeypatch)
+    [reply] = fake.by("webhook")  # no defer, no public answer: only the private explanation
+    assert reply.callback_type == MESSAGE and reply.flags == EPHEMERAL
+    assert reply.message["content"] == sanitize(message)
+    assert_safe(reply)
+
+
+def timeline_headers(sent: Sent) -> list[str]:
+    """The date each quote block of a timeline is headed with, in the order shown."""
+    blocks = [b for e in sent.message["embeds"] for b in e["description"].split("\n\n")]
+    return [b.split("\n")[0].split(" · ", 1)[1] for b in blocks if b.startswith("**[")]
+
+
+@pytest.mark.parametrize(
+    ("question", "options"),
+    [("How have relations between Russia and Armenia changed?", {}), (QUESTION, {"timeline": True})],
+    ids=["asks-about-change", "timeline-option"],
+)
+def test_a_timeline_answer_is_dated_oldest_first(
+    bot_settings: Settings, monkeypatch: pytest.MonkeyPatch, question: str, options: dict[str, bool]
+) -> None:
+    async def scenario(h: Harness) -> None:
+        ask(h, question, **options)
+        await h.settle()
+
+    fake = drive(bot_settings, scenario, monkeypatch)
+    _, answer = fake.by("webhook")
+    assert_safe(answer)
+    description = answer.message["embeds"][0]["description"]
+    assert description.startswith("*Timeline: one quote per document, oldest first.*\n\n**[1]** · ")
+    headers = timeline_headers(answer)
+    assert len(headers) >= 2 and headers == dates(answer)  # each quote's header repeats its citation's date
+    dated = [h.removeprefix("as of ") for h in headers if h != "undated"]
+    assert dated == sorted(dated) and len(dated) >= 2
+    assert headers[len(dated) :] == ["undated"] * (len(headers) - len(dated))  # undated ones last
+    assert len({f["name"] for f in answer.message["embeds"][0]["fields"]}) == len(headers)  # one per document
+
+
+def test_timeline_false_keeps_the_best_quotes(
+    bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario(h: Harness) -> None:
+        ask(h, "How have relations between Russia and Armenia changed?", timeline=False)
+        await h.settle()
+
+    fake = drive(bot_settings, scenario, monkeypatch)
+    _, answer = fake.by("webhook")
+    assert not answer.message["embeds"][0]["description"].startswith("*Timeline")
+
+
+def test_syndicated_copies_are_cited_once_with_also_in(
+    own_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = own_index.corpus_dir / "armenian-pm-sees-no-advantage-in-russian-troops.txt"
+    text = original.read_text()
+    copy = text.replace('date: "2023-10-31"', 'date: "2023-11-02"').replace(
+        'title: "', 'title: "Reprint: ', 1
+    )
+    (own_index.corpus_dir / "syndicated-reprint.txt").write_text(copy)
+    store.build(own_index)
+
+    async def scenario(h: Harness) -> None:
+        ask(h, "How many Russian troops does Armenia host?")
+        await h.settle()
+
+    fake = drive(own_index, scenario, monkeypatch)
+    _, answer = fake.by("webhook")
+    assert_safe(answer)
+    fields = answer.message["embeds"][0]["fields"]
+    dated = {
+        "armenian-pm-sees-no-advantage-in-russian-troops.txt": "as of 2023-10-31",
+        "syndicated-reprint.txt": "as of 2023-11-02",
+    }
+    from_either = [f["value"] for f in fields if f["value"].split(" · ")[1] in dated]
+    assert from_either  # the question is answered from the article, and each copy is cited once
+    for value in from_either:
+        date, cited = value.split(" · ")[:2]
+        [other] = set(dated) - {cited}
+        assert date == dated[cited]
+        assert "\nalso in: " in value and value.endswith(f" ({dated[other]}) — {other}")
+
+
+def test_source_option_autocompletes_documents_and_folders(
+    own_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (own_index.corpus_dir / "news" / "2024").mkdir(parents=True)
+    (own_index.corpus_dir / "news" / "2024" / "brief.md").write_text(
+        "---\ntitle: A brief\ndate: 2024-03-01\n---\nThe pillar of the alliance held.\n"
+    )
+    store.build(own_index)
+    ids: list[int] = []
+
+    async def scenario(h: Harness) -> None:
+        ids.append(h.command("ask", focused="source", question="q", source="PILLAR"))
+        ids.append(h.command("search", focused="source", query="q", source="news"))
+        ids.append(h.command("ask", focused="source", question="q", source=""))
+        await h.settle()
+
+    fake = drive(own_index, scenario, monkeypatch)
+    replies = [fake.for_interaction(i) for i in ids]
+    assert all(
+        len(r) == 1 and r[0].callback_type == 8 for r in replies
+    )  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+    pillar, news, everything = ([c["value"] for c in r[0].json["data"]["choices"]] for r in replies)
+    assert pillar == ["russia-military-presence-pillar-of-stability"]
+    assert news == ["news/2024/brief", "news", "news/2024"]
+    assert len(everything) == 8  # 6 documents, 2 folders
+    names = [c["name"] for r in replies for c in r[0].json["data"]["choices"]]
+    assert all(len(n) <= 100 for n in names)
+    assert (
+        replies[0][0]
+        .json["data"]["choices"][0]["name"]
+        .endswith("(undated) — russia-military-presence-pillar-of-stability")
+    )
+
+
+def test_the_bot_reads_the_index_through_public_methods(answerer: Answerer) -> None:
+    index = answerer.index
+    rows = index.sources()
+    assert [r.row for r in rows] == list(range(index.document_count()))
+    assert {r.id for r in rows} == set(index.manifest["documents"])
+    by_id = {r.id: r for r in rows}
+    assert by_id["armenia-invites-more-russian-troops"].date == "2021-02-23"
+    assert by_id["russia-military-presence-pillar-of-stability"].date is None
+    quote = answerer.answer(QUESTION, 1).quotes[0]
+    before, after = index.window(quote.source.id, quote.start, quote.end, 1) or ("", "")
+    assert before.strip() == quote.before.strip() and after.strip() == quote.after.strip()
+    wide = index.window(quote.source.id, quote.start, quote.end, 3)
+    assert wide is not None and wide[0].endswith(before) and wide[1].startswith(after)
+    assert index.window(quote.source.id, quote.start, quote.end, 0) == ("", "")
+    assert index.window(quote.source.id, quote.start + 1, quote.end, 1) is None  # not a sentence of it
+    assert index.window("no-such-document", quote.start, quote.end, 1) is None
+    source = Path(qabot_bot.__file__).read_text()
+    assert ".db." not in source and "execute(" not in source  # no SQL in the bot
+
+
 # ---------------------------------------------------------------- /search, /sources, /status
 
 
@@ -643,7 +913,8 @@ def test_search_ranks_documents(bot_settings: Settings, monkeypatch: pytest.Monk
     [embed] = result.message["embeds"]
     assert embed["title"] == "Search: Russian military base Gyumri"
     lines = embed["description"].split("\n\n")
-    assert len(lines) == 5 and lines[0].startswith("**1.** ") and " · score " in lines[0]
+    assert len(lines) == 5 and all(line.startswith(f"**{n}.** ") for n, line in enumerate(lines, 1))
+    assert all(" (as of " in line or " (undated) — " in line for line in lines) and "score" not in lines[0]
 
 
 @pytest.fixture
@@ -800,9 +1071,7 @@ def test_cooldown_and_busy_replies_are_ephemeral(
         await h.settle()
         h.bot.slots.release()
 
-    fake = drive(
-        bot_settings, scenario, monkeypatch, limits=qabot_bot.Limits(concurrency=1, cooldown_seconds=60)
-    )
+    fake = drive(bot_settings, scenario, monkeypatch, discord_max_concurrency=1, discord_cooldown_seconds=60)
     assert [s.callback_type for s in fake.for_interaction(ids[0])] == [DEFERRED, None]
     [cooldown] = fake.for_interaction(ids[1])
     assert cooldown.callback_type == MESSAGE and cooldown.flags == EPHEMERAL

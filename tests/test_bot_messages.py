@@ -34,6 +34,12 @@ def posts(fake: FakeDiscord) -> list[Sent]:
     return fake.channel_messages()
 
 
+def asked(h: Harness, key: int) -> tuple[str, ...] | None:
+    """The questions of the conversation kept under a thread or answer message id, if it is still kept."""
+    conversation = h.bot.conversations.get(key)
+    return None if conversation is None else conversation.asked
+
+
 def test_a_mention_is_answered_in_its_channel_as_a_reply(
     bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -111,16 +117,16 @@ def test_a_follow_up_in_the_thread_under_an_answer_is_answered_there(
         await h.settle()
         answer = h.fake.by("webhook")[-1].response
         thread = int(answer["id"])  # a thread started from a message shares its id
-        assert h.bot.conversations.get(thread) == (QUESTION,)
+        assert asked(h, thread) == (QUESTION,)
         h.post("", channel=thread)  # without the message content intent Discord sends no text
         await h.settle()
         assert posts(h.fake) == []
         h.post(f"{MENTION} {follow_up}", channel=thread, mention_bot=True)
         await h.settle()
-        assert h.bot.conversations.get(thread) == (QUESTION, follow_up)
+        assert asked(h, thread) == (QUESTION, follow_up)
         h.post("And who commands it?", channel=thread)  # text arrives when the intent is enabled
         await h.settle()
-        assert h.bot.conversations.get(thread) == (QUESTION, follow_up, "And who commands it?")
+        assert asked(h, thread) == (QUESTION, follow_up, "And who commands it?")
 
     fake = drive(bot_settings, scenario, monkeypatch)
     first, second = posts(fake)
@@ -138,12 +144,12 @@ def test_a_reply_to_an_answer_continues_its_conversation(
         await h.settle()
         [answer] = posts(h.fake)
         answer_id = int(answer.response["id"])
-        assert h.bot.conversations.get(answer_id) == (QUESTION,)
+        assert asked(h, answer_id) == (QUESTION,)
         h.post("Who built it?", mention_bot=True, reference=answer_id)  # a reply pings the bot
         await h.settle()
         [_, reply] = posts(h.fake)
         assert reply.json["embeds"][0]["title"] == "Who built it?"
-        assert h.bot.conversations.get(int(reply.response["id"])) == (QUESTION, "Who built it?")
+        assert asked(h, int(reply.response["id"])) == (QUESTION, "Who built it?")
 
     drive(bot_settings, scenario, monkeypatch)
 
@@ -171,9 +177,130 @@ def test_cooldown_and_busy_for_messages(bot_settings: Settings, monkeypatch: pyt
         await h.settle()
         h.bot.slots.release()
 
-    limits = qabot_bot.Limits(concurrency=1, cooldown_seconds=60)
-    fake = drive(bot_settings, scenario, monkeypatch, limits=limits)
+    fake = drive(bot_settings, scenario, monkeypatch, discord_max_concurrency=1, discord_cooldown_seconds=60)
     answer, cooldown, busy = posts(fake)
     assert answer.json["embeds"]
     assert cooldown.json["content"].startswith("Slow down: you can ask again in ")
     assert busy.json["content"] == qabot_bot.BUSY
+
+
+# ---------------------------------------------------------------- conversations expire and are bounded
+
+
+class FakeClock:
+    """Monotonic seconds that only move when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += minutes * 60
+
+
+def test_expiring_forgets_idle_entries_and_keeps_at_most_size() -> None:
+    clock = FakeClock()
+    kept: qabot_bot.Expiring[int, str] = qabot_bot.Expiring(size=2, idle=60, clock=clock)
+    kept.put(1, "a")
+    clock.advance(0.5)
+    kept.put(2, "b")
+    clock.advance(0.5)  # 1 is exactly 60 s old: still kept
+    assert kept.get(1) == "a" and 1 in kept and len(kept) == 2
+    clock.advance(1 / 60)  # 61 s
+    assert 1 not in kept and kept.get(1) is None and kept.get(2) == "b" and len(kept) == 1
+    kept.put(2, "b2")  # storing again restarts the idle time
+    kept.put(3, "c")
+    kept.put(4, "d")  # over the size: the least recently stored (2) goes
+    assert kept.get(2) is None and kept.get(3) == "c" and kept.get(4) == "d"
+    clock.advance(2)
+    assert len(kept) == 0
+
+
+def test_a_conversation_expires_after_the_idle_time(
+    bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    histories: list[tuple[str, tuple[str, ...]]] = []
+    follow_up, later = "When was it established?", "Who commands it?"
+
+    async def scenario(h: Harness) -> None:
+        answerer = h.bot.service.answerer
+        real = answerer.answer
+
+        def spy(question: str, k: int = 3, history: Any = (), **kw: Any) -> Any:
+            histories.append((question, tuple(history)))
+            return real(question, k, history=history, **kw)
+
+        monkeypatch.setattr(answerer, "answer", spy)
+        h.command("ask", question=QUESTION, since="2021")
+        await h.settle()
+        thread = int(h.fake.by("webhook")[-1].response["id"])
+        clock.advance(29)  # within the idle time
+        h.post(f"{MENTION} {follow_up}", channel=thread, mention_bot=True)
+        await h.settle()
+        assert asked(h, thread) == (QUESTION, follow_up)
+        conversation = h.bot.conversations.get(thread)
+        assert conversation is not None and conversation.filters is not None  # follow-ups keep the filters
+        assert conversation.filters.since == "2021-01-01"
+        clock.advance(31)  # 31 minutes after the last question: the conversation has ended
+        assert asked(h, thread) is None
+        h.post("And who commands it?", channel=thread)  # not addressed: no longer answered
+        await h.settle()
+        h.post(f"{MENTION} {later}", channel=thread, mention_bot=True)  # addressed: answered on its own
+        await h.settle()
+        assert asked(h, int(posts(h.fake)[-1].response["id"])) == (later,)
+        assert asked(h, thread) is None
+
+    fake = drive(bot_settings, scenario, monkeypatch, clock=clock, discord_conversation_idle_minutes=30)
+    assert histories == [(QUESTION, ()), (follow_up, (QUESTION,)), (later, ())]
+    first, second = posts(fake)
+    assert first.json["embeds"][0]["title"] == follow_up
+    assert first.json["embeds"][0]["description"].startswith("*Only documents since 2021-01-01.*")
+    assert second.json["embeds"][0]["title"] == later
+    assert not second.json["embeds"][0]["description"].startswith("*Only documents")
+
+
+def test_conversations_are_bounded_oldest_first(
+    bot_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions = ["Where is the base?", "Who is the ambassador?", "How many troops?"]
+
+    async def scenario(h: Harness) -> None:
+        for question in questions:
+            h.post(f"{MENTION} {question}", mention_bot=True)
+            await h.settle()
+        first, second, third = (int(p.response["id"]) for p in posts(h.fake))
+        assert asked(h, first) is None  # evicted: only the two most recent are kept
+        assert asked(h, second) == (questions[1],) and asked(h, third) == (questions[2],)
+        assert len(h.bot.conversations) == 2
+        h.post(f"{MENTION} Who built it?", mention_bot=True, reference=first)  # a reply to the forgotten one
+        await h.settle()
+        assert asked(h, int(posts(h.fake)[-1].response["id"])) == ("Who built it?",)
+
+    drive(bot_settings, scenario, monkeypatch, discord_max_conversations=2)
+
+
+def test_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in [
+        ("QABOT_DISCORD_MAX_CONCURRENCY", "3"),
+        ("QABOT_DISCORD_COOLDOWN_SECONDS", "1.5"),
+        ("QABOT_DISCORD_CONVERSATION_IDLE_MINUTES", "5"),
+        ("QABOT_DISCORD_MAX_CONVERSATIONS", "7"),
+    ]:
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None, corpus_dir="corpus", index_dir="index")
+    bot = qabot_bot.create_bot(settings)
+    assert bot.slots._value == 3
+    assert bot.cooldowns.seconds == 1.5
+    assert bot.conversations.idle == 300 and bot.conversations.size == 7
+    for name in ("MAX_CONCURRENCY", "COOLDOWN_SECONDS", "CONVERSATION_IDLE_MINUTES", "MAX_CONVERSATIONS"):
+        monkeypatch.delenv(f"QABOT_DISCORD_{name}")
+    defaults = Settings(_env_file=None, corpus_dir="corpus", index_dir="index")
+    assert (
+        defaults.discord_max_concurrency,
+        defaults.discord_cooldown_seconds,
+        defaults.discord_conversation_idle_minutes,
+        defaults.discord_max_conversations,
+    ) == (2, 3.0, 30, 1000)

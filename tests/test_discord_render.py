@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qabot import discord_render as dr
-from qabot.answer import Answer, Quote, RankedDocument, Source
-from qabot.render import NOT_IN_CORPUS
+from qabot.answer import Answer, Filters, Quote, RankedDocument, Source
+from qabot.render import NOT_IN_CORPUS, citation
 
 UNESCAPED_MENTION = re.compile(r"@(?:everyone|here)|<@[!&]?\d+>")
 SPECIAL = set("\\*_~|`[]()<>#")
@@ -153,16 +153,50 @@ def test_answer_embed_shows_bold_quote_between_neighbours_with_citation() -> Non
     assert embed.description == "**[1]**\n> Before it. **The base is in Gyumri.** After."
     [field] = embed.fields
     assert field.name == "[1] A Title"
-    assert field.value == "as of 2024-01-02 · https://n.example/a · chars 100–122 · score 0.83"
+    assert field.value == "as of 2024-01-02 · https://n.example/a · chars 100–122"  # no score in public
     assert embed.colour == dr.ANSWERED_COLOUR
+
+
+def test_every_citation_is_dated_as_render_citation_words_it() -> None:
+    dated, undated = source(), source(id="u", title="Undated", path="u.txt", date=None)
+    assert citation(dated).split(" — ")[0] == "A Title (as of 2024-01-02)"
+    q1 = Quote("One.", 0, 4, 12.3, dated, also=(undated,))
+    q2 = Quote("Two.", 5, 9, 9.1, undated)
+    [[embed]] = dr.answer_embeds(Answer("q", True, (q1, q2)))
+    assert [str(f.value).split(" · ")[0] for f in embed.fields] == ["as of 2024-01-02", "undated"]
+    assert str(embed.fields[0].value).endswith("\nalso in: " + citation(undated))
+    [[ctx]] = dr.context_embeds(Answer("q", True, (q1, q2)), [("", ""), ("", "")])
+    blocks = str(ctx.description).split("\n\n")
+    assert blocks[0].startswith("**[1]** as of 2024-01-02 · doc.txt · chars 0–4 · score 12.30\n> ")
+    assert blocks[1].startswith("**[2]** undated · u.txt · chars 5–9 · score 9.10\n> ")
+    [[found]] = dr.search_embeds("q", [RankedDocument(undated, 0.03)])
+    assert found.description == "**1.** " + citation(undated)
+    [[missing]] = dr.answer_embeds(Answer("q", False, nearest=(dated, undated)))
+    assert "• " + citation(dated) in str(missing.description)
+    assert "• " + citation(undated) in str(missing.description)
+
+
+def test_filters_are_stated_above_the_answer_and_the_search() -> None:
+    filters = Filters(since="2023-11-01", sources=("news/*x*",))
+    [[embed]] = dr.answer_embeds(Answer("q", True, (quote("x"),)), filters=filters)
+    assert str(embed.description).startswith(
+        "*Only documents since 2023-11-01 from news/\\*x\\*.*\n\n**[1]**"
+    )
+    [[missing]] = dr.answer_embeds(Answer("q", False), filters=Filters(until="2020-12-31"))
+    assert missing.description == f"*Only documents until 2020-12-31.*\n\n{NOT_IN_CORPUS}"
+    [[found]] = dr.search_embeds("q", [], filters=filters)
+    assert str(found.description).startswith("*Only documents since 2023-11-01 from ")
+    [[plain]] = dr.answer_embeds(Answer("q", True, (quote("x"),)), filters=Filters())
+    assert str(plain.description).startswith("**[1]**")
 
 
 def test_syndicated_copies_are_cited_as_far_as_they_fit() -> None:
     copies = tuple(source(title=f"Copy {n}", path=f"c{n}.txt", date=None) for n in range(40))
     q = Quote("Same text.", 0, 10, 0.5, source(), also=copies[:2])
     [[embed]] = dr.answer_embeds(Answer("q", True, (q,)))
-    assert embed.fields[0].value.endswith(
-        "score 0.50\nalso in: Copy 0 (undated) — c0.txt; Copy 1 (undated) — c1.txt"
+    assert embed.fields[0].value == (
+        "as of 2024-01-02 · doc.txt · chars 0–10"
+        "\nalso in: Copy 0 (undated) — c0.txt; Copy 1 (undated) — c1.txt"
     )
     q = Quote("Same text.", 0, 10, 0.5, source(), also=copies)
     [[embed]] = dr.answer_embeds(Answer("q", True, (q,)))
@@ -225,14 +259,15 @@ def test_context_embed_shows_offsets_and_the_wider_passage() -> None:
         Answer("q", True, (q,)), [("Far before. Near before. ", " Near after. Far after.")]
     )
     assert embed.description == (
-        "**[1]** doc.txt · chars 10–17\n> Far before. Near before. **Middle.** Near after. Far after."
+        "**[1]** as of 2024-01-02 · doc.txt · chars 10–17 · score 0.50"
+        "\n> Far before. Near before. **Middle.** Near after. Far after."
     )
 
 
 def test_search_and_sources_and_status() -> None:
     [[found]] = dr.search_embeds("base", [RankedDocument(source(title="T*"), 0.0312)])
     assert found.title == "Search: base"
-    assert found.description == "**1.** T\\* (as of 2024-01-02) — doc.txt · score 0.031"
+    assert found.description == "**1.** T\\* (as of 2024-01-02) — doc.txt"
     [[empty]] = dr.search_embeds("zzz", [])
     assert empty.description == "No matching documents."
 
@@ -289,12 +324,19 @@ def answers(draw: st.DrawFn) -> Answer:
     return Answer(draw(long_text) or "?", bool(quotes), tuple(quotes), nearest=nearest, timeline=timeline)
 
 
+filters_of = st.builds(
+    Filters, st.none() | nasty_text, st.none() | nasty_text, st.lists(long_text, max_size=3).map(tuple)
+)
+
+
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
-@given(answers())
-def test_any_answer_renders_within_limits_and_without_mentions(answer: Answer) -> None:
-    batches = dr.answer_embeds(answer)
+@given(answers(), st.none() | filters_of)
+def test_any_answer_renders_within_limits_and_without_mentions(
+    answer: Answer, filters: Filters | None
+) -> None:
+    batches = dr.answer_embeds(answer, filters=filters)
     assert_within_limits(batches)
     for embeds in batches:
         for embed in embeds:
