@@ -186,13 +186,17 @@ class Answerer:
         if history:
             candidates, fused = self._with_history(text, history, candidates, fused, scope, depth)
         best = candidates[0].score if candidates else 0.0
-        if best < self.min_score:
+        if not candidates or best < self.min_score:
             return Answer(text, False, nearest=tuple(self._nearest_sources(fused, 3)), top_score=best)
         if timeline:
             dated = self._timeline(candidates, k)
             if len(dated) > 1:
                 return Answer(text, True, tuple(dated), top_score=best, timeline=True)
         return Answer(text, True, tuple(self._distinct(candidates, k)), top_score=best)
+
+    def check_filters(self, filters: Filters | None) -> None:
+        """Raise QuestionError when the filters match no document (before any model work is done)."""
+        self._scope(filters)
 
     def _scope(self, filters: Filters | None) -> Scope | None:
         if filters is None or not filters.active:
