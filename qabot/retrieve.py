@@ -80,30 +80,27 @@ def _fts_query(text: str) -> str | None:
 
 
 def keyword_chunks(index: Index, text: str, k: int, scope: Scope | None = None) -> list[Hit]:
-    """Chunks by BM25 over title and body (FTS5 scores are negative: lower is better)."""
-    query = _fts_query(text)
-    if query is None:
-        return []
-    within = "" if scope is None else _WITHIN.format(table="chunks")
-    rows = index.db.execute(
-        f"SELECT rowid, bm25(chunk_fts, 2.0, 1.0) AS s FROM chunk_fts WHERE chunk_fts MATCH ?{within}"
-        " ORDER BY s LIMIT ?",
-        (query, *([] if scope is None else [scope.docs_json]), k),
-    ).fetchall()
-    return [Hit(int(r[0]), -float(r[1])) for r in rows]
+    """Chunks by BM25 over title (weighted double) and body."""
+    return _bm25(index, "chunk_fts", "bm25(chunk_fts, 2.0, 1.0)", "chunks", text, k, scope)
 
 
 def keyword_sentences(index: Index, text: str, k: int, scope: Scope | None = None) -> list[Hit]:
     """Sentences by BM25."""
+    return _bm25(index, "sentence_fts", "bm25(sentence_fts)", "sentences", text, k, scope)
+
+
+def _bm25(
+    index: Index, fts: str, rank: str, rows_table: str, text: str, k: int, scope: Scope | None
+) -> list[Hit]:
     query = _fts_query(text)
     if query is None:
         return []
-    within = "" if scope is None else _WITHIN.format(table="sentences")
+    within = "" if scope is None else _WITHIN.format(table=rows_table)
     rows = index.db.execute(
-        f"SELECT rowid, bm25(sentence_fts) AS s FROM sentence_fts WHERE sentence_fts MATCH ?{within}"
-        " ORDER BY s LIMIT ?",
+        f"SELECT rowid, {rank} AS s FROM {fts} WHERE {fts} MATCH ?{within} ORDER BY s LIMIT ?",
         (query, *([] if scope is None else [scope.docs_json]), k),
     ).fetchall()
+    # FTS5's bm25() is negative, lower is better: flip it so every retriever's score grows with relevance
     return [Hit(int(r[0]), -float(r[1])) for r in rows]
 
 
