@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -55,6 +57,10 @@ def domain_errors() -> Iterator[None]:
         yield
     except (StoreError, QuestionError, ModelError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
+    except sqlite3.DatabaseError as exc:  # damage found past the checks done on load
+        raise click.ClickException(
+            f"the index database is damaged ({exc}); run `qabot index --full`"
+        ) from None
 
 
 @click.group()
@@ -97,6 +103,11 @@ def _answerer(settings: Settings) -> Any:
     from qabot.store import open_index
 
     return Answerer(open_index(settings), min_score=settings.min_score, threads=settings.threads)
+
+
+def _stdin() -> Any:
+    """Standard input as UTF-8 text where an undecodable byte becomes U+FFFD instead of ending the batch."""
+    return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
 
 
 def _lines(stream: Any) -> Iterator[str]:
@@ -148,7 +159,7 @@ def ask(
     with domain_errors():
         filters = parse_filters(since, until, sources)
         answerer = _answerer(settings)
-        questions = _lines(sys.stdin) if question == "-" else iter([question])
+        questions = _lines(_stdin()) if question == "-" else iter([question])
         for line in questions:
             if not line.strip() and question == "-":
                 continue
@@ -190,7 +201,7 @@ def search(
     from qabot.answer import parse_filters
 
     settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
-    queries = [q for q in _lines(sys.stdin) if q.strip()] if query == "-" else [query]
+    queries = [q for q in _lines(_stdin()) if q.strip()] if query == "-" else [query]
     with domain_errors():
         filters = parse_filters(since, until, sources)
         answerer = _answerer(settings)
@@ -216,12 +227,13 @@ def chat(corpus_dir: Path | None, index_dir: Path | None, top_k: int | None, as_
     settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir, top_k=top_k)
     with domain_errors():
         answerer = _answerer(settings)
+    stdin = _stdin()
     if not as_json:
         console.print("qabot chat: ask about the documents. '/new' starts over, '/quit' or Ctrl-D ends.")
     history: list[str] = []
     while True:
         if as_json:
-            line = sys.stdin.readline()
+            line = stdin.readline()
             if not line:
                 return
             line = line.rstrip("\n")

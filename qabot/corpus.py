@@ -23,7 +23,8 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl"}
 SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+# A byte-order mark (Windows editors write one) may come first; read_text keeps it, so offsets count it.
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,11 @@ def _decode(raw: bytes) -> str:
     if b"\x00" in raw[:8192]:
         raise ValueError("binary file (contains NUL bytes)")
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 text (byte {exc.start}); convert it with iconv") from None
+    # the newlines Path.read_text gives (the citation contract), so offsets hold in CRLF files too
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def text_document(text: str, rel_path: str) -> Document | None:
@@ -137,7 +140,7 @@ def text_document(text: str, rel_path: str) -> Document | None:
     if match:
         try:
             loaded = yaml.safe_load(match.group(1) or "")
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: an impossible date such as 2024-02-30
             loaded = None
         if isinstance(loaded, dict):
             meta = loaded

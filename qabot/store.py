@@ -41,6 +41,8 @@ ARTIFACTS = ("store.sqlite", "chunks.faiss", "chunks.npy", "sentences.npy")
 KEEP_GENERATIONS = 2
 TITLE_TOKENS = 24  # room kept in each chunk for the title the chunk is embedded with
 FIX = "run `qabot index --full` to rebuild it"
+MANIFEST_KEYS = {"format", "generation", "model", "model_key", "dim", "counts", "artifacts"}
+COUNT_KEYS = {"documents", "sentences", "chunks"}
 
 
 class StoreError(RuntimeError):
@@ -289,6 +291,7 @@ def _write_generation(
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
     _fsync_tree(tmp)
     os.replace(tmp, final)
+    _fsync_dir(final.parent)  # the rename is durable before CURRENT can name it
     return manifest
 
 
@@ -427,6 +430,10 @@ class Index:
         self.db = sqlite3.connect(
             f"file:{path / 'store.sqlite'}?mode=ro&immutable=1", uri=True, check_same_thread=False
         )
+        try:
+            self.db.execute("SELECT count(*) FROM documents").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the index database at {path} is damaged ({exc}); {FIX}") from None
         try:
             self.faiss = faiss.read_index(str(path / "chunks.faiss"))
             self.sentence_vectors = np.load(path / "sentences.npy", mmap_mode="r")
@@ -619,6 +626,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise StoreError(f"the manifest of {path} is missing or unreadable; {FIX}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
         raise StoreError(f"the index at {path} has an unknown format; {FIX}")
+    counts = manifest.get("counts")
+    complete = isinstance(counts, dict) and COUNT_KEYS.issubset(counts)
+    if not MANIFEST_KEYS.issubset(manifest) or not complete:
+        raise StoreError(f"the manifest of {path} is incomplete; {FIX}")
     return manifest
 
 
