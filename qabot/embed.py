@@ -80,6 +80,7 @@ class OnnxSpec:
 def export_onnx(name: str, out_dir: Path) -> Path:
     """Export a sentence-transformers model to `out_dir` (model.onnx, tokenizer.json, spec.json) once."""
     if (out_dir / "spec.json").exists():
+        optimise_onnx(out_dir)  # exports made before optimised copies existed get theirs here
         return out_dir
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
@@ -131,7 +132,51 @@ def export_onnx(name: str, out_dir: Path) -> Path:
     (tmp / "spec.json").write_text(json.dumps(spec.__dict__, indent=2))
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
+    optimise_onnx(out_dir)
     return out_dir
+
+
+def optimised_path(model_dir: Path) -> Path:
+    """Where `optimise_onnx` keeps the optimised graph; named by onnxruntime version, as its fusions are."""
+    import onnxruntime as ort
+
+    return model_dir / f"model.opt-{ort.__version__}.onnx"
+
+
+def optimise_onnx(model_dir: Path) -> Path | None:
+    """Save the exported graph after onnxruntime's portable optimisations, weights in a side file.
+
+    A session loads this copy in about 40% of the time it takes to load and optimise model.onnx (the
+    weights are read from the side file instead of parsed out of the protobuf, and nothing is left to
+    fuse), which is a tenth of a second off every cold `qabot ask`. Vectors are unchanged (max |Δ| ~1e-7).
+    Returns None, leaving model.onnx to be used, when onnxruntime cannot optimise the graph.
+    """
+    import onnxruntime as ort
+
+    target = optimised_path(model_dir)
+    if target.exists():
+        return target
+    weights = target.name + ".data"
+    tmp = model_dir / ".optimise.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    options = ort.SessionOptions()
+    # "extended" rewrites are hardware-independent; "all" adds layout changes tied to this CPU
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(tmp / target.name)
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", weights)
+    options.add_session_config_entry(
+        "session.optimized_model_external_initializers_min_size_in_bytes", "1024"
+    )
+    try:
+        ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        os.replace(tmp / weights, model_dir / weights)  # the weights first: the graph's presence means ready
+        os.replace(tmp / target.name, target)
+    except Exception:  # an optimisation onnxruntime cannot save: the raw export still works
+        return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def _pooling_mode(st: Any) -> str:
@@ -147,26 +192,42 @@ def _pooling_mode(st: Any) -> str:
 
 
 class OnnxEncoder:
-    """Query and build encoder on onnxruntime; agrees with sentence-transformers to float precision."""
+    """Query and build encoder on onnxruntime; agrees with sentence-transformers to float precision.
+
+    The onnxruntime session is created on the first `encode`: counting tokens needs only the tokenizer,
+    and an index build with nothing new to embed never pays for loading the model.
+    """
 
     def __init__(self, model_dir: Path, threads: int = 2) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         spec = json.loads((model_dir / "spec.json").read_text())
         self.spec = OnnxSpec(**spec)
         self.dim = self.spec.dim
         self.max_seq_length = self.spec.max_seq_length
+        self.model_dir = model_dir
+        self.threads = threads
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(self.max_seq_length)
         self._tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._session: Any = None
+
+    def session(self) -> Any:
+        """The onnxruntime session, loaded once: the optimised copy when there is one for this version."""
+        if self._session is None:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+            # Idle worker threads would otherwise spin waiting for work: on a busy 2-core machine that
+            # CPU is taken from FAISS, SQLite or another process, and under load encoding got ~2x slower.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            path = optimised_path(self.model_dir)
+            if not path.exists():
+                path = self.model_dir / "model.onnx"
+            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return self._session
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without the special tokens."""
@@ -196,7 +257,9 @@ class OnnxEncoder:
             n = len(e.ids)
             ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        session = self.session()
+        inputs = {i.name for i in session.get_inputs()}
+        hidden = session.run(None, {k: v for k, v in feed.items() if k in inputs})[0]
         if self.spec.pooling == "cls":
             vectors = hidden[:, 0]
         else:
