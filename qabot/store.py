@@ -35,6 +35,7 @@ from qabot.config import Settings
 from qabot.corpus import Document, Problem, load_corpus
 from qabot.embed import OnnxEncoder, export_onnx, model_key
 from qabot.text import SEGMENTER_VERSION, Span, chunk, segment
+from qabot.vectors import make_index
 
 FORMAT_VERSION = 1
 ARTIFACTS = ("store.sqlite", "chunks.faiss", "chunks.npy", "sentences.npy")
@@ -269,8 +270,7 @@ def _write_generation(
     sentence_vectors = _stack([p.sentence_vectors for p in parts], dim)
     np.save(tmp / "chunks.npy", chunk_vectors)
     np.save(tmp / "sentences.npy", sentence_vectors)
-    index = faiss.IndexFlatIP(dim)
-    index.add(chunk_vectors)
+    index = make_index(chunk_vectors)  # exact below vectors.FLAT_MAX chunks, HNSW above
     faiss.write_index(index, str(tmp / "chunks.faiss"))
     manifest = {
         "format": FORMAT_VERSION,
@@ -281,7 +281,7 @@ def _write_generation(
         "dim": dim,
         "max_seq_length": encoder.max_seq_length,
         "chunker": params,
-        "faiss_index": "IndexFlatIP",
+        "faiss_index": type(index).__name__,
         "counts": {"documents": len(parts), "sentences": sentence_id, "chunks": chunk_id},
         "documents": {p.doc.id: p.doc.sha256 for p in parts},
         "corpus_dir": str(settings.corpus_dir),
