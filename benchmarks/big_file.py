@@ -14,7 +14,6 @@ set. `--fake-encoder` replaces the model by a constant vector, to time everythin
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import re
 import resource
@@ -22,12 +21,12 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import PhaseTimer
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad-dev-a" / "corpus"
 PHASES = ("load_corpus", "_split", "_embed", "_write_generation", "_publish")
@@ -57,24 +56,6 @@ def fake_encode(self: Any, texts: Any, progress: Callable[[int], None] | None = 
     return out
 
 
-class PhaseTimer:
-    def __init__(self, module: Any) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-        for name in PHASES:
-            setattr(module, name, self._wrap(name, getattr(module, name)))
-
-    def _wrap(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(func)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            began = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                self.seconds[name] += time.perf_counter() - began
-
-        return timed
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -89,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     from qabot.config import Settings
     from qabot.embed import OnnxEncoder, model_key
 
-    timer = PhaseTimer(store)
+    timer = PhaseTimer(store, PHASES)
     if args.fake_encoder:
         OnnxEncoder.encode = fake_encode  # type: ignore[method-assign]
     seed_model = Settings().index_dir / "models" / model_key(Settings().model)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import seed_model_dir
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad-dev-a" / "corpus"
 TARGET_RATIO = 1.25
@@ -40,17 +41,6 @@ def chunk_texts(corpus: Path, model_dir: Path) -> list[str]:
     params = store._chunker_params(Settings(), encoder.max_seq_length)
     parts, _ = store._split(load_corpus(corpus).documents, {}, encoder, params)
     return [store.chunk_text(p.doc, p.sentences, a, b) for p in parts for a, b in p.chunks]
-
-
-def seed_model_dir() -> Path:
-    from qabot.config import Settings
-    from qabot.embed import model_key
-
-    settings = Settings()
-    path = settings.index_dir / "models" / model_key(settings.model)
-    if not (path / "spec.json").exists():
-        raise SystemExit(f"no ONNX export at {path}: run `qabot index` first")
-    return path
 
 
 def onnx_variant(

@@ -18,17 +18,16 @@ of an hour, so its time is estimated from the embedding rate of the full build a
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from common import PhaseTimer, seed_model_dir
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad-dev-a" / "corpus"
 TARGET = 0.05
@@ -60,45 +59,12 @@ def make_corpus(source: Path, out: Path, documents: int) -> None:
         (out / f"doc{d:04d}.txt").write_text(text, encoding="utf-8")
 
 
-class PhaseTimer:
-    """Wraps qabot.store's build steps to add up the seconds each takes."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-
-    def install(self, module: Any) -> None:
-        for name in PHASES:
-            setattr(module, name, self._wrap(name, getattr(module, name)))
-
-    def _wrap(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(func)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            began = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                self.seconds[name] += time.perf_counter() - began
-
-        return timed
-
-
 def print_rows(rows: list[tuple[str, float, dict[str, float], Any]], full_s: float) -> None:
     names = [p.lstrip("_")[:10] for p in PHASES]
     print(f"{'build':<18} {'embedded':>8} {'total':>7} {'x full':>7} " + " ".join(f"{n:>10}" for n in names))
     for label, seconds, phases, rep in rows:
         cells = " ".join(f"{phases.get(p, 0.0):10.2f}" for p in PHASES)
         print(f"{label:<18} {rep.embedded_documents:>8} {seconds:7.2f} {seconds / full_s:7.3f} {cells}")
-
-
-def seed_model_dir() -> Path:
-    from qabot.config import Settings
-    from qabot.embed import model_key
-
-    settings = Settings()
-    path = settings.index_dir / "models" / model_key(settings.model)
-    if not (path / "spec.json").exists():
-        raise SystemExit(f"no ONNX export at {path}: run `qabot index` first")
-    return path
 
 
 def timed_build(settings: Any, full: bool, timer: PhaseTimer) -> tuple[float, dict[str, float], Any]:
@@ -126,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     from qabot import store
     from qabot.config import Settings
 
-    timer = PhaseTimer()
-    timer.install(store)
+    timer = PhaseTimer(store, PHASES)
     model_dir = seed_model_dir()
     with tempfile.TemporaryDirectory(prefix="qabot-incremental-") as tmp:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
