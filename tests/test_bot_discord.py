@@ -64,6 +64,7 @@ class Sent:
     params: dict[str, Any]  # the route's parameters, e.g. {"channel_id": ...}
     json: Any
     response: Any = None  # what the fake answered: for a new message, the message as Discord stored it
+    at: float = field(default_factory=time.perf_counter)  # when discord.py made the request
 
     @property
     def callback_type(self) -> int | None:

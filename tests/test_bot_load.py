@@ -1,0 +1,291 @@
+"""Load: 50 people asking at once, through the bot's real command callback and discord.py's own objects.
+
+The harness is tests/test_bot_discord.py's: interactions enter as raw gateway payloads and every request
+leaves through discord.py's lowest HTTP layer, where the fake records it; what went out there is what the
+checks read. The answers are the real `Answerer` on the seed index, run in the bot's worker threads.
+
+Event-loop blocking is measured two ways, and either fails the test: asyncio's debug mode with
+`slow_callback_duration = 0.1` logs "Executing <callback> took N seconds" for any single callback that
+held the loop for 100 ms or more, and a timer callback rescheduled every 10 ms records how late the loop
+ran it (the loop lag: what a heartbeat or an interaction arriving then would have waited).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+import pytest
+
+from qabot import bot as qabot_bot
+from qabot.config import Settings
+from qabot.discord_render import sanitize
+from tests.test_bot_discord import (
+    BOT_ID,
+    DEFERRED,
+    EPHEMERAL,
+    MESSAGE,
+    FakeDiscord,
+    Harness,
+    Sent,
+    assert_safe,
+    drive,
+)
+
+ASKERS = 50
+FIRST_USER = 200000000000000000
+MAX_CONCURRENCY = 2  # the default, the design machine's two cores
+COOLDOWN = 60.0  # long enough that no asker's cooldown can lapse during the test, however slow the machine
+MAX_BLOCK = 0.1  # seconds the loop may be held at once
+TICK = 0.01  # the lag meter's period
+DISCORD_DEADLINE = 3.0  # seconds Discord gives an interaction for its first response
+QUESTIONS = (
+    "Where is the 102nd Russian military base located?",
+    "How many Russian troops does Armenia host?",
+    "Who is the Russian ambassador to Armenia?",
+    "What did Pashinyan say about the Russian troops?",
+    "Why does Armenia want more Russian troops?",
+)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class LagMeter:
+    """How late the loop runs a timer due every `period` seconds: a loop held for B seconds makes some
+    tick at least B - period late. A timer, not a task, so the harness's `settle` does not wait for it."""
+
+    def __init__(self, period: float = TICK) -> None:
+        self.period = period
+        self.lags: list[float] = []
+        self._due = 0.0
+        self._handle: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._due = loop.time() + self.period
+        self._handle = loop.call_at(self._due, self._tick)
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.lags.append(now - self._due)
+        self._due = now + self.period
+        self._handle = loop.call_at(self._due, self._tick)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+
+    @property
+    def worst(self) -> float:
+        return max(self.lags, default=0.0)
+
+
+@dataclass
+class InFlight:
+    """Counts the calls of a function that are running at once, across threads (a spy: it calls the real
+    function, so the answers are the answerer's own)."""
+
+    calls: int = 0
+    running: int = 0
+    peak: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wrap(self, function: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(function)
+        def counted(*args: P.args, **kwargs: P.kwargs) -> T:
+            with self._lock:
+                self.calls += 1
+                self.running += 1
+                self.peak = max(self.peak, self.running)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.running -= 1
+
+        return counted
+
+
+@dataclass(frozen=True)
+class Ask:
+    event: int  # the interaction's id, or the message's
+    user: int
+    question: str
+    at: float  # time.perf_counter() when the gateway delivered it
+
+
+@dataclass
+class Run:
+    """What a load scenario saw, for the checks after the bot has closed."""
+
+    meter: LagMeter = field(default_factory=LagMeter)
+    answering: InFlight = field(default_factory=InFlight)
+    waves: list[list[Ask]] = field(default_factory=list)
+
+
+def slash(h: Harness, user: int, question: str) -> int:
+    return h.command("ask", user=user, question=question)
+
+
+def mention(h: Harness, user: int, question: str) -> int:
+    return h.post(f"<@{BOT_ID}> {question}", user=user, mention_bot=True)
+
+
+def slash_replies(fake: FakeDiscord, ask: Ask) -> list[Sent]:
+    return fake.for_interaction(ask.event)
+
+
+def mention_replies(fake: FakeDiscord, ask: Ask) -> list[Sent]:
+    """The bot's messages that reply to the asking message (an answer's further messages, if it needs
+    more than one, carry no reference; the seed index's answers fit in one)."""
+    posted = fake.channel_messages()
+    return [s for s in posted if (s.json.get("message_reference") or {}).get("message_id") == ask.event]
+
+
+def slash_outcome(fake: FakeDiscord, ask: Ask) -> str:
+    """What an /ask got: "answered" (a public defer, then the answer as public follow-ups), "busy" or
+    "cooldown" (one private message), else a description of what went wrong."""
+    sent = slash_replies(fake, ask)
+    if sent and sent[0].callback_type == DEFERRED and sent[0].flags == 0 and len(sent) >= 2:
+        public = all(s.callback_type is None and s.flags & EPHEMERAL == 0 for s in sent[1:])
+        if public and titled(sent[1], ask):
+            return "answered"
+    if len(sent) == 1 and sent[0].callback_type == MESSAGE and sent[0].flags == EPHEMERAL:
+        return refusal(sent[0])
+    return unexpected(sent)
+
+
+def mention_outcome(fake: FakeDiscord, ask: Ask) -> str:
+    """What a mention got: "answered" (one reply holding the answer), "busy" or "cooldown" (one short
+    reply), else a description of what went wrong."""
+    sent = mention_replies(fake, ask)
+    if len(sent) == 1 and sent[0].message.get("embeds") and titled(sent[0], ask):
+        return "answered"
+    return refusal(sent[0]) if len(sent) == 1 else unexpected(sent)
+
+
+def titled(sent: Sent, ask: Ask) -> bool:
+    assert_safe(sent)
+    return bool(sent.message["embeds"][0]["title"] == sanitize(ask.question))
+
+
+def refusal(sent: Sent) -> str:
+    assert_safe(sent)
+    text = sent.message.get("content") or ""
+    if text == qabot_bot.BUSY:
+        return "busy"
+    return "cooldown" if text.startswith("Slow down: you can ask again in ") else unexpected([sent])
+
+
+def unexpected(sent: list[Sent]) -> str:
+    return f"unexpected {[(s.path, s.callback_type, s.flags, s.message.get('content')) for s in sent]}"
+
+
+@dataclass(frozen=True)
+class Way:
+    """One way of asking the bot: how the question arrives, and how to read what it got back."""
+
+    ask: Callable[[Harness, int, str], int]
+    replies: Callable[[FakeDiscord, Ask], list[Sent]]
+    outcome: Callable[[FakeDiscord, Ask], str]
+
+
+WAYS = {
+    "slash": Way(slash, slash_replies, slash_outcome),
+    "mention": Way(mention, mention_replies, mention_outcome),
+}
+
+
+async def wave(h: Harness, run: Run, way: Way) -> None:
+    """Every asker asks once, each as its own gateway event (so each is parsed in its own loop step, as
+    the websocket delivers them), all before any is answered; then wait for every reply."""
+    asks = []
+    for n in range(ASKERS):
+        user, question = FIRST_USER + n, QUESTIONS[n % len(QUESTIONS)]
+        at = time.perf_counter()
+        asks.append(Ask(way.ask(h, user, question), user, question, at))
+        await asyncio.sleep(0)
+    run.waves.append(asks)
+    await h.settle()
+
+
+def load_scenario(run: Run, way: Way, waves: int) -> Callable[[Harness], Any]:
+    async def scenario(h: Harness) -> None:
+        answerer = h.bot.service.answerer
+        answerer.answer = run.answering.wrap(answerer.answer)  # type: ignore[method-assign]
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)  # from here, not from asyncio.run: it is the asks that are measured, not login
+        loop.slow_callback_duration = MAX_BLOCK
+        run.meter.start()
+        try:
+            for _ in range(waves):
+                await wave(h, run, way)
+        finally:
+            run.meter.stop()
+            loop.set_debug(False)
+
+    return scenario
+
+
+def slow_callbacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "asyncio" and "took" in r.getMessage()]
+
+
+@pytest.fixture
+def load_settings(seed_settings: Settings) -> Settings:
+    return seed_settings.model_copy(
+        update={"discord_max_concurrency": MAX_CONCURRENCY, "discord_cooldown_seconds": COOLDOWN}
+    )
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_fifty_asks_at_once_each_get_one_answer_or_busy_without_blocking_the_loop(
+    load_settings: Settings, way: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """/ask (or a mention) from 50 users at once, then from the same 50 again at once."""
+    caplog.set_level(logging.WARNING, logger="asyncio")
+    run, how = Run(), WAYS[way]
+    started = time.perf_counter()
+    fake = drive(load_settings, load_scenario(run, how, waves=2), monkeypatch, **limits(load_settings))
+    seconds = time.perf_counter() - started
+    first, second = ({ask.user: how.outcome(fake, ask) for ask in asks} for asks in run.waves)
+    delays = [how.replies(fake, ask)[0].at - ask.at for asks in run.waves for ask in asks]
+    print(
+        f"\nload ({way}): {ASKERS} asks at once, max concurrency {MAX_CONCURRENCY}: "
+        f"first wave {dict(Counter(first.values()))}, second wave {dict(Counter(second.values()))}; "
+        f"loop lag max {run.meter.worst * 1000:.1f} ms over {len(run.meter.lags)} ticks; first reply "
+        f"after at most {max(delays) * 1000:.0f} ms; answers in flight at most {run.answering.peak}; "
+        f"{seconds:.1f} s with login and close"
+    )
+    # The loop was never held for 100 ms, and every ask had its first reply within Discord's deadline
+    # (for a mention, which has no deadline, the first reply is the answer itself).
+    assert slow_callbacks(caplog) == []
+    assert len(run.meter.lags) > 0 and run.meter.worst < MAX_BLOCK
+    assert max(delays) < DISCORD_DEADLINE
+    # Every ask got exactly one answer or one clear busy reply: nothing else, nothing twice.
+    got = Counter(first.values())
+    assert set(got) <= {"answered", "busy"}, got
+    assert got["answered"] >= MAX_CONCURRENCY and got["busy"] > 0, got  # both paths were taken
+    # Work is bounded by the setting: never more answers computed at once, and one per answered ask.
+    assert run.answering.peak <= MAX_CONCURRENCY
+    answered = [o for o in (*first.values(), *second.values()) if o == "answered"]
+    assert run.answering.calls == len(answered)
+    # The cooldown is per user: only those answered in the first wave are told to slow down; those told
+    # "busy" were never admitted, so they may ask again at once.
+    for user, before in first.items():
+        allowed = {"cooldown"} if before == "answered" else {"answered", "busy"}
+        assert second[user] in allowed, (user, before, second[user])
+
+
+def limits(settings: Settings) -> dict[str, Any]:
+    """`drive` turns the cooldown off unless it is given: keep the one in `settings`."""
+    return {"discord_cooldown_seconds": settings.discord_cooldown_seconds}
