@@ -210,7 +210,9 @@ class Service:
 
     @classmethod
     def load(cls, settings: Settings) -> Service:
-        index = store.open_index(settings)
+        # sha256 of every artifact whatever the index's size: the bot opens it once and serves it for
+        # days, so the seconds a big index costs are paid once, not on every question as in the CLI.
+        index = store.open_index(settings, verify=True)
         return cls(Answerer(index, min_score=settings.min_score, threads=settings.threads))
 
     @property
