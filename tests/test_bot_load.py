@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import random
+import string
 import threading
 import time
 from collections import Counter
@@ -23,8 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 import pytest
+import snowballstemmer
 
 from qabot import bot as qabot_bot
+from qabot import scoring
 from qabot.config import Settings
 from qabot.discord_render import sanitize
 from tests.test_bot_discord import (
@@ -289,3 +293,34 @@ def test_fifty_asks_at_once_each_get_one_answer_or_busy_without_blocking_the_loo
 def limits(settings: Settings) -> dict[str, Any]:
     """`drive` turns the cooldown off unless it is given: keep the one in `settings`."""
     return {"discord_cooldown_seconds": settings.discord_cooldown_seconds}
+
+
+def test_stemming_in_many_threads_at_once_gives_each_word_its_own_stem() -> None:
+    """Found by the load test ("IndexError: string index out of range" from a first answer): the shared
+    stemmer mixed up the words of threads stemming at once, and the cache kept the wrong stems. Fresh
+    made-up words, so that every call reaches the stemmer rather than the cache."""
+    rng = random.Random(6)
+    words = [
+        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 12))) + "ational" for _ in range(8000)
+    ]
+    reference = snowballstemmer.stemmer("porter")  # used by this thread only
+    expected = {w: reference.stemWord(w) for w in words}
+    start = threading.Barrier(4, timeout=10)
+    got: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def stem_part(part: list[str]) -> None:
+        start.wait()
+        for word in part:
+            try:
+                got[word] = scoring.stem(word)
+            except Exception as exc:  # what the race raised
+                errors.append(exc)
+
+    threads = [threading.Thread(target=stem_part, args=(words[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert {w for w in words if got[w] != expected[w]} == set()
