@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 SEARCH_RESULTS = 5
+WARM_UP_QUESTION = "What do the documents say?"  # any question: it runs the whole answering path
 MORE_QUOTES = 5  # extra quotes the "More quotes" button asks for
 CONTEXT_SENTENCES = 3  # sentences each side of a quote under "Show context"
 REMEMBERED = 1000  # answers whose buttons still work
@@ -210,8 +211,19 @@ class Service:
 
     @classmethod
     def load(cls, settings: Settings) -> Service:
-        index = store.open_index(settings)
-        return cls(Answerer(index, min_score=settings.min_score, threads=settings.threads))
+        # sha256 of every artifact whatever the index's size: the bot opens it once and serves it for
+        # days, so the seconds a big index costs are paid once, not on every question as in the CLI.
+        index = store.open_index(settings, verify=True)
+        service = cls(Answerer(index, min_score=settings.min_score, threads=settings.threads))
+        service.warm_up()
+        return service
+
+    def warm_up(self) -> None:
+        """Answer one question before serving. The index sets parts of itself up on first use (the
+        onnxruntime session, a temporary FTS vocabulary table), and two first answers running at once
+        raced to do it: one failed with "table sentence_vocab already exists". Done here, in one thread
+        before any request, nothing is left to race over, and the first asker does not wait for it."""
+        self.answerer.answer(WARM_UP_QUESTION, 1)
 
     @property
     def generation(self) -> str:

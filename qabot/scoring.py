@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -93,11 +94,16 @@ def content_words(text: str) -> list[str]:
 
 
 _STEMMER = snowballstemmer.stemmer("porter")  # the algorithm of SQLite FTS5's porter tokenizer
+# The stemmer keeps the word it is stemming in its own fields, so two threads stemming at once (the bot
+# answers two questions at a time) mixed their words up: IndexError, or another word's stem, which
+# lru_cache then kept for the life of the process.
+_STEMMER_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    return str(_STEMMER.stemWord(word))
+    with _STEMMER_LOCK:
+        return str(_STEMMER.stemWord(word))
 
 
 def stems(words: Sequence[str]) -> list[str]:

@@ -64,6 +64,7 @@ class Sent:
     params: dict[str, Any]  # the route's parameters, e.g. {"channel_id": ...}
     json: Any
     response: Any = None  # what the fake answered: for a new message, the message as Discord stored it
+    at: float = field(default_factory=time.perf_counter)  # when discord.py made the request
 
     @property
     def callback_type(self) -> int | None:
@@ -475,6 +476,26 @@ def test_sync_only_when_asked(bot_settings: Settings, monkeypatch: pytest.Monkey
     [put] = [s for s in fake.sent if s.method == "PUT"]
     assert put.path == "/applications/{application_id}/guilds/{guild_id}/commands"
     assert put.params["guild_id"] == GUILD_ID
+
+
+def test_the_bot_checks_checksums_at_start_whatever_the_index_size(
+    own_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot opens the index once and serves it for days, so it always checks sha256: with the CLI's
+    limit at 0 (every index counts as big, so `open_index` checks sizes only), a same-size change inside
+    a stored text still stops the bot at login, before it serves anything."""
+    monkeypatch.setattr(store, "VERIFY_MAX_BYTES", 0)
+    path = store.current_generation(own_index.index_dir) / "store.sqlite"
+    data = path.read_bytes()
+    assert b"approximately 10,000" in data
+    path.write_bytes(data.replace(b"approximately 10,000", b"approximately 90,000"))
+    store.open_index(own_index).close()  # the CLI's path, over the limit, does not see it
+
+    async def serve(h: Harness) -> None:
+        raise AssertionError("the bot logged in on a corrupted index")
+
+    with pytest.raises(store.StoreError, match=r"store\.sqlite is corrupted \(checksum mismatch\)"):
+        drive(own_index, serve, monkeypatch)
 
 
 # ---------------------------------------------------------------- /ask and its buttons
