@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from qabot import vectors
 from qabot.config import Settings
 from qabot.corpus import Document, Problem, load_corpus
 from qabot.embed import OnnxEncoder, export_onnx, model_key
 from qabot.text import SEGMENTER_VERSION, Span, chunk, segment
-from qabot.vectors import make_index
 
 FORMAT_VERSION = 1
 ARTIFACTS = ("store.sqlite", "chunks.faiss", "chunks.npy", "sentences.npy")
@@ -97,7 +97,7 @@ def build(settings: Settings, full: bool = False, progress: Progress | None = No
         if not loaded.documents:
             raise StoreError(f"no documents to index in {settings.corpus_dir} (.txt, .md or .jsonl)")
         key = model_key(settings.model)
-        model_dir = export_onnx(settings.model, index_dir / "models" / key)
+        model_dir = export_onnx(settings.model, index_dir / "models" / key, threads=settings.threads)
         encoder = OnnxEncoder(model_dir, threads=settings.threads)
         params = _chunker_params(settings, encoder.max_seq_length)
         previous = None if full else _previous_parts(index_dir, key, params)
@@ -270,7 +270,8 @@ def _write_generation(
     sentence_vectors = _stack([p.sentence_vectors for p in parts], dim)
     np.save(tmp / "chunks.npy", chunk_vectors)
     np.save(tmp / "sentences.npy", sentence_vectors)
-    index = make_index(chunk_vectors)  # exact below vectors.FLAT_MAX chunks, HNSW above
+    vectors.set_threads(settings.threads)  # building an HNSW graph uses every thread it is given
+    index = vectors.make_index(chunk_vectors)  # exact below vectors.FLAT_MAX chunks, HNSW above
     faiss.write_index(index, str(tmp / "chunks.faiss"))
     manifest = {
         "format": FORMAT_VERSION,
@@ -281,7 +282,7 @@ def _write_generation(
         "dim": dim,
         "max_seq_length": encoder.max_seq_length,
         "chunker": params,
-        "faiss_index": type(index).__name__,
+        "faiss_index": vectors.describe(index),  # e.g. "IndexHNSWFlat(M=32,ef=128)"
         "counts": {"documents": len(parts), "sentences": sentence_id, "chunks": chunk_id},
         "documents": {p.doc.id: p.doc.sha256 for p in parts},
         "corpus_dir": str(settings.corpus_dir),
@@ -422,8 +423,6 @@ class Index:
     """One published generation, opened read-only."""
 
     def __init__(self, index_dir: Path, path: Path, manifest: dict[str, Any]) -> None:
-        import faiss
-
         self.index_dir = index_dir
         self.path = path
         self.manifest = manifest
@@ -434,12 +433,17 @@ class Index:
             self.db.execute("SELECT count(*) FROM documents").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"the index database at {path} is damaged ({exc}); {FIX}") from None
+        # FAISS's vectors are mapped from the file (page cache, shared and reclaimable) and .npy rows are
+        # read on demand: np.load(mmap_mode="r") let fault-around pull most of sentences.npy into this
+        # process's resident memory, 548 MB against 360 MB at 100k chunks (docs/performance.md).
         try:
-            self.faiss = faiss.read_index(str(path / "chunks.faiss"))
-            self.sentence_vectors = np.load(path / "sentences.npy", mmap_mode="r")
-            self.chunk_vectors = np.load(path / "chunks.npy", mmap_mode="r")
+            self.faiss = vectors.read_index(path / "chunks.faiss")
+            self.sentence_vectors = vectors.VectorFile(path / "sentences.npy")
+            self.chunk_vectors = vectors.VectorFile(path / "chunks.npy")
         except (RuntimeError, ValueError, OSError) as exc:
+            self.close()
             raise StoreError(f"the index at {path} cannot be read ({exc}); {FIX}") from None
+        vectors.set_threads(1)  # serving searches one query at a time: a second OpenMP thread only costs
         counts = manifest["counts"]
         if (
             self.faiss.ntotal != counts["chunks"]
@@ -447,6 +451,7 @@ class Index:
             or self.sentence_vectors.shape != (counts["sentences"], manifest["dim"])
             or self.chunk_vectors.shape != (counts["chunks"], manifest["dim"])
         ):
+            self.close()
             raise StoreError(f"the index at {path} is inconsistent with its manifest; {FIX}")
         self._encoder: OnnxEncoder | None = None
         self._vocab = False
@@ -573,6 +578,10 @@ class Index:
 
     def close(self) -> None:
         self.db.close()
+        for name in ("sentence_vectors", "chunk_vectors"):  # absent when opening failed half-way
+            opened = getattr(self, name, None)
+            if opened is not None:
+                opened.close()
 
     def sources(self) -> list[DocumentRow]:
         """Every indexed document's citation fields (id, title, path, date, url), in index order.

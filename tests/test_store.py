@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from qabot import store
+from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.embed import OnnxEncoder
 
@@ -21,7 +24,26 @@ def test_manifest_describes_the_build(seed_settings: Settings) -> None:
     assert set(manifest["artifacts"]) == set(store.ARTIFACTS)
     assert {"sentence-transformers", "faiss-cpu", "onnxruntime"} <= set(manifest["versions"])
     assert manifest["chunker"]["overlap"] == 1
+    assert manifest["faiss_index"] == "IndexFlatIP"  # exact search at this size (vectors.FLAT_MAX)
     index.close()
+
+
+def test_serving_maps_no_npy_file_and_close_releases_them(seed_settings: Settings) -> None:
+    maps, fds = Path("/proc/self/maps"), Path("/proc/self/fd")
+    if not maps.exists():
+        pytest.skip("needs /proc")
+    index = store.open_index(seed_settings)
+    Answerer(index).answer("How many Russian troops does Armenia host?")
+    npy = [str(index.path / name) for name in ("sentences.npy", "chunks.npy")]
+
+    def open_files() -> set[str]:
+        return {os.readlink(fd) for fd in fds.iterdir() if fd.is_symlink()}
+
+    # rows are read on demand (pread), so pages never stay in this process's resident memory
+    assert not any(name in maps.read_text() for name in npy)
+    assert set(npy) <= open_files()
+    index.close()
+    assert not set(npy) & open_files()
 
 
 def test_every_stored_sentence_is_its_document_text(seed_settings: Settings) -> None:
