@@ -193,7 +193,8 @@ def _embed(parts: list[DocumentParts], encoder: OnnxEncoder, progress: Progress)
         c, s = c + nc, s + ns
 
 
-SCHEMA = """
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"  # qabot.bm25 tokenizes as this does
+SCHEMA = f"""
 CREATE TABLE documents(
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, title TEXT NOT NULL,
     date TEXT, url TEXT, meta TEXT NOT NULL, sha256 TEXT NOT NULL, body_start INTEGER NOT NULL,
@@ -203,8 +204,8 @@ CREATE TABLE sentences(rowid INTEGER PRIMARY KEY, doc INTEGER NOT NULL, start IN
 CREATE INDEX sentences_doc ON sentences(doc);
 CREATE TABLE chunks(rowid INTEGER PRIMARY KEY, doc INTEGER NOT NULL, first INTEGER NOT NULL,
     last INTEGER NOT NULL);
-CREATE VIRTUAL TABLE chunk_fts USING fts5(title, body, tokenize='porter unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE sentence_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE chunk_fts USING fts5(title, body, tokenize='{FTS_TOKENIZER}');
+CREATE VIRTUAL TABLE sentence_fts USING fts5(body, tokenize='{FTS_TOKENIZER}');
 """
 
 
@@ -454,7 +455,8 @@ class Index:
             self.close()
             raise StoreError(f"the index at {path} is inconsistent with its manifest; {FIX}")
         self._encoder: OnnxEncoder | None = None
-        self._vocab = False
+        self._vocabularies: set[str] = set()
+        self._mean_tokens: dict[str, float] = {}
         self._documents: dict[int, Document] = {}
 
     @property
@@ -494,6 +496,9 @@ class Index:
     def document_count(self) -> int:
         return int(self.manifest["counts"]["documents"])
 
+    def chunk_count(self) -> int:
+        return int(self.manifest["counts"]["chunks"])
+
     def chunks(self, ids: Sequence[int]) -> list[ChunkRow]:
         rows = self.db.execute(
             f"SELECT rowid, doc, first, last FROM chunks WHERE rowid IN ({','.join('?' * len(ids))})",
@@ -526,17 +531,41 @@ class Index:
 
     def sentence_frequency(self, stems: Sequence[str]) -> tuple[dict[str, int], int]:
         """How many sentences hold each (porter-stemmed) term, and how many sentences there are."""
-        if not self._vocab:
-            # a TEMP table: the generation's database stays read-only
+        return self._frequency("sentence_fts", stems), int(self.manifest["counts"]["sentences"])
+
+    def chunk_frequency(self, stems: Sequence[str]) -> tuple[dict[str, int], int]:
+        """How many chunks hold each (porter-stemmed) term in title or body, and how many chunks there are."""
+        return self._frequency("chunk_fts", stems), int(self.manifest["counts"]["chunks"])
+
+    def _frequency(self, fts: str, stems: Sequence[str]) -> dict[str, int]:
+        vocabulary = f"temp.{fts}_vocab"  # a TEMP table: the generation's database stays read-only
+        if fts not in self._vocabularies:
             self.db.execute(
-                "CREATE VIRTUAL TABLE temp.sentence_vocab USING fts5vocab(main, sentence_fts, row)"
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {vocabulary} USING fts5vocab(main, {fts}, row)"
             )
-            self._vocab = True
-        rows = self.db.execute(
-            f"SELECT term, doc FROM temp.sentence_vocab WHERE term IN ({','.join('?' * len(stems))})",
-            list(stems),
-        ).fetchall()
-        return {r[0]: int(r[1]) for r in rows}, int(self.manifest["counts"]["sentences"])
+            self._vocabularies.add(fts)
+        found = {}
+        for term in dict.fromkeys(stems):
+            # One lookup per term: SQLite does not hand `term IN (...)` to fts5vocab, which then walks a
+            # range of the vocabulary (p95 4.4 ms against 1 ms at 100k chunks).
+            row = self.db.execute(f"SELECT doc FROM {vocabulary} WHERE term = ?", (term,)).fetchone()
+            if row is not None:
+                found[term] = int(row[0])
+        return found
+
+    def mean_tokens(self, fts: str) -> float:
+        """Tokens per row of an FTS5 table (all columns), as its `bm25()` divides row lengths by."""
+        if fts not in self._mean_tokens:
+            # FTS5 keeps the row count and each column's token total in record 1 of its data table
+            found = self.db.execute(f"SELECT block FROM {fts}_data WHERE id = 1").fetchone()
+            record = found[0] if found else b"\x00"  # an empty table may have no record yet
+            rows, at = _fts5_varint(record, 0)
+            tokens = 0
+            while at < len(record):
+                column, at = _fts5_varint(record, at)
+                tokens += column
+            self._mean_tokens[fts] = tokens / rows if rows else 1.0
+        return self._mean_tokens[fts]
 
     def sentence_rows(self, ids: Sequence[int]) -> list[SentenceRow]:
         rows = self.db.execute(
@@ -610,6 +639,18 @@ class Index:
         rows = [s for s in self.sentences(sentence - n, sentence + n) if s.doc == doc]
         text = self.document(doc).text
         return text[rows[0].start : start], text[end : rows[-1].end]
+
+
+def _fts5_varint(data: bytes, at: int) -> tuple[int, int]:
+    """SQLite's variable-length integer at `data[at]` (7 bits a byte, high bit set while more follow; a
+    ninth byte gives 8 bits) and the offset after it."""
+    value = 0
+    for i in range(8):
+        byte = data[at + i]
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, at + i + 1
+    return (value << 8) | data[at + 8], at + 9
 
 
 def _source_matches(wanted: str, doc_id: str, path: str) -> bool:
