@@ -13,9 +13,9 @@ efSearch, and IVF for comparison; build time, bytes per million vectors, single-
 Part 2, the answer path. Generations in the real on-disk format (written by qabot.store's own writer) with
 10k and 100k chunks of real sentences (SQuAD and SciFact text, reused) and synthetic vectors. A child
 process opens each like `qabot chat` does and times `Answerer.answer` over real SQuAD questions (p50/p95),
-with the query encoding alone as the same-run baseline, then reports its resident memory. Each index is
-served as store.Index loads it today and with the loading proposed in docs/performance.md (FAISS vectors
-mapped, .npy rows read on demand, one FAISS thread), and once more with its chunks in HNSW. Quotes are
+with the query encoding alone as the same-run baseline, then reports its resident memory and the time
+spent in retrieval and scoring steps. Each size is served with its chunks in exact search and in HNSW;
+--budgets adds runs of the largest with other keyword budgets (retrieve.KEYWORD_POSTINGS). Quotes are
 forced (min_score -inf) so every question runs the whole path, not the cheaper abstention.
 """
 
@@ -294,21 +294,29 @@ def reindexed_copy(source: Path, target: Path, flat_max: int) -> None:
     os.replace(generation / "manifest.json.tmp", generation / "manifest.json")
 
 
+PHASES = {  # timed inside each answer (per answer, ms): what grows with the index and what does not
+    "retrieve": ("dense", "keyword_chunks", "keyword_scores"),
+    "scoring": ("lexical_features", "stems"),
+}
+
+
 def serve_child(config: dict[str, Any]) -> dict[str, Any]:
     """In a fresh process: open the index as a server does, time answers, then read this process's memory."""
-    from qabot import store, vectors
+    import importlib
+
+    from common import PhaseTimer
+
+    from qabot import retrieve, store, vectors
     from qabot.answer import Answerer
 
+    if config["budget"] is not None:
+        retrieve.KEYWORD_POSTINGS = config["budget"]
     index = store.open_index_dir(Path(config["index"]))
-    if config["proposed"]:  # the store.Index loading proposed in docs/performance.md
-        vectors.set_threads(1)  # one query at a time: a second OpenMP thread only costs
-        index.faiss = vectors.read_index(index.path / "chunks.faiss")
-        index.sentence_vectors = vectors.VectorFile(index.path / "sentences.npy")  # type: ignore[assignment]
-        index.chunk_vectors = vectors.VectorFile(index.path / "chunks.npy")  # type: ignore[assignment]
     answerer = Answerer(index, min_score=float("-inf"), threads=2)
     questions = config["questions"]
     for q in questions[:20]:
         answerer.answer(q)
+    timers = [PhaseTimer(importlib.import_module(f"qabot.{m}"), names) for m, names in PHASES.items()]
     answer_s, encode_s = [], []
     profiler = None
     if config.get("profile"):
@@ -328,24 +336,29 @@ def serve_child(config: dict[str, Any]) -> dict[str, Any]:
         profiler.dump_stats(config["profile"])
     status = Path("/proc/self/status").read_text()
     memory = {k: int(re.search(rf"{k}:\s+(\d+)", status).group(1)) / 1024 for k in MEMORY}  # type: ignore[union-attr]
+    phases = {name: 1e3 * sec / len(answer_s) for timer in timers for name, sec in timer.seconds.items()}
     return {
         "answer": answer_s,
         "encode": encode_s,
         "chunks": index.faiss.ntotal,
         "sentences": len(index.sentence_vectors),
-        "faiss": type(index.faiss).__name__,
+        "faiss": vectors.describe(index.faiss),
+        "phases": phases,
         **memory,
     }
 
 
-def serve(index_dir: Path, questions: list[str], proposed: bool, profile: Path | None) -> dict[str, Any]:
+def serve(index_dir: Path, questions: list[str], budget: int | None, profile: Path | None) -> dict[str, Any]:
     """Run `serve_child` in a new process (so memory figures are its own) and return what it measured."""
-    # the environment as this script found it: set_threads() above exports OMP_NUM_THREADS and the like
-    env = {**ORIGINAL_ENV, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    from qabot.cli import THREAD_DEFAULTS
+
+    # the environment as this script found it (set_threads() above exports OMP_NUM_THREADS and the like),
+    # with the thread defaults `qabot chat` and the bot get from the console entry
+    env = {**THREAD_DEFAULTS, **ORIGINAL_ENV, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     config = {
         "index": str(index_dir),
         "questions": questions,
-        "proposed": proposed,
+        "budget": budget,
         "profile": str(profile) if profile else None,
     }
     result = subprocess.run(
@@ -374,16 +387,19 @@ def answer_rows(
     work: Path,
     real: np.ndarray,
     profile: Path | None,
+    budgets: list[int],
 ) -> list[dict[str, Any]]:
     """Time the answer path on the seed index (the baseline) and on synthetic generations of `sizes`.
 
-    Each is served as store.Index loads it today ("as is") and with the proposed loading (FAISS vectors
-    mapped, .npy rows read on demand), and each synthetic size once more with its chunks in HNSW.
+    Each size is served with its chunks in exact search and in HNSW (a build writes the first up to
+    vectors.FLAT_MAX chunks, the second above); the largest once more per keyword budget in `budgets`
+    (retrieve.KEYWORD_POSTINGS) with the index a build would write.
     """
+    from qabot import retrieve, vectors
     from qabot.config import Settings
 
     questions = load_questions(n_questions)
-    runs = [("seed", "as is", Settings().index_dir, False), ("seed", "proposed", Settings().index_dir, True)]
+    runs: list[tuple[str, Path, int | None]] = [("seed", Settings().index_dir, None)]
     for n in sizes:
         base, exact, graph = work / f"index-{n}", work / f"index-{n}-exact", work / f"index-{n}-hnsw"
         if not (base / "CURRENT").exists():
@@ -395,24 +411,22 @@ def answer_rows(
                 began = time.perf_counter()
                 reindexed_copy(base, target, flat_max)
                 print(f"  re-indexed {n:,} chunks in {time.perf_counter() - began:.0f} s", file=sys.stderr)
-        label = f"{n:,}"
-        runs += [
-            (label, "as is", exact, False),
-            (label, "proposed", exact, True),
-            (label, "proposed", graph, True),
-        ]
+        runs += [(f"{n:,}", exact, None), (f"{n:,}", graph, None)]
+    if sizes:
+        built = work / f"index-{sizes[-1]}-{'exact' if sizes[-1] <= vectors.FLAT_MAX else 'hnsw'}"
+        runs += [(f"{sizes[-1]:,}", built, b) for b in budgets]
     rows = []
     baseline: dict[str, float] = {}
-    for i, (label, loading, index_dir, proposed) in enumerate(runs):
+    for i, (label, index_dir, budget) in enumerate(runs):
         largest = profile if i == len(runs) - 1 else None
-        result = serve(index_dir, questions, proposed, largest)
+        result = serve(index_dir, questions, budget, largest)
         answer, encode = np.array(result["answer"]), np.array(result["encode"])
         baseline.setdefault("rss", result["VmRSS"])
         rows.append(
             {
                 "label": label,
-                "loading": loading,
                 "faiss": result["faiss"].replace("Index", ""),
+                "budget": retrieve.KEYWORD_POSTINGS if budget is None else budget,
                 "chunks": result["chunks"],
                 "sentences": result["sentences"],
                 "p50_ms": float(np.median(answer)) * 1e3,
@@ -423,6 +437,7 @@ def answer_rows(
                 "anon_mb": result["RssAnon"],
                 "file_mb": result["RssFile"],
                 "rss_ratio": result["VmRSS"] / baseline["rss"],
+                "phases": result["phases"],
             }
         )
     return rows
@@ -431,18 +446,25 @@ def answer_rows(
 def print_answer_rows(rows: list[dict[str, Any]]) -> None:
     print(
         "answer path: warm Answerer.answer, one question at a time; x encode = answer p50 / query-encoding "
-        "p50;\nRSS = resident memory after the run (anonymous + file-backed), x seed = RSS / seed index RSS"
+        "p50;\nRSS = resident memory after the run (anonymous + file-backed), x seed = RSS / seed index RSS;"
+        "\nbudget = retrieve.KEYWORD_POSTINGS"
     )
     print(
-        f"{'chunks':>8} {'loading':<9} {'faiss':<9} {'sentences':>10} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'chunks':>8} {'faiss':<26} {'budget':>10} {'sentences':>10} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'enc ms':>7} {'x encode':>8} {'RSS MB':>7} {'anon':>6} {'file':>6} {'x seed':>6}"
     )
     for r in rows:
         print(
-            f"{r['label']:>8} {r['loading']:<9} {r['faiss']:<9} {r['sentences']:>10,} {r['p50_ms']:7.1f} "
+            f"{r['label']:>8} {r['faiss']:<26} {r['budget']:>10,} {r['sentences']:>10,} {r['p50_ms']:7.1f} "
             f"{r['p95_ms']:7.1f} {r['encode_p50_ms']:7.1f} {r['ratio']:8.2f} {r['rss_mb']:7.0f} "
             f"{r['anon_mb']:6.0f} {r['file_mb']:6.0f} {r['rss_ratio']:6.2f}"
         )
+    print("\nwithin each answer, ms per answer (the same runs):")
+    names = [n for group in PHASES.values() for n in group]
+    print(f"{'chunks':>8} {'faiss':<26} {'budget':>10} " + " ".join(f"{n:>16}" for n in names))
+    for r in rows:
+        cells = " ".join(f"{r['phases'].get(n, 0.0):16.2f}" for n in names)
+        print(f"{r['label']:>8} {r['faiss']:<26} {r['budget']:>10,} {cells}")
 
 
 def seed_model_dir() -> Path:
@@ -467,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nprobe", default="16,32,64", help="IVF nprobe values ('' skips IVF)")
     parser.add_argument("--answer-sizes", default="10000,100000", help="chunk counts for part 2 ('' skips)")
     parser.add_argument("--questions", type=int, default=150, help="questions timed in part 2")
+    parser.add_argument(
+        "--budgets", default="", help="part 2: keyword budgets (retrieve.KEYWORD_POSTINGS) to also try"
+    )
     parser.add_argument("--skip-vectors", action="store_true", help="run part 2 only")
     parser.add_argument("--work", type=Path, default=None, help="keep the synthetic indexes in this folder")
     parser.add_argument(
@@ -501,7 +526,8 @@ def main(argv: list[str] | None = None) -> int:
         answer_sizes = [int(s) for s in args.answer_sizes.split(",") if s]
         if answer_sizes:
             model_dir = seed_model_dir()
-            rows = answer_rows(answer_sizes, args.questions, model_dir, work, real, args.profile)
+            budgets = [int(b) for b in args.budgets.split(",") if b]
+            rows = answer_rows(answer_sizes, args.questions, model_dir, work, real, args.profile, budgets)
             print_answer_rows(rows)
     if args.profile:
         import pstats

@@ -1,3 +1,3 @@
-from qabot.cli import main
+from qabot.cli import run
 
-main()
+run()

@@ -284,8 +284,6 @@ class Answerer:
         if not chunks:
             return []
         chunk_sim = np.asarray(self.index.chunk_vectors[[c.id for c in chunks]]) @ vector
-        keyword = {h.id: h.score for h in retrieve.keyword_sentences(self.index, text, RETRIEVE_DEPTH, scope)}
-        top_keyword = max(keyword.values(), default=1.0) or 1.0
         support: dict[int, tuple[float, float]] = {}  # sentence id -> (best chunk cosine, best rank feature)
         rows: dict[int, SentenceRow] = {}
         for rank, (c, sim) in enumerate(zip(chunks, chunk_sim, strict=True)):
@@ -294,6 +292,9 @@ class Answerer:
             for sid in range(c.first, c.last + 1):
                 old = support.get(sid, (-1.0, 0.0))
                 support[sid] = (max(old[0], float(sim)), max(old[1], 1.0 / (1 + rank)))
+        # BM25 of these sentences alone: a query over every sentence grew linearly with the index
+        keyword = retrieve.keyword_scores(self.index, text, [rows[sid] for sid in support])
+        top_keyword = max(keyword.values(), default=1.0) or 1.0
         ids = sorted(rows)
         similarity = dict(
             zip(ids, (np.asarray(self.index.sentence_vectors[ids]) @ vector).tolist(), strict=True)

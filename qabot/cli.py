@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -13,11 +14,15 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from qabot.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+ONE_SHOT = frozenset({"ask", "search", "show"})  # commands that print and end: nothing to tear down
+# Read by the OpenMP (FAISS) and BLAS (numpy) pools when their libraries load, so set before that. Serving
+# searches one query at a time, where a second OpenMP thread only costs (docs/performance.md, section 2);
+# builds raise FAISS's count to `threads` for the HNSW graph (store.build). onnxruntime has its own pool.
+THREAD_DEFAULTS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
@@ -69,11 +74,52 @@ def main() -> None:
     """Answer questions about a folder of documents with verbatim, cited quotes."""
 
 
+def run() -> None:
+    """The console entry point: `main`, in a process set up for a small host.
+
+    One-shot commands end with `os._exit` once their output is flushed: tearing the interpreter down
+    (freeing every module; pydantic's alone takes ~60 ms) was ~100 ms of a ~0.7 s `qabot ask`, and they
+    leave nothing for atexit handlers or finalisers to do (the index is opened read-only). Exit codes are
+    kept; every other command exits the ordinary way.
+    """
+    for name, value in THREAD_DEFAULTS.items():
+        os.environ.setdefault(name, value)  # the user's own setting wins
+    one_shot = len(sys.argv) > 1 and sys.argv[1] in ONE_SHOT
+    try:
+        main()
+    except SystemExit as exc:
+        if not one_shot:
+            raise
+        os._exit(_flushed(_exit_status(exc.code)))
+
+
+def _exit_status(code: object) -> int:
+    """The status Python would exit with for `SystemExit(code)` (a message is printed, as Python does)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _flushed(status: int) -> int:
+    """Flush what is buffered; like Python at exit, a failed flush (a closed pipe) makes the status 120."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            status = status or 120
+    return status
+
+
 @main.command()
 @common_options
 @click.option("--full", is_flag=True, help="Re-embed every document instead of only new or changed ones.")
 def index(corpus_dir: Path | None, index_dir: Path | None, full: bool) -> None:
     """Build or update the index from the corpus (the index rebuild command)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from qabot import store
 
     settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and taskset narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class Settings(BaseSettings):
@@ -27,7 +36,9 @@ class Settings(BaseSettings):
     min_score: float | None = Field(
         None, description="Abstention threshold; unset means the value calibrated into the index."
     )
-    threads: int = Field(2, ge=1, le=64, description="CPU threads for encoding and search.")
+    threads: int = Field(
+        2, ge=1, le=64, validate_default=True, description="CPU threads for encoding and search."
+    )
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "QABOT_DISCORD_TOKEN")
     )
@@ -45,3 +56,10 @@ class Settings(BaseSettings):
     discord_max_conversations: int = Field(
         1000, ge=1, le=1_000_000, description="Discord conversations kept in memory; the oldest go first."
     )
+
+    @field_validator("threads")
+    @classmethod
+    def _at_most_the_cpus(cls, value: int) -> int:
+        # More threads than CPUs only oversubscribe them: on a 1-core host the default of 2 would make
+        # onnxruntime's two threads take turns on one core.
+        return min(value, usable_cpus())

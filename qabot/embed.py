@@ -82,8 +82,12 @@ class OnnxSpec:
     export_version: int = 1
 
 
-def export_onnx(name: str, out_dir: Path) -> Path:
-    """Export a sentence-transformers model to `out_dir` (model.onnx, tokenizer.json, spec.json) once."""
+def export_onnx(name: str, out_dir: Path, threads: int | None = None) -> Path:
+    """Export a sentence-transformers model to `out_dir` (model.onnx, tokenizer.json, spec.json) once.
+
+    `threads` caps torch's pool while it loads and traces the model (torch otherwise sizes it from
+    OMP_NUM_THREADS or the machine, not from qabot's settings).
+    """
     if _export_version(out_dir) == EXPORT_VERSION:
         optimise_onnx(out_dir)  # exports made before optimised copies existed get theirs here
         return out_dir
@@ -93,6 +97,8 @@ def export_onnx(name: str, out_dir: Path) -> Path:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise ModelError(f"building an index needs sentence-transformers: {exc}") from exc
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
     st = _load_for_export(SentenceTransformer, name)
     spec = OnnxSpec(
         dim=int(getattr(st, "get_embedding_dimension", st.get_sentence_embedding_dimension)() or 0),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qabot.store import Index, Scope
+from qabot.store import Index, Scope, SentenceRow
 
 # Function words carry no evidence; dropping them keeps FTS5 OR-queries small and overlap scores honest.
 STOPWORDS = frozenset(
@@ -24,6 +24,14 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
 RRF_K = 60
+# Rows an FTS5 chunk query may have to score (the summed chunk counts of its words). FTS5 reads every row
+# holding any word of an OR query, and again for bm25()'s IDF counts, so the query grows with the index:
+# at 100k chunks a SQuAD question's words hold 8,400 chunks at the median and 23,000 at the 90th
+# percentile (10 ms a query, against 7.7 ms within this budget). The commonest words (the least evidence:
+# the lowest IDF) are left out until the rest fit; the rarest always stays. Quality: no change on the
+# seed, SQuAD or 31k-chunk indexes, where words rarely exceed it; words left out as often as at 100k
+# cost 0.2 points of top-1 (docs/performance.md, section 3).
+KEYWORD_POSTINGS = 16_000
 
 
 @dataclass(frozen=True)
@@ -72,27 +80,71 @@ def dense_sentences(index: Index, query: np.ndarray, k: int) -> list[Hit]:
 _WITHIN = " AND rowid IN (SELECT rowid FROM {table} WHERE doc IN (SELECT value FROM json_each(?)))"
 
 
-def _fts_query(text: str) -> str | None:
-    words = list(dict.fromkeys(terms(text)))
-    if not words:
-        return None
-    return " OR ".join(f'"{w}"' for w in words)
+def _words(text: str) -> list[str]:
+    return list(dict.fromkeys(terms(text)))
+
+
+def _fts_query(words: Sequence[str]) -> str | None:
+    return " OR ".join(f'"{w}"' for w in words) or None
+
+
+def within_budget(index: Index, words: Sequence[str], budget: int | None = None) -> list[str]:
+    """`words` (in order) less the commonest ones, until the chunks holding them add up to `budget`
+    (default KEYWORD_POSTINGS) at most; the rarest word always stays, so a question with content words
+    always has a keyword query."""
+    budget = KEYWORD_POSTINGS if budget is None else budget
+    if len(words) * index.chunk_count() <= budget:  # nothing to leave out: skip the lookups
+        return list(words)
+    from qabot import bm25  # here: it stems with qabot.scoring, which imports this module
+
+    stems = {w: bm25.token(w) for w in words}
+    counts, _ = index.chunk_frequency(list(stems.values()))
+    kept: set[str] = set()
+    total = 0
+    for word in sorted(words, key=lambda w: counts.get(stems[w], 0)):
+        held = counts.get(stems[word], 0)
+        if kept and total + held > budget:
+            break
+        kept.add(word)
+        total += held
+    return [w for w in words if w in kept]
 
 
 def keyword_chunks(index: Index, text: str, k: int, scope: Scope | None = None) -> list[Hit]:
-    """Chunks by BM25 over title (weighted double) and body."""
-    return _bm25(index, "chunk_fts", "bm25(chunk_fts, 2.0, 1.0)", "chunks", text, k, scope)
+    """Chunks by BM25 over title (weighted double) and body, for the rarer words (`within_budget`)."""
+    query = _fts_query(within_budget(index, _words(text)))
+    return _bm25(index, "chunk_fts", "bm25(chunk_fts, 2.0, 1.0)", "chunks", query, k, scope)
 
 
 def keyword_sentences(index: Index, text: str, k: int, scope: Scope | None = None) -> list[Hit]:
-    """Sentences by BM25."""
-    return _bm25(index, "sentence_fts", "bm25(sentence_fts)", "sentences", text, k, scope)
+    """Sentences by BM25, over the whole index (the keyword baseline; see `keyword_scores`)."""
+    return _bm25(index, "sentence_fts", "bm25(sentence_fts)", "sentences", _fts_query(_words(text)), k, scope)
+
+
+def keyword_scores(index: Index, text: str, sentences: Sequence[SentenceRow]) -> dict[int, float]:
+    """BM25 of each of `sentences` that holds a word of `text`: the score `keyword_sentences` gives it,
+    computed from its own text and the index's statistics instead of a query that scores every sentence
+    holding a word (10 ms at 210,000 sentences; qabot.bm25)."""
+    from qabot import bm25  # here: it stems with qabot.scoring, which imports this module
+
+    phrases = bm25.phrases(_words(text))
+    if not phrases or not sentences:
+        return {}
+    counts, rows = index.sentence_frequency(sorted({t for p in phrases for t in p}))
+    # a phrase of several tokens ("a_b") is held by at most as many rows as its rarest token
+    weights = [(p, bm25.idf(min(counts.get(t, 0) for t in p), rows)) for p in phrases]
+    mean = index.mean_tokens("sentence_fts")
+    out = {}
+    for s in sentences:
+        value = bm25.score(bm25.tokens(index.document(s.doc).text[s.start : s.end]), weights, mean)
+        if value > 0:
+            out[s.id] = value
+    return out
 
 
 def _bm25(
-    index: Index, fts: str, rank: str, rows_table: str, text: str, k: int, scope: Scope | None
+    index: Index, fts: str, rank: str, rows_table: str, query: str | None, k: int, scope: Scope | None
 ) -> list[Hit]:
-    query = _fts_query(text)
     if query is None:
         return []
     within = "" if scope is None else _WITHIN.format(table=rows_table)

@@ -31,15 +31,16 @@ from typing import Any
 
 import numpy as np
 
+from qabot import vectors
 from qabot.config import Settings
 from qabot.corpus import Document, Problem, load_corpus
 from qabot.embed import OnnxEncoder, export_onnx, model_key
 from qabot.text import SEGMENTER_VERSION, Span, chunk, segment
-from qabot.vectors import make_index
 
 FORMAT_VERSION = 1
 ARTIFACTS = ("store.sqlite", "chunks.faiss", "chunks.npy", "sentences.npy")
 KEEP_GENERATIONS = 2
+TERM_CACHE = 200_000  # term counts an open index remembers (~30 MB at most)
 TITLE_TOKENS = 24  # room kept in each chunk for the title the chunk is embedded with
 FIX = "run `qabot index --full` to rebuild it"
 MANIFEST_KEYS = {"format", "generation", "model", "model_key", "dim", "counts", "artifacts"}
@@ -97,7 +98,7 @@ def build(settings: Settings, full: bool = False, progress: Progress | None = No
         if not loaded.documents:
             raise StoreError(f"no documents to index in {settings.corpus_dir} (.txt, .md or .jsonl)")
         key = model_key(settings.model)
-        model_dir = export_onnx(settings.model, index_dir / "models" / key)
+        model_dir = export_onnx(settings.model, index_dir / "models" / key, threads=settings.threads)
         encoder = OnnxEncoder(model_dir, threads=settings.threads)
         params = _chunker_params(settings, encoder.max_seq_length)
         previous = None if full else _previous_parts(index_dir, key, params)
@@ -193,7 +194,8 @@ def _embed(parts: list[DocumentParts], encoder: OnnxEncoder, progress: Progress)
         c, s = c + nc, s + ns
 
 
-SCHEMA = """
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"  # qabot.bm25 tokenizes as this does
+SCHEMA = f"""
 CREATE TABLE documents(
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, title TEXT NOT NULL,
     date TEXT, url TEXT, meta TEXT NOT NULL, sha256 TEXT NOT NULL, body_start INTEGER NOT NULL,
@@ -203,8 +205,8 @@ CREATE TABLE sentences(rowid INTEGER PRIMARY KEY, doc INTEGER NOT NULL, start IN
 CREATE INDEX sentences_doc ON sentences(doc);
 CREATE TABLE chunks(rowid INTEGER PRIMARY KEY, doc INTEGER NOT NULL, first INTEGER NOT NULL,
     last INTEGER NOT NULL);
-CREATE VIRTUAL TABLE chunk_fts USING fts5(title, body, tokenize='porter unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE sentence_fts USING fts5(body, tokenize='porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE chunk_fts USING fts5(title, body, tokenize='{FTS_TOKENIZER}');
+CREATE VIRTUAL TABLE sentence_fts USING fts5(body, tokenize='{FTS_TOKENIZER}');
 """
 
 
@@ -270,7 +272,8 @@ def _write_generation(
     sentence_vectors = _stack([p.sentence_vectors for p in parts], dim)
     np.save(tmp / "chunks.npy", chunk_vectors)
     np.save(tmp / "sentences.npy", sentence_vectors)
-    index = make_index(chunk_vectors)  # exact below vectors.FLAT_MAX chunks, HNSW above
+    vectors.set_threads(settings.threads)  # building an HNSW graph uses every thread it is given
+    index = vectors.make_index(chunk_vectors)  # exact below vectors.FLAT_MAX chunks, HNSW above
     faiss.write_index(index, str(tmp / "chunks.faiss"))
     manifest = {
         "format": FORMAT_VERSION,
@@ -281,7 +284,7 @@ def _write_generation(
         "dim": dim,
         "max_seq_length": encoder.max_seq_length,
         "chunker": params,
-        "faiss_index": type(index).__name__,
+        "faiss_index": vectors.describe(index),  # e.g. "IndexHNSWFlat(M=32,ef=128)"
         "counts": {"documents": len(parts), "sentences": sentence_id, "chunks": chunk_id},
         "documents": {p.doc.id: p.doc.sha256 for p in parts},
         "corpus_dir": str(settings.corpus_dir),
@@ -422,8 +425,6 @@ class Index:
     """One published generation, opened read-only."""
 
     def __init__(self, index_dir: Path, path: Path, manifest: dict[str, Any]) -> None:
-        import faiss
-
         self.index_dir = index_dir
         self.path = path
         self.manifest = manifest
@@ -434,12 +435,17 @@ class Index:
             self.db.execute("SELECT count(*) FROM documents").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"the index database at {path} is damaged ({exc}); {FIX}") from None
+        # FAISS's vectors are mapped from the file (page cache, shared and reclaimable) and .npy rows are
+        # read on demand: np.load(mmap_mode="r") let fault-around pull most of sentences.npy into this
+        # process's resident memory, 548 MB against 360 MB at 100k chunks (docs/performance.md).
         try:
-            self.faiss = faiss.read_index(str(path / "chunks.faiss"))
-            self.sentence_vectors = np.load(path / "sentences.npy", mmap_mode="r")
-            self.chunk_vectors = np.load(path / "chunks.npy", mmap_mode="r")
+            self.faiss = vectors.read_index(path / "chunks.faiss")
+            self.sentence_vectors = vectors.VectorFile(path / "sentences.npy")
+            self.chunk_vectors = vectors.VectorFile(path / "chunks.npy")
         except (RuntimeError, ValueError, OSError) as exc:
+            self.close()
             raise StoreError(f"the index at {path} cannot be read ({exc}); {FIX}") from None
+        vectors.set_threads(1)  # serving searches one query at a time: a second OpenMP thread only costs
         counts = manifest["counts"]
         if (
             self.faiss.ntotal != counts["chunks"]
@@ -447,9 +453,14 @@ class Index:
             or self.sentence_vectors.shape != (counts["sentences"], manifest["dim"])
             or self.chunk_vectors.shape != (counts["chunks"], manifest["dim"])
         ):
+            self.close()
             raise StoreError(f"the index at {path} is inconsistent with its manifest; {FIX}")
         self._encoder: OnnxEncoder | None = None
-        self._vocab = False
+        self._vocabularies: set[str] = set()
+        self._mean_tokens: dict[str, float] = {}
+        # (table, term) -> rows holding it; a generation never changes, and the answer path asks for the
+        # same terms more than once (the keyword feature and the IDF feature, and question after question)
+        self._term_rows: dict[tuple[str, str], int] = {}
         self._documents: dict[int, Document] = {}
 
     @property
@@ -489,6 +500,9 @@ class Index:
     def document_count(self) -> int:
         return int(self.manifest["counts"]["documents"])
 
+    def chunk_count(self) -> int:
+        return int(self.manifest["counts"]["chunks"])
+
     def chunks(self, ids: Sequence[int]) -> list[ChunkRow]:
         rows = self.db.execute(
             f"SELECT rowid, doc, first, last FROM chunks WHERE rowid IN ({','.join('?' * len(ids))})",
@@ -521,17 +535,47 @@ class Index:
 
     def sentence_frequency(self, stems: Sequence[str]) -> tuple[dict[str, int], int]:
         """How many sentences hold each (porter-stemmed) term, and how many sentences there are."""
-        if not self._vocab:
-            # a TEMP table: the generation's database stays read-only
+        return self._frequency("sentence_fts", stems), int(self.manifest["counts"]["sentences"])
+
+    def chunk_frequency(self, stems: Sequence[str]) -> tuple[dict[str, int], int]:
+        """How many chunks hold each (porter-stemmed) term in title or body, and how many chunks there are."""
+        return self._frequency("chunk_fts", stems), int(self.manifest["counts"]["chunks"])
+
+    def _frequency(self, fts: str, stems: Sequence[str]) -> dict[str, int]:
+        vocabulary = f"temp.{fts}_vocab"  # a TEMP table: the generation's database stays read-only
+        if fts not in self._vocabularies:
             self.db.execute(
-                "CREATE VIRTUAL TABLE temp.sentence_vocab USING fts5vocab(main, sentence_fts, row)"
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {vocabulary} USING fts5vocab(main, {fts}, row)"
             )
-            self._vocab = True
-        rows = self.db.execute(
-            f"SELECT term, doc FROM temp.sentence_vocab WHERE term IN ({','.join('?' * len(stems))})",
-            list(stems),
-        ).fetchall()
-        return {r[0]: int(r[1]) for r in rows}, int(self.manifest["counts"]["sentences"])
+            self._vocabularies.add(fts)
+        found = {}
+        for term in dict.fromkeys(stems):
+            rows = self._term_rows.get((fts, term))
+            if rows is None:
+                # One lookup per term: SQLite does not hand `term IN (...)` to fts5vocab, which then walks
+                # a range of the vocabulary (p95 4.4 ms against 1 ms at 100k chunks).
+                row = self.db.execute(f"SELECT doc FROM {vocabulary} WHERE term = ?", (term,)).fetchone()
+                rows = int(row[0]) if row else 0
+                if len(self._term_rows) >= TERM_CACHE:
+                    self._term_rows.clear()  # a bound on memory; refilling costs a lookup per term
+                self._term_rows[fts, term] = rows
+            if rows:
+                found[term] = rows
+        return found
+
+    def mean_tokens(self, fts: str) -> float:
+        """Tokens per row of an FTS5 table (all columns), as its `bm25()` divides row lengths by."""
+        if fts not in self._mean_tokens:
+            # FTS5 keeps the row count and each column's token total in record 1 of its data table
+            found = self.db.execute(f"SELECT block FROM {fts}_data WHERE id = 1").fetchone()
+            record = found[0] if found else b"\x00"  # an empty table may have no record yet
+            rows, at = _fts5_varint(record, 0)
+            tokens = 0
+            while at < len(record):
+                column, at = _fts5_varint(record, at)
+                tokens += column
+            self._mean_tokens[fts] = tokens / rows if rows else 1.0
+        return self._mean_tokens[fts]
 
     def sentence_rows(self, ids: Sequence[int]) -> list[SentenceRow]:
         rows = self.db.execute(
@@ -573,6 +617,10 @@ class Index:
 
     def close(self) -> None:
         self.db.close()
+        for name in ("sentence_vectors", "chunk_vectors"):  # absent when opening failed half-way
+            opened = getattr(self, name, None)
+            if opened is not None:
+                opened.close()
 
     def sources(self) -> list[DocumentRow]:
         """Every indexed document's citation fields (id, title, path, date, url), in index order.
@@ -601,6 +649,18 @@ class Index:
         rows = [s for s in self.sentences(sentence - n, sentence + n) if s.doc == doc]
         text = self.document(doc).text
         return text[rows[0].start : start], text[end : rows[-1].end]
+
+
+def _fts5_varint(data: bytes, at: int) -> tuple[int, int]:
+    """SQLite's variable-length integer at `data[at]` (7 bits a byte, high bit set while more follow; a
+    ninth byte gives 8 bits) and the offset after it."""
+    value = 0
+    for i in range(8):
+        byte = data[at + i]
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, at + i + 1
+    return (value << 8) | data[at + 8], at + 9
 
 
 def _source_matches(wanted: str, doc_id: str, path: str) -> bool:

@@ -11,8 +11,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import pysbd
+if TYPE_CHECKING:
+    import pysbd
 
 # Paragraphs are separated by blank lines; headlines and date lines sit in paragraphs of their own.
 _PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\s*\n\s*\n|\s*\Z)", re.DOTALL)
@@ -34,6 +36,8 @@ class Span:
 
 @lru_cache(maxsize=1)
 def _segmenter() -> pysbd.Segmenter:
+    import pysbd  # here, not at the top: only builds segment, and `qabot ask` saves ~10 ms
+
     return pysbd.Segmenter(language="en", clean=False)
 
 

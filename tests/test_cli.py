@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from qabot.cli import main
 from qabot.config import Settings
 
 COMMANDS = sorted(main.commands)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(settings: Settings, *args: str, stdin: str | None = None) -> tuple[int, str]:
@@ -102,3 +106,65 @@ def test_missing_index_is_a_one_line_error(tmp_path: Path) -> None:
 def test_empty_question_is_a_usage_error(seed_settings: Settings) -> None:
     code, out = run(seed_settings, "ask", "  ")
     assert code == 1 and "the question is empty" in out
+
+
+def console_script() -> list[str]:
+    """What the installed `qabot` script runs: the entry point pyproject.toml declares, in a new process."""
+    tomllib = pytest.importorskip("tomllib")
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        module, func = tomllib.load(handle)["project"]["scripts"]["qabot"].split(":")
+    code = f"import sys; from {module} import {func}; sys.argv[0] = 'qabot'; sys.exit({func}())"
+    return [sys.executable, "-c", code]
+
+
+def test_console_ask_prints_every_answer_and_exits_0(seed_settings: Settings) -> None:
+    options = ["--corpus", str(seed_settings.corpus_dir), "--index", str(seed_settings.index_dir)]
+    questions = "How many Russian troops does Armenia host?\nWho is the Russian ambassador to Armenia?\n"
+    result = subprocess.run(
+        [*console_script(), "ask", "-", "--json", *options], input=questions, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["answered"] for a in answers] == [True, True]
+    assert "10,000 Russian troops" in answers[0]["quotes"][0]["text"]
+
+
+def test_console_ask_domain_error_exits_1(tmp_path: Path) -> None:
+    missing = tmp_path / "none"
+    result = subprocess.run(
+        [*console_script(), "ask", "Anything?", "--corpus", str(tmp_path), "--index", str(missing)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"Error: no index in {missing}: run `qabot index` to build it"
+
+
+def test_console_usage_error_exits_2() -> None:
+    result = subprocess.run([*console_script(), "ask"], capture_output=True, text=True)
+    assert result.returncode == 2 and "Missing argument 'QUESTION'" in result.stderr
+
+
+THREADS_PROBE = """
+import os, sys
+sys.argv = ["qabot", "--version"]
+from qabot.cli import run
+try:
+    run()
+except SystemExit:
+    pass
+import faiss
+print(os.environ["OMP_NUM_THREADS"], faiss.omp_get_max_threads())
+"""
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1 1"), ("2", "2 2")])
+def test_console_entry_sets_one_openmp_thread_unless_told(given: str | None, expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if given is not None:
+        env["OMP_NUM_THREADS"] = given
+    result = subprocess.run([sys.executable, "-c", THREADS_PROBE], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    # FAISS reads it when it loads: every thread, the bot's workers too, then searches on one
+    assert result.stdout.split("\n")[-2] == expected

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from qabot import store
+from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.embed import OnnxEncoder
 
@@ -21,7 +24,35 @@ def test_manifest_describes_the_build(seed_settings: Settings) -> None:
     assert set(manifest["artifacts"]) == set(store.ARTIFACTS)
     assert {"sentence-transformers", "faiss-cpu", "onnxruntime"} <= set(manifest["versions"])
     assert manifest["chunker"]["overlap"] == 1
+    assert manifest["faiss_index"] == "IndexFlatIP"  # exact search at this size (vectors.FLAT_MAX)
     index.close()
+
+
+def test_serving_maps_no_npy_file_and_close_releases_them(seed_settings: Settings) -> None:
+    maps, fds = Path("/proc/self/maps"), Path("/proc/self/fd")
+    if not maps.exists():
+        pytest.skip("needs /proc")
+    generation = store.current_generation(seed_settings.index_dir)
+    npy = {str(generation / name) for name in ("sentences.npy", "chunks.npy")}
+
+    def npy_handles() -> int:  # other tests' open indexes may hold the same files
+        return sum(1 for fd in fds.iterdir() if _target(fd) in npy)
+
+    before = npy_handles()
+    index = store.open_index(seed_settings)
+    Answerer(index).answer("How many Russian troops does Armenia host?")
+    # rows are read on demand (pread), so pages never stay in this process's resident memory
+    assert not any(name in maps.read_text() for name in npy)
+    assert npy_handles() == before + 2
+    index.close()
+    assert npy_handles() == before
+
+
+def _target(fd: Path) -> str:
+    try:
+        return os.readlink(fd)
+    except OSError:  # closed meanwhile
+        return ""
 
 
 def test_every_stored_sentence_is_its_document_text(seed_settings: Settings) -> None:
