@@ -439,7 +439,7 @@ class Index:
         # read on demand: np.load(mmap_mode="r") let fault-around pull most of sentences.npy into this
         # process's resident memory, 548 MB against 360 MB at 100k chunks (docs/performance.md).
         try:
-            self.faiss = vectors.read_index(path / "chunks.faiss")
+            self.faiss = vectors.tune(vectors.read_index(path / "chunks.faiss"))
             self.sentence_vectors = vectors.VectorFile(path / "sentences.npy")
             self.chunk_vectors = vectors.VectorFile(path / "chunks.npy")
         except (RuntimeError, ValueError, OSError) as exc:

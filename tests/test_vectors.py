@@ -48,6 +48,7 @@ def test_ef_search_survives_write_and_read(tmp_path: Path) -> None:
     loaded = faiss.read_index(str(tmp_path / "chunks.faiss"))
     assert loaded.hnsw.efSearch == vectors.HNSW_EF_SEARCH
     assert vectors.tune(loaded, ef_search=40).hnsw.efSearch == 40
+    assert vectors.tune(loaded).hnsw.efSearch == vectors.HNSW_EF_SEARCH  # an older build's value is replaced
     assert vectors.tune(faiss.IndexFlatIP(DIM), ef_search=40).ntotal == 0  # exact: nothing to tune
 
 
