@@ -274,11 +274,9 @@ class Answerer:
             return self._baseline(retrieve.dense_sentences(self.index, vector, CANDIDATE_CHUNKS)), fused
         if self.mode == "keyword":
             return self._baseline(retrieve.keyword_sentences(self.index, text, CANDIDATE_CHUNKS)), fused
-        return self._rescored(text, vector, fused[:depth], scope), fused
+        return self._rescored(text, vector, fused[:depth]), fused
 
-    def _rescored(
-        self, text: str, vector: np.ndarray, fused: Sequence[retrieve.Hit], scope: Scope | None
-    ) -> list[Candidate]:
+    def _rescored(self, text: str, vector: np.ndarray, fused: Sequence[retrieve.Hit]) -> list[Candidate]:
         """Every sentence of the given fused chunks, scored with all the evidence (see qabot.scoring)."""
         chunks = self.index.chunks([h.id for h in fused])
         if not chunks:

@@ -219,10 +219,10 @@ class Service:
         return service
 
     def warm_up(self) -> None:
-        """Answer one question before serving. The index sets parts of itself up on first use (the
-        onnxruntime session, a temporary FTS vocabulary table), and two first answers running at once
-        raced to do it: one failed with "table sentence_vocab already exists". Done here, in one thread
-        before any request, nothing is left to race over, and the first asker does not wait for it."""
+        """Answer one question before serving, so that what the index sets up on first use (the
+        onnxruntime session, the FTS vocabulary tables, the first documents) is ready before the first
+        asker waits for it. (Two first answers at once are safe without it: store.Index creates its
+        vocabulary tables with IF NOT EXISTS, which a race between them once lacked.)"""
         self.answerer.answer(WARM_UP_QUESTION, 1)
 
     @property

@@ -15,14 +15,10 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from qabot.config import Settings
+from qabot.config import THREAD_ENV_VARS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 ONE_SHOT = frozenset({"ask", "search", "show"})  # commands that print and end: nothing to tear down
-# Read by the OpenMP (FAISS) and BLAS (numpy) pools when their libraries load, so set before that. Serving
-# searches one query at a time, where a second OpenMP thread only costs (docs/performance.md, section 2);
-# builds raise FAISS's count to `threads` for the HNSW graph (store.build). onnxruntime has its own pool.
-THREAD_DEFAULTS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
@@ -82,8 +78,11 @@ def run() -> None:
     leave nothing for atexit handlers or finalisers to do (the index is opened read-only). Exit codes are
     kept; every other command exits the ordinary way.
     """
-    for name, value in THREAD_DEFAULTS.items():
-        os.environ.setdefault(name, value)  # the user's own setting wins
+    # Serving searches one query at a time, where a second OpenMP thread only costs (docs/performance.md,
+    # section 2); builds raise FAISS's count to `threads` for the HNSW graph (store.build). onnxruntime has
+    # its own pool. The user's own setting wins.
+    for name in THREAD_ENV_VARS:
+        os.environ.setdefault(name, "1")
     one_shot = len(sys.argv) > 1 and sys.argv[1] in ONE_SHOT
     try:
         main()

@@ -9,6 +9,9 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# Thread counts the OpenMP (FAISS) and BLAS (numpy) pools read once, when their libraries load. Here rather
+# than in qabot.vectors because the console entry sets them before anything imports numpy.
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def usable_cpus() -> int:

@@ -543,7 +543,7 @@ class Index:
 
     def _frequency(self, fts: str, stems: Sequence[str]) -> dict[str, int]:
         vocabulary = f"temp.{fts}_vocab"  # a TEMP table: the generation's database stays read-only
-        if fts not in self._vocabularies:
+        if fts not in self._vocabularies:  # two threads may both get here: IF NOT EXISTS makes that safe
             self.db.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {vocabulary} USING fts5vocab(main, {fts}, row)"
             )

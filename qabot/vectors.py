@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from qabot.config import THREAD_ENV_VARS
+
 # Up to this many vectors exact search takes under ~1.5 ms a query; beyond it HNSW is 6-50x faster at
 # recall@10 >= 0.99 and builds in seconds (benchmarks/scale.py).
 FLAT_MAX = 20_000
@@ -36,7 +38,6 @@ HNSW_EF_CONSTRUCTION = 80
 # (docs/benchmarks.md). Stored in the index file by faiss.write_index, and set again when an index is
 # loaded (`tune`), so indexes built with another value search with this one.
 HNSW_EF_SEARCH = 256
-THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def make_index(vectors: np.ndarray, *, flat_max: int = FLAT_MAX) -> Any:
