@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from qabot import store
     from qabot.config import Settings
-    from qabot.embed import OnnxEncoder, model_key
+    from qabot.models.encoder import OnnxEncoder, model_key
 
     timer = PhaseTimer(store, PHASES)
     if args.fake_encoder:

@@ -35,7 +35,7 @@ def chunk_texts(corpus: Path, model_dir: Path) -> list[str]:
     from qabot import store
     from qabot.config import Settings
     from qabot.corpus import load_corpus
-    from qabot.embed import OnnxEncoder
+    from qabot.models.encoder import OnnxEncoder
 
     encoder = OnnxEncoder(model_dir)
     params = store._chunker_params(Settings(), encoder.max_seq_length)
@@ -50,7 +50,7 @@ def onnx_variant(
     or the raw export instead of the pre-optimised copy."""
     import onnxruntime as ort
 
-    from qabot import embed
+    from qabot.models import encoder as embed
 
     encoder = embed.OnnxEncoder(model_dir, threads=2)
     if level is not None or spin or raw:
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     from sentence_transformers import SentenceTransformer
 
     from qabot.config import Settings
-    from qabot.embed import OnnxEncoder, resolve_model
+    from qabot.models.encoder import OnnxEncoder, resolve_model
 
     torch.set_num_threads(2)
     model = SentenceTransformer(resolve_model(Settings().model), device="cpu")

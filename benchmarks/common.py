@@ -33,7 +33,7 @@ class PhaseTimer:
 def seed_model_dir() -> Path:
     """The ONNX export a `qabot index` of the default settings left behind."""
     from qabot.config import Settings
-    from qabot.embed import model_key
+    from qabot.models.encoder import model_key
 
     settings = Settings()
     path = settings.index_dir / "models" / model_key(settings.model)

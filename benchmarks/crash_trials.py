@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from qabot import store
     from qabot.config import Settings
-    from qabot.embed import model_key
+    from qabot.models.encoder import model_key
 
     work = args.work or Path(tempfile.mkdtemp(prefix="qabot-crash-"))
     try:

@@ -28,7 +28,7 @@ Example = tuple[np.ndarray, np.ndarray]  # (features per candidate, 1.0 where it
 def collect(answerer: Answerer, items: list[Item]) -> tuple[list[Example], int]:
     examples, covered = [], 0
     for item in items:
-        candidates, _ = answerer._candidates(item.question)
+        candidates, _ = answerer.candidates(item.question)
         if not candidates:
             continue
         texts = [

@@ -56,7 +56,7 @@ def real_vectors(cache: Path) -> np.ndarray:
     if cache.exists():
         loaded: np.ndarray = np.load(cache)
         return loaded
-    from qabot.embed import OnnxEncoder
+    from qabot.models.encoder import OnnxEncoder
 
     split = re.compile(r"(?<=[.!?])\s+")
     texts = [

@@ -182,7 +182,7 @@ class Answerer:
         scope = self._scope(filters)
         timeline = wants_timeline(text) if timeline is None else timeline
         depth = TIMELINE_CHUNKS if timeline else CANDIDATE_CHUNKS
-        candidates, fused = self._candidates(text, scope, depth)
+        candidates, fused = self.candidates(text, scope, depth)
         if history:
             candidates, fused = self._with_history(text, history, candidates, fused, scope, depth)
         best = candidates[0].score if candidates else 0.0
@@ -232,7 +232,7 @@ class Answerer:
         previous = " ".join(clean_question(h) for h in history[-HISTORY_TURNS:] if h.strip())
         if not previous:
             return candidates, fused
-        contextual, contextual_fused = self._candidates(f"{previous} {text}", scope, depth)
+        contextual, contextual_fused = self.candidates(f"{previous} {text}", scope, depth)
         best: dict[int, Candidate] = {c.sentence.id: c for c in candidates}
         for c in contextual:
             discounted = Candidate(c.sentence, c.score - HISTORY_DISCOUNT, c.features)
@@ -263,9 +263,10 @@ class Answerer:
 
     # ------------------------------------------------------------ internals
 
-    def _candidates(
+    def candidates(
         self, text: str, scope: Scope | None = None, depth: int = CANDIDATE_CHUNKS
     ) -> tuple[list[Candidate], list[retrieve.Hit]]:
+        """Every sentence of the best `depth` fused chunks, best first, and the fused chunk ranking."""
         vector = self.encoder.encode([text])[0]
         dense = retrieve.dense(self.index, vector, RETRIEVE_DEPTH, scope)
         keyword = retrieve.keyword_chunks(self.index, text, RETRIEVE_DEPTH, scope)

@@ -6,37 +6,20 @@ sentences). The answer path needs BM25 only for the few dozen sentences of its c
 computes it here from their text, with the index-wide statistics FTS5 would use (rows holding each term,
 row count, mean row length): the same numbers FTS5 gives those rows, without reading anyone else's.
 
-Tokens follow the index's tokenizer, 'porter unicode61 remove_diacritics 2': runs of letters and digits,
-lower-cased, diacritics removed, Porter-stemmed when 3 to 64 characters long.
+Tokens are the index's own (`qabot.words.tokens`).
 """
 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
 
-from qabot.scoring import stem
+from qabot.words import tokens
 
 K1 = 1.2  # FTS5's constants (fts5_aux.c)
 B = 0.75
-_TOKEN = re.compile(r"[^\W_]+")  # unicode61 separates at everything but letters and digits, "_" included
 
 Phrase = tuple[str, ...]
-
-
-@lru_cache(maxsize=200_000)
-def token(word: str) -> str:
-    """One lower-cased word as the index stores it."""
-    if not word.isascii():
-        word = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-    return stem(word) if 3 <= len(word) <= 64 else word  # FTS5's porter leaves other lengths alone
-
-
-def tokens(text: str) -> list[str]:
-    return [token(w) for w in _TOKEN.findall(text.lower())]
 
 
 def phrases(words: Sequence[str]) -> list[Phrase]:

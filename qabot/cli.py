@@ -51,7 +51,7 @@ def load_settings(**overrides: Any) -> Settings:
 def domain_errors() -> Iterator[None]:
     """Library errors become one-line messages and a non-zero exit, never a traceback."""
     from qabot.answer import QuestionError
-    from qabot.embed import ModelError
+    from qabot.models.encoder import ModelError
     from qabot.store import StoreError
 
     try:

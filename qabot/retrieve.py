@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from qabot import bm25
 from qabot.store import Index, Scope, SentenceRow
+from qabot.words import content_words, token, tokens
 
-# Function words carry no evidence; dropping them keeps FTS5 OR-queries small and overlap scores honest.
-STOPWORDS = frozenset(
-    """
-    a about above after again against all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had
-    has have having he her here hers herself him himself his how i if in into is it its itself just
-    me more most my myself no nor not now of off on once only or other our ours ourselves out over
-    own same she should so some such than that the their theirs them themselves then there these
-    they this those through to too under until up very was we were what when where which while who
-    whom why will with would you your yours yourself yourselves
-    """.split()
-)
-_WORD = re.compile(r"\w+", re.UNICODE)
 RRF_K = 60
 # Rows an FTS5 chunk query may have to score (the summed chunk counts of its words). FTS5 reads every row
 # holding any word of an OR query, and again for bm25()'s IDF counts, so the query grows with the index:
@@ -38,11 +26,6 @@ KEYWORD_POSTINGS = 16_000
 class Hit:
     id: int
     score: float
-
-
-def terms(text: str) -> list[str]:
-    """Lower-cased content words of `text`, in order, without stopwords."""
-    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
 SCOPED_EXACT_MAX = 50_000  # a scope this small is searched exactly rather than through FAISS
@@ -81,7 +64,7 @@ _WITHIN = " AND rowid IN (SELECT rowid FROM {table} WHERE doc IN (SELECT value F
 
 
 def _words(text: str) -> list[str]:
-    return list(dict.fromkeys(terms(text)))
+    return list(dict.fromkeys(content_words(text)))
 
 
 def _fts_query(words: Sequence[str]) -> str | None:
@@ -95,9 +78,7 @@ def within_budget(index: Index, words: Sequence[str], budget: int | None = None)
     budget = KEYWORD_POSTINGS if budget is None else budget
     if len(words) * index.chunk_count() <= budget:  # nothing to leave out: skip the lookups
         return list(words)
-    from qabot import bm25  # here: it stems with qabot.scoring, which imports this module
-
-    stems = {w: bm25.token(w) for w in words}
+    stems = {w: token(w) for w in words}
     counts, _ = index.chunk_frequency(list(stems.values()))
     kept: set[str] = set()
     total = 0
@@ -125,8 +106,6 @@ def keyword_scores(index: Index, text: str, sentences: Sequence[SentenceRow]) ->
     """BM25 of each of `sentences` that holds a word of `text`: the score `keyword_sentences` gives it,
     computed from its own text and the index's statistics instead of a query that scores every sentence
     holding a word (10 ms at 210,000 sentences; qabot.bm25)."""
-    from qabot import bm25  # here: it stems with qabot.scoring, which imports this module
-
     phrases = bm25.phrases(_words(text))
     if not phrases or not sentences:
         return {}
@@ -136,7 +115,7 @@ def keyword_scores(index: Index, text: str, sentences: Sequence[SentenceRow]) ->
     mean = index.mean_tokens("sentence_fts")
     out = {}
     for s in sentences:
-        value = bm25.score(bm25.tokens(index.document(s.doc).text[s.start : s.end]), weights, mean)
+        value = bm25.score(tokens(index.document(s.doc).text[s.start : s.end]), weights, mean)
         if value > 0:
             out[s.id] = value
     return out

@@ -9,16 +9,11 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
-import snowballstemmer
+from qabot.words import content_words, stems
 
-from qabot.retrieve import STOPWORDS
-
-_WORD = re.compile(r"\w+", re.UNICODE)
 _NUMBER = re.compile(
     r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|thousand|million|billion|dozen|half|several)\b",
@@ -87,27 +82,6 @@ class QuestionInfo:
     kinds: frozenset[str]
     idf: Mapping[str, float]  # stem -> inverse sentence frequency, for the question's stems
     bigrams: frozenset[tuple[str, str]]
-
-
-def content_words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
-
-
-_STEMMER = snowballstemmer.stemmer("porter")  # the algorithm of SQLite FTS5's porter tokenizer
-# The stemmer keeps the word it is stemming in its own fields, so two threads stemming at once (the bot
-# answers two questions at a time) mixed their words up: IndexError, or another word's stem, which
-# lru_cache then kept for the life of the process.
-_STEMMER_LOCK = threading.Lock()
-
-
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    with _STEMMER_LOCK:
-        return str(_STEMMER.stemWord(word))
-
-
-def stems(words: Sequence[str]) -> list[str]:
-    return [stem(w) for w in words]
 
 
 def question_info(

@@ -34,7 +34,7 @@ import numpy as np
 from qabot import vectors
 from qabot.config import Settings
 from qabot.corpus import Document, Problem, load_corpus
-from qabot.embed import OnnxEncoder, export_onnx, model_key
+from qabot.models.encoder import OnnxEncoder, export_onnx, model_key
 from qabot.text import SEGMENTER_VERSION, Span, chunk, segment
 
 FORMAT_VERSION = 1

@@ -38,9 +38,9 @@ import pytest
 import snowballstemmer
 
 from qabot import bot as qabot_bot
-from qabot import scoring
 from qabot.config import Settings
 from qabot.discord_render import sanitize
+from qabot.words import stem
 from tests.test_bot_discord import (
     BOT_ID,
     DEFERRED,
@@ -391,7 +391,7 @@ def test_stemming_in_many_threads_at_once_gives_each_word_its_own_stem() -> None
         start.wait()
         for word in part:
             try:
-                got[word] = scoring.stem(word)
+                got[word] = stem(word)
             except Exception as exc:  # what the race raised
                 errors.append(exc)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from qabot.config import Settings
-from qabot.embed import OnnxEncoder, model_key, resolve_model
+from qabot.models.encoder import OnnxEncoder, model_key, resolve_model
 
 TEXTS = [
     "Where is the 102nd Russian military base?",

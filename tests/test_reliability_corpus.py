@@ -18,7 +18,7 @@ from qabot.answer import Answerer
 from qabot.cli import main
 from qabot.config import Settings
 from qabot.corpus import load_corpus, text_document
-from qabot.embed import OnnxEncoder
+from qabot.models.encoder import OnnxEncoder
 from qabot.text import MAX_SENTENCE_CHARS, segment
 
 from .conftest import SEED_CORPUS

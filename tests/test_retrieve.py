@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from qabot import bm25, retrieve, scoring, store
+from qabot import bm25, retrieve, store
+from qabot import words as qwords
 from qabot.config import Settings
 
 QUESTIONS = (
@@ -45,7 +46,7 @@ def test_keyword_scores_leave_out_sentences_without_a_word(index: store.Index) -
 
 def test_mean_tokens_is_what_the_tokenizer_counts(index: store.Index) -> None:
     rows = index.sentences(0, index.manifest["counts"]["sentences"] - 1)
-    counted = sum(len(bm25.tokens(index.document(r.doc).text[r.start : r.end])) for r in rows)
+    counted = sum(len(qwords.tokens(index.document(r.doc).text[r.start : r.end])) for r in rows)
     assert index.mean_tokens("sentence_fts") == pytest.approx(counted / len(rows), rel=1e-9)
 
 
@@ -67,7 +68,7 @@ def fts5_tokens(text: str) -> list[str]:
 
 @pytest.mark.parametrize("text", TRICKY)
 def test_tokens_follow_the_index_tokenizer(text: str) -> None:
-    assert bm25.tokens(text) == fts5_tokens(text)
+    assert qwords.tokens(text) == fts5_tokens(text)
 
 
 def test_a_word_with_an_underscore_is_a_phrase() -> None:
@@ -81,9 +82,9 @@ def test_budget_keeps_every_word_when_they_fit(index: store.Index) -> None:
 
 def test_budget_leaves_out_the_commonest_words_first(index: store.Index) -> None:
     words = ["russian", "troops", "armenia", "gyumri"]
-    counts, _ = index.chunk_frequency([bm25.token(w) for w in words])
-    by_rarity = sorted(words, key=lambda w: counts[bm25.token(w)])
-    two_rarest = sum(counts[bm25.token(w)] for w in by_rarity[:2])
+    counts, _ = index.chunk_frequency([qwords.token(w) for w in words])
+    by_rarity = sorted(words, key=lambda w: counts[qwords.token(w)])
+    two_rarest = sum(counts[qwords.token(w)] for w in by_rarity[:2])
     kept = retrieve.within_budget(index, words, budget=two_rarest)
     assert kept == [w for w in words if w in by_rarity[:2]]  # in the question's order
     assert retrieve.within_budget(index, words, budget=0) == [by_rarity[0]]  # the rarest always stays
@@ -97,4 +98,4 @@ def test_the_stemmer_in_use_agrees_with_the_pure_python_porter(index: store.Inde
     texts = [index.document(row.row).text.lower() for row in index.sources()]
     words = {w for text in texts for w in re.findall(r"[^\W_]+", text)}
     assert len(words) > 900
-    assert [scoring.stem(w) for w in sorted(words)] == [reference.stemWord(w) for w in sorted(words)]
+    assert [qwords.stem(w) for w in sorted(words)] == [reference.stemWord(w) for w in sorted(words)]

@@ -10,7 +10,7 @@ import pytest
 from qabot import store
 from qabot.answer import Answerer
 from qabot.config import Settings
-from qabot.embed import OnnxEncoder
+from qabot.models.encoder import OnnxEncoder
 
 
 def test_manifest_describes_the_build(seed_settings: Settings) -> None:

@@ -1,0 +1,91 @@
+"""The reader: a cross-encoder that reads a question with one candidate sentence.
+
+It gives, for each pair, a logit for "this sentence answers the question" and, for each of the sentence's
+word pieces, logits for the answer span's start and end. Trained by `training/train.py` from the packaged
+all-MiniLM-L6-v2 weights on SQuAD train; served from an int8 ONNX file with onnxruntime (no torch).
+
+The pair encoding lives here, used both by training and by serving, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MAX_TOKENS = 128  # question + sentence word pieces, special tokens included
+MAX_QUESTION_TOKENS = 48  # longer questions are cut (the sentence needs the room)
+MAX_ANSWER_TOKENS = 30  # longest answer span considered
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """A padded batch of (question, sentence) encodings, and where each word piece sits in its sentence."""
+
+    input_ids: np.ndarray  # (batch, width) int64
+    attention_mask: np.ndarray
+    token_type_ids: np.ndarray
+    offsets: list[list[tuple[int, int] | None]]  # per row, per token: (start, end) in the sentence, or None
+
+
+def configure(tokenizer: Any) -> Any:
+    """Set a `tokenizers.Tokenizer` up for pairs: no padding, the sentence truncated first."""
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+    return tokenizer
+
+
+def _short_question(tokenizer: Any, question: str) -> str:
+    encoding = tokenizer.encode(question, add_special_tokens=False)
+    if len(encoding.ids) <= MAX_QUESTION_TOKENS:
+        return question
+    return question[: encoding.offsets[MAX_QUESTION_TOKENS - 1][1]]
+
+
+def encode_pairs(tokenizer: Any, question: str, sentences: Sequence[str]) -> Pairs:
+    """Encode `question` with each of `sentences` (a `configure`d tokenizer), padded to the longest."""
+    question = _short_question(tokenizer, question)
+    encodings = tokenizer.encode_batch([(question, s) for s in sentences])
+    width = max((len(e.ids) for e in encodings), default=0)
+    ids = np.zeros((len(encodings), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    types = np.zeros_like(ids)
+    offsets: list[list[tuple[int, int] | None]] = []
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
+        offsets.append([o if seq == 1 else None for o, seq in zip(e.offsets, e.sequence_ids, strict=True)])
+    return Pairs(ids, mask, types, offsets)
+
+
+def token_span(offsets: Sequence[tuple[int, int] | None], start: int, end: int) -> tuple[int, int] | None:
+    """The first and last word piece covering characters [start, end) of the sentence, if it was kept."""
+    first = last = None
+    for i, o in enumerate(offsets):
+        if o is None or o[1] <= start or o[0] >= end:
+            continue
+        first = i if first is None else first
+        last = i
+    return None if first is None or last is None else (first, last)
+
+
+def best_span(
+    start_logits: np.ndarray, end_logits: np.ndarray, offsets: Sequence[tuple[int, int] | None]
+) -> tuple[int, int, float]:
+    """The character span (in the sentence) with the highest start + end logit, and that logit."""
+    valid = np.array([o is not None for o in offsets[: len(start_logits)]])
+    if not valid.any():
+        return 0, 0, float("-inf")
+    s = np.where(valid, start_logits[: len(valid)], -np.inf)
+    e = np.where(valid, end_logits[: len(valid)], -np.inf)
+    scores = s[:, None] + e[None, :]
+    n = len(valid)
+    # only end >= start, and at most MAX_ANSWER_TOKENS long
+    allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), MAX_ANSWER_TOKENS)
+    scores = np.where(allowed, scores, -np.inf)
+    i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    first, last = offsets[int(i)], offsets[int(j)]
+    assert first is not None and last is not None
+    return first[0], last[1], float(scores[i, j])
