@@ -1,0 +1,117 @@
+"""Reader examples: one question, the sentence that answers it, and the sentences the pipeline ranked
+highest that do not, read from `training/prepare.py`'s shards."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HARD = 3  # the pipeline's best-ranked wrong sentences, always in the group
+SPARE = 1  # plus this many drawn from the rest of its 30, for variety
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    positive: str  # the sentence holding the gold answer
+    answer: tuple[int, int]  # the gold answer's characters in `positive`
+    negatives: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A question with the pipeline's candidates (for evaluation and fitting): which hold an answer."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    article: str
+    candidates: tuple[dict[str, Any], ...]  # as prepare.py wrote them, plus "text"
+
+
+def records(data: Path, split: str) -> Iterator[dict[str, Any]]:
+    for shard in sorted((data / "shards").glob("*.jsonl.gz")):
+        with gzip.open(shard, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                record = json.loads(line)
+                if record["split"] == split:
+                    yield record
+
+
+class Corpus:
+    """Article texts and their sentence spans as the index holds them."""
+
+    def __init__(self, data: Path) -> None:
+        self.dir = data / "corpus"
+        self.texts: dict[str, str] = {}
+        self.spans: dict[str, list[tuple[int, int]]] = {}
+        generation = (data / "index" / "CURRENT").read_text().strip()
+        db = sqlite3.connect(data / "index" / "generations" / generation / "store.sqlite")
+        rows = db.execute(
+            "SELECT d.id, s.start, s.end FROM sentences s JOIN documents d ON s.doc = d.rowid"
+            " ORDER BY s.rowid"
+        )
+        for doc, start, end in rows:
+            self.spans.setdefault(doc, []).append((start, end))
+        db.close()
+
+    def text(self, doc: str) -> str:
+        if doc not in self.texts:
+            self.texts[doc] = (self.dir / f"{doc}.txt").read_text(encoding="utf-8")
+        return self.texts[doc]
+
+    def holder(self, doc: str, start: int, end: int) -> tuple[int, int] | None:
+        """The sentence span holding characters [start, end), if one sentence holds them all."""
+        for s, e in self.spans.get(doc, []):
+            if s <= start and end <= e:
+                return s, e
+        return None
+
+
+def _draw(key: str, n: int) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % n if n else 0
+
+
+def example(record: dict[str, Any], corpus: Corpus) -> Example | None:
+    """The training group for one question, or None when no single sentence holds its answer."""
+    doc = record["article"]
+    holders = [corpus.holder(doc, s, e) for s, e in record["gold"]]
+    golds = [(h, g) for h, g in zip(holders, record["gold"], strict=True) if h is not None]
+    if not golds:
+        return None
+    candidates = record["candidates"]
+    rank = {(c["doc"], c["start"]): i for i, c in enumerate(candidates)}
+    # several occurrences of the answer: the one in the sentence the pipeline ranks highest
+    (span, gold) = min(golds, key=lambda hg: rank.get((doc, hg[0][0]), len(candidates)))
+    text = corpus.text(doc)
+    wrong = [c for c in candidates if not c["holds"] and not (c["doc"] == doc and c["start"] == span[0])]
+    chosen = wrong[:HARD]
+    rest = wrong[HARD:]
+    for i in range(SPARE):
+        if rest:
+            chosen.append(rest.pop(_draw(f"{record['id']}:{i}", len(rest))))
+    if not chosen:
+        return None
+    return Example(
+        id=record["id"],
+        question=record["question"],
+        answers=tuple(record["answers"]),
+        positive=text[span[0] : span[1]],
+        answer=(gold[0] - span[0], gold[1] - span[0]),
+        negatives=tuple(corpus.text(c["doc"])[c["start"] : c["end"]] for c in chosen),
+    )
+
+
+def ranked(record: dict[str, Any], corpus: Corpus) -> Ranked:
+    candidates = tuple(
+        {**c, "text": corpus.text(c["doc"])[c["start"] : c["end"]]} for c in record["candidates"]
+    )
+    return Ranked(record["id"], record["question"], tuple(record["answers"]), record["article"], candidates)

