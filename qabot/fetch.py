@@ -105,7 +105,10 @@ class Download:
 
 
 def megabytes(n: int) -> str:
-    return f"{n / 1_000_000:.3g} MB"
+    """A size for people: 20 MB, 512 kB, 100 B."""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.3g} MB"
+    return f"{n / 1000:.3g} kB" if n >= 1000 else f"{n} B"
 
 
 def parse_target(url: str) -> Target:
@@ -171,6 +174,14 @@ def checked_address(target: Target, policy: FetchPolicy) -> IPAddress:
             where = f"{address} is" if literal is not None else f"{target.host} resolves to {address},"
             raise FetchError(f"{where} {kind}, and {ALLOW_HINT}")
     return addresses[0]
+
+
+def precheck(url: str, policy: FetchPolicy) -> None:
+    """What can be refused without the network: the link's form, and its address when it is one."""
+    target = parse_target(url)
+    literal = _literal(target.host)
+    if literal is not None:
+        checked_address(target, policy)
 
 
 def _literal(host: str) -> IPAddress | None:

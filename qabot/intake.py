@@ -136,6 +136,7 @@ def from_link(url: str, policy: FetchPolicy) -> Incoming:
         incoming = _fetched_text(url, _decode_any(data), final, stem, suffix)
     else:
         body, meta = _extracted(kind, data, final)
+        meta.setdefault("url", final)  # a PDF names no link of its own; a page may name its canonical one
         incoming = _converted(url, body, meta, stem, fetched_from=url)
     return Incoming(incoming.input, incoming.name, incoming.text, _urls(url, final, incoming.document.url))
 

@@ -193,6 +193,8 @@ def add(
 
     `limit` caps what `actor` may add per hour (0: no cap; the CLI's operator has none).
     """
+    if not incoming:
+        return AddReport((), tuple(skipped), None)  # nothing to do: not even the lock file is touched
     with _locked(settings.index_dir):
         settle(settings, locked=True)
         known = Catalog.of(settings.corpus_dir)
@@ -251,7 +253,7 @@ def _choose(
             (d for d in documents if d.path == given), None
         )
         if doc is None:
-            refused.append(Skipped(given, "no document in the corpus has this id (see `qabot search`)"))
+            refused.append(Skipped(given, "no document in the corpus has this id"))
         elif per_file[doc.path] > 1:
             n = per_file[doc.path]
             refused.append(
