@@ -47,6 +47,10 @@ TMP_PREFIX = ".qabot-add-"
 HOUR = dt.timedelta(hours=1)
 
 
+class LibraryError(store.StoreError):
+    """The corpus could not be changed (the index could not be rebuilt); nothing was."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who asks for a change: `id` is "discord:<user id>" or "cli:<login>"."""
@@ -349,8 +353,10 @@ def _apply(settings: Settings, changes: list[Change]) -> store.BuildReport:
         for change in changes:
             _do(settings, change)
         built = store.build(settings, wait=True)
-    except BaseException:
+    except BaseException as exc:
         settle(settings, locked=True)  # nothing new is served: every change is undone
+        if isinstance(exc, OSError):  # a full disk, a permission: one sentence, not a traceback
+            raise LibraryError(f"the index could not be updated ({exc}); nothing was changed") from exc
         raise
     settle(settings, locked=True)
     return built

@@ -55,6 +55,7 @@ def fresh_index(seed_settings: Settings, tmp_path: Path) -> Settings:
 
 
 LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+LOOPBACK_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
 
 
 @dataclass
@@ -129,3 +130,17 @@ def site() -> Iterator[Any]:
 
     with serve() as running:
         yield running
+
+
+@pytest.fixture
+def private_index(seed_settings: Settings, tmp_path: Path) -> Settings:
+    """A private copy of the seed corpus and of its built index (the model export linked, not copied), so
+    an add rebuilds by embedding only what it adds; fetching from the loopback test site is allowed."""
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(seed_settings.corpus_dir, corpus)
+    shutil.copytree(seed_settings.index_dir / "generations", index_dir / "generations")
+    shutil.copy(seed_settings.index_dir / "CURRENT", index_dir / "CURRENT")
+    (index_dir / "models").symlink_to(seed_settings.index_dir / "models")
+    return seed_settings.model_copy(
+        update={"corpus_dir": corpus, "index_dir": index_dir, "allowed_networks": LOOPBACK_NETWORKS}
+    )
