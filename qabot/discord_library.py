@@ -165,12 +165,13 @@ class Library(commands.Cog):
     async def download(
         self, settings: Settings, file: discord.Attachment
     ) -> tuple[list[intake.Incoming], list[library.Skipped]]:
-        try:
-            data = await file.read()  # from Discord's CDN, through discord.py's own HTTP session
+        seconds = settings.fetch_timeout_seconds
+        try:  # from Discord's CDN through discord.py's own HTTP session, within the download time limit
+            data = await asyncio.wait_for(file.read(), timeout=seconds)
         except discord.HTTPException:
-            return [], [
-                library.Skipped(file.filename, "Discord did not hand over the file (was it deleted?)")
-            ]
+            return [], [library.Skipped(file.filename, "Discord did not hand over the file (deleted?)")]
+        except asyncio.TimeoutError:
+            return [], [library.Skipped(file.filename, f"Discord did not hand it over within {seconds:g} s")]
         try:
             made = await asyncio.to_thread(intake.from_upload, file.filename, data, settings.fetch_max_bytes)
         except intake.Refused as exc:
