@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -310,3 +311,23 @@ def test_the_fake_cdn_is_the_only_way_to_an_attachment() -> None:
 
     with pytest.raises(discord.NotFound):
         asyncio.run(FakeDiscord().get_from_cdn("https://cdn.discordapp.com/attachments/1/2/x.pdf"))
+
+
+def test_the_bot_settles_an_add_cut_short_before_it_serves(
+    private_index: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_library import kill_an_add_midway
+
+    note = tmp_path / "ferry.md"
+    note.write_text("# Ferry\n\nThe ferry to Sevanavank runs from June to September only.\n")
+    before = files(private_index)
+    kill_an_add_midway(private_index, note)
+    assert files(private_index) == before | {"ferry.md"}
+    served: list[set[str]] = []
+
+    async def scenario(h: Harness) -> None:
+        served.append({s.id for s in h.bot.service.sources})
+
+    drive(private_index, scenario, monkeypatch)
+    assert files(private_index) == before and "ferry" not in served[0]
+    assert not (private_index.index_dir / library.JOURNAL_FILE).exists()

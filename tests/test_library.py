@@ -216,6 +216,23 @@ main([sys.argv[1], "--corpus", sys.argv[2], "--index", sys.argv[3], *sys.argv[4:
 """
 
 
+def kill_an_add_midway(settings: Settings, note: Path) -> None:
+    """Run `qabot add NOTE` in a child process and SIGKILL it once the note is in the corpus (its new
+    generation only begun: loading the model alone takes longer than the 2 ms between looks)."""
+    args = ["add", str(settings.corpus_dir), str(settings.index_dir), str(note)]
+    child = subprocess.Popen([sys.executable, "-c", KILLABLE_ADD, *args], cwd=ROOT, env={**os.environ})
+    landed = settings.corpus_dir / note.name
+    try:
+        deadline = time.monotonic() + 120
+        while not landed.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert landed.exists(), "the add never placed its file"
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_an_add_killed_before_its_generation_is_published_is_undone(
     private_index: Settings, tmp_path: Path
 ) -> None:
@@ -223,24 +240,24 @@ def test_an_add_killed_before_its_generation_is_published_is_undone(
     note.write_text("# Ferry\n\nThe ferry to Sevanavank runs from June to September only.\n")
     before = snapshot(private_index)
     generation = served(private_index)["generation"]
-    args = ["add", str(private_index.corpus_dir), str(private_index.index_dir), str(note)]
-    child = subprocess.Popen([sys.executable, "-c", KILLABLE_ADD, *args], cwd=ROOT, env={**os.environ})
-    landed = private_index.corpus_dir / "ferry.md"
-    try:
-        deadline = time.monotonic() + 120
-        while not landed.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        assert landed.exists(), "the add never placed its file"
-        child.send_signal(signal.SIGKILL)  # the file is in the corpus; the build has only begun
-    finally:
-        child.kill()
-        child.wait()
+    kill_an_add_midway(private_index, note)
     assert served(private_index)["generation"] == generation
+    assert (private_index.corpus_dir / "ferry.md").exists()  # in the corpus, not served, not logged
     assert (private_index.index_dir / library.JOURNAL_FILE).exists()
-    assert library.settle(private_index) == []  # what `qabot index`, the next add and the bot do first
-    assert not landed.exists() and not (private_index.index_dir / library.JOURNAL_FILE).exists()
+    assert library.settle(private_index) == []  # what the next add or remove, `qabot index`, the bot do first
     assert snapshot(private_index) == before
     assert not (private_index.index_dir / AUDIT_FILE).exists()
+
+
+def test_qabot_index_settles_a_killed_add_first(private_index: Settings, tmp_path: Path) -> None:
+    note = tmp_path / "ferry.md"
+    note.write_text("# Ferry\n\nThe ferry to Sevanavank runs from June to September only.\n")
+    corpus = {p.name for p in private_index.corpus_dir.iterdir()}
+    kill_an_add_midway(private_index, note)
+    result = cli(private_index, "index")
+    assert result.exit_code == 0 and "Indexed 5 documents" in result.output, result.output
+    assert {p.name for p in private_index.corpus_dir.iterdir()} == corpus
+    assert "ferry" not in served(private_index)["documents"] and events(private_index) == []
 
 
 def test_an_add_killed_after_its_generation_is_published_is_kept_and_logged(
