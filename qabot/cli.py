@@ -158,7 +158,7 @@ def add(corpus_dir: Path | None, index_dir: Path | None, inputs: tuple[str, ...]
     """Add web pages (http or https links) and .html, .pdf, .txt or .md files to the corpus, and index them.
 
     A page or PDF is stored as a .txt file whose front matter holds the title, date, author, site and URL it
-    states. Exits 1 when any input was refused (one is already in the corpus is not an error).
+    states. Exits 1 when any input was refused (an input already in the corpus is not an error).
     """
     from qabot import library
     from qabot.fetch import FetchPolicy

@@ -6,10 +6,13 @@ records every connection the test makes, and refuses any beyond loopback.
 
 from __future__ import annotations
 
+import http.server
 import ipaddress
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -319,3 +322,81 @@ def test_a_folder_or_a_missing_file_is_refused(tmp_path: Path) -> None:
         intake.from_file(tmp_path, 100)
     with pytest.raises(intake.Refused, match=r"^there is no such file \(a link needs http:// or https://\)$"):
         intake.from_file(tmp_path / "missing.txt", 100)
+
+
+# ---------------------------------------------------------------- TLS to the checked address
+
+
+@pytest.fixture
+def tls_site(tmp_path: Path) -> Iterator[tuple[int, Path, list[str]]]:
+    """An https server on 127.0.0.1 whose certificate (self-signed, made by openssl) names news.example;
+    yields its port, the certificate, and the server names clients asked for (SNI)."""
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    from tests.sites import Handler, Site
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    make = [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=news.example",
+    ]
+    name = ["-addext", "subjectAltName=DNS:news.example", "-keyout", str(key), "-out", str(cert)]
+    subprocess.run([*make, *name], check=True, capture_output=True)
+    names: list[str] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: names.append(name or "")  # type: ignore[assignment,misc,func-returns-value]
+
+    class TLSServer(http.server.ThreadingHTTPServer):
+        def get_request(self) -> tuple[socket.socket, Any]:
+            sock, address = super().get_request()
+            return context.wrap_socket(sock, server_side=True), address
+
+    class TLSHandler(Handler):  # (its own `site`: the session's plain site keeps recording its requests)
+        pass
+
+    server = TLSServer(("127.0.0.1", 0), TLSHandler)
+    server.daemon_threads = True
+    TLSHandler.site = Site(server.server_address[1])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], cert, names
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_tls_is_verified_for_the_name_at_the_checked_address(
+    tls_site: tuple[int, Path, list[str]], network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connecting to an address must not weaken TLS: the certificate is checked for the host name (sent as
+    SNI), against the CA bundle; an untrusted certificate, or one for another name, is refused."""
+    import certifi
+
+    port, cert, names = tls_site
+    resolve = {"news.example": ["127.0.0.1"], "other.example": ["127.0.0.1"]}
+    policy = FetchPolicy(allowed_networks=LOOPBACK, resolve=lambda host, p: resolve[host])
+    with pytest.raises(intake.Refused, match=r"^the TLS certificate of news\.example could not be verified$"):
+        intake.from_link(f"https://news.example:{port}/article.html", policy)  # self-signed: not in certifi
+    monkeypatch.setattr(certifi, "where", lambda: str(cert))  # as if a CA had signed it
+    item = intake.from_link(f"https://news.example:{port}/article.html", policy)
+    assert item.document.title == "Lake Sevan rises again"
+    with pytest.raises(
+        intake.Refused, match=r"^the TLS certificate of other\.example could not be verified$"
+    ):
+        intake.from_link(f"https://other.example:{port}/article.html", policy)
+    assert names == ["news.example", "news.example", "other.example"]
+    assert {c[0] for c in network.connections} == {"127.0.0.1"}
