@@ -32,7 +32,7 @@ from discord import app_commands
 from discord.ext import commands
 from discord.utils import MISSING
 
-from qabot import store
+from qabot import library, store
 from qabot.answer import (
     MAX_QUESTION_CHARS,
     Answer,
@@ -44,6 +44,7 @@ from qabot.answer import (
     clean_question,
     parse_filters,
 )
+from qabot.audit import Event
 from qabot.config import Settings
 from qabot.corpus import load_corpus
 from qabot.discord_render import (
@@ -203,18 +204,20 @@ class Cooldowns:
 class Service:
     """Answers, searches and listings over one loaded index generation."""
 
-    def __init__(self, answerer: Answerer) -> None:
+    def __init__(self, answerer: Answerer, added: Mapping[str, Event] | None = None) -> None:
         self.answerer = answerer
         self.manifest: Mapping[str, Any] = answerer.index.manifest
         self.sources = tuple(Source(d.id, d.title, d.path, d.date, d.url) for d in answerer.index.sources())
         self.source_choices = choice_catalog(self.sources)
+        self.added: Mapping[str, Event] = added or {}  # document id -> the /add or `qabot add` that added it
 
     @classmethod
     def load(cls, settings: Settings) -> Service:
         # sha256 of every artifact whatever the index's size: the bot opens it once and serves it for
         # days, so the seconds a big index costs are paid once, not on every question as in the CLI.
         index = store.open_index(settings, verify=True)
-        service = cls(Answerer(index, min_score=settings.min_score, threads=settings.threads))
+        added = library.audit_log(settings).latest_adds()
+        service = cls(Answerer(index, min_score=settings.min_score, threads=settings.threads), added)
         service.warm_up()
         return service
 
@@ -335,6 +338,7 @@ def corpus_changes(corpus_dir: Path, manifest: Mapping[str, Any]) -> CorpusChang
 
 def rebuild(settings: Settings) -> tuple[store.BuildReport, Service]:
     """Build and publish a new generation (readers keep the old one meanwhile), then load it."""
+    library.settle(settings)  # finish or undo an add or remove that was interrupted
     built = store.build(settings)
     return built, Service.load(settings)
 
@@ -554,10 +558,14 @@ class QABot(commands.Bot):
         return cog
 
     async def setup_hook(self) -> None:
+        from qabot.discord_library import Library  # (it imports this module)
+
+        await asyncio.to_thread(library.settle, self.settings)  # an add or remove cut short by a restart
         self._service = await asyncio.to_thread(Service.load, self.settings)
         self._feedback = await asyncio.to_thread(FeedbackStore, self.settings.index_dir / FEEDBACK_FILE)
         self.add_dynamic_items(AnswerButton, SourcesButton)
         await self.add_cog(Questions(self))
+        await self.add_cog(Library(self))
         await self.sync_commands()
         log.info("serving index generation %s", self.service.generation)
 
@@ -575,6 +583,14 @@ class QABot(commands.Bot):
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: the cog answers mentions and DMs."""
+
+    async def reload(self) -> None:
+        """Serve the newest published generation (after an add or remove). Two adds at once reload twice;
+        the one that finishes last must not put back the older generation, hence the comparison (names
+        are UTC timestamps)."""
+        service = await asyncio.to_thread(Service.load, self.settings)
+        if self._service is None or service.generation >= self._service.generation:
+            self.service = service
 
     async def on_ready(self) -> None:
         log.info("connected as %s (id %s)", self.user, self.user.id if self.user else "?")
@@ -817,10 +833,12 @@ class Questions(commands.Cog):
         await self.bot.send_embeds(interaction, context_embeds(shown.answer, windows), ephemeral=True)
 
     def sources_page(self, page: int) -> tuple[discord.Embed, discord.ui.View]:
-        sources = self.bot.service.sources
+        service = self.bot.service
+        sources = service.sources
         pages = page_count(len(sources))
         page = min(max(page, 1), pages)
-        return sources_embed(sources, page), sources_view(page, pages)
+        added = {doc: f"added by {e.user_name} on {e.at[:10]}" for doc, e in service.added.items()}
+        return sources_embed(sources, page, notes=added), sources_view(page, pages)
 
     async def on_sources_button(self, interaction: discord.Interaction[Any], page: int) -> None:
         try:

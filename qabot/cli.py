@@ -10,12 +10,18 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 
 from qabot.config import THREAD_ENV_VARS, Settings
+
+if TYPE_CHECKING:  # (imported where used: `qabot ask` stays fast to start)
+    from collections.abc import Sequence
+
+    from qabot.library import Skipped
+    from qabot.store import BuildReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 ONE_SHOT = frozenset({"ask", "search", "show"})  # commands that print and end: nothing to tear down
@@ -119,11 +125,12 @@ def index(corpus_dir: Path | None, index_dir: Path | None, full: bool) -> None:
     """Build or update the index from the corpus (the index rebuild command)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from qabot import store
+    from qabot import library, store
 
     settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with domain_errors(), Progress(*columns, console=err_console, transient=True) as bar:
+        library.settle(settings)  # finish or undo an add or remove that was interrupted
         task = bar.add_task("loading", total=None)
 
         def start(label: str, total: int) -> None:
@@ -140,6 +147,83 @@ def index(corpus_dir: Path | None, index_dir: Path | None, full: bool) -> None:
         f"{report.chunks} chunks, {report.sentences} sentences in {report.seconds:.1f} s; "
         f"{len(report.problems)} files skipped. Generation {report.generation}.",
         markup=False,
+    )
+
+
+@main.command()
+@common_options
+@click.argument("inputs", nargs=-1, required=True, metavar="URL|FILE...")
+@click.option("--json", "as_json", is_flag=True, help='Print {"added": [...], "skipped": [...]}.')
+def add(corpus_dir: Path | None, index_dir: Path | None, inputs: tuple[str, ...], as_json: bool) -> None:
+    """Add web pages (http or https links) and .html, .pdf, .txt or .md files to the corpus, and index them.
+
+    A page or PDF is stored as a .txt file whose front matter holds the title, date, author, site and URL it
+    states. Exits 1 when any input was refused (an input already in the corpus is not an error).
+    """
+    from qabot import library
+    from qabot.fetch import FetchPolicy
+
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    with domain_errors():
+        incoming, skipped = library.prepare(settings, inputs, FetchPolicy.from_settings(settings))
+        report = library.add(settings, incoming, library.Actor.cli(), skipped)
+    if as_json:
+        click.echo(json.dumps(report.json(), ensure_ascii=False))
+    else:
+        for doc in report.added:
+            about = " · ".join(x for x in (doc.date or "undated", doc.author, doc.source) if x)
+            console.print(
+                f"Added {doc.id}: “{doc.title}” ({about}){f' {doc.url}' if doc.url else ''} → {doc.path}",
+                markup=False,
+                soft_wrap=True,
+            )
+        _print_skipped(report.skipped)
+        if report.build is not None:
+            console.print(f"Answerable now: {_built(report.build)}", markup=False, soft_wrap=True)
+    if any(s.refused for s in report.skipped):
+        raise click.exceptions.Exit(1)
+
+
+@main.command()
+@common_options
+@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@click.option("--json", "as_json", is_flag=True, help='Print {"removed": [...], "skipped": [...]}.')
+def remove(corpus_dir: Path | None, index_dir: Path | None, ids: tuple[str, ...], as_json: bool) -> None:
+    """Take documents out of the corpus and the index, by id (as `qabot add` printed it, or `qabot search`
+    shows). The file is moved to INDEX/removed/, not deleted."""
+    from qabot import library
+
+    settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    with domain_errors():
+        report = library.remove(settings, ids, library.Actor.cli())
+    if as_json:
+        click.echo(json.dumps(report.json(), ensure_ascii=False))
+    else:
+        for doc in report.removed:
+            console.print(
+                f"Removed {doc.id}: “{doc.title}” (the file is kept as {doc.kept})",
+                markup=False,
+                soft_wrap=True,
+            )
+        _print_skipped(report.skipped)
+        if report.build is not None:
+            console.print(f"Index updated: {_built(report.build)}", markup=False, soft_wrap=True)
+    if report.skipped:
+        raise click.exceptions.Exit(1)
+
+
+def _print_skipped(skipped: Sequence[Skipped]) -> None:
+    for s in skipped:
+        if s.refused:
+            err_console.print(f"Error: {s.input}: {s.reason}.", markup=False, soft_wrap=True)
+        else:
+            console.print(f"Skipped {s.input}: {s.reason}.", markup=False, soft_wrap=True)
+
+
+def _built(built: BuildReport) -> str:
+    return (
+        f"generation {built.generation}, {built.documents} documents ({built.embedded_documents} embedded, "
+        f"{built.reused_documents} unchanged, {built.removed_documents} removed) in {built.seconds:.1f} s."
     )
 
 

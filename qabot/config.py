@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -58,6 +58,19 @@ class Settings(BaseSettings):
     )
     discord_max_conversations: int = Field(
         1000, ge=1, le=1_000_000, description="Discord conversations kept in memory; the oldest go first."
+    )
+    allowed_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Networks `qabot add` may fetch from although they are not public (CIDRs, a JSON list).",
+    )
+    fetch_max_bytes: int = Field(
+        20_000_000, ge=1, le=1_000_000_000, description="Largest page or file `qabot add` accepts, in bytes."
+    )
+    fetch_timeout_seconds: float = Field(
+        20.0, gt=0, le=600, description="Time limit of one download by `qabot add`, redirects included."
+    )
+    adds_per_hour: int = Field(
+        10, ge=0, le=10_000, description="Documents each Discord user may add per hour (0: no limit)."
     )
 
     @field_validator("threads")

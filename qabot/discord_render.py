@@ -317,13 +317,21 @@ def page_count(total: int, per_page: int = SOURCES_PER_PAGE) -> int:
     return max(1, -(-total // per_page))
 
 
-def sources_embed(sources: Sequence[Source], page: int, per_page: int = SOURCES_PER_PAGE) -> discord.Embed:
-    """One page (1-based, clamped) of the indexed documents: number, title, date."""
+def sources_embed(
+    sources: Sequence[Source],
+    page: int,
+    per_page: int = SOURCES_PER_PAGE,
+    notes: Mapping[str, str] | None = None,
+) -> discord.Embed:
+    """One page (1-based, clamped) of the indexed documents: number, title, date, and the note kept for
+    the document's id in `notes` (who added it, and when)."""
     pages = page_count(len(sources), per_page)
     page = min(max(page, 1), pages)
     first = (page - 1) * per_page
+    notes = notes or {}
     lines = [
         f"**{n}.** {fit(s.title, 200)} ({as_of(s)})"
+        + (f" · {fit(notes[s.id], 120)}" if s.id in notes else "")
         for n, s in enumerate(sources[first : first + per_page], start=first + 1)
     ]
     embed = discord.Embed(

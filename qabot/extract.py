@@ -33,6 +33,42 @@ def html_text(raw: bytes) -> tuple[str, dict[str, str]]:
     return text, meta
 
 
+def page_text(raw: bytes, url: str | None = None) -> tuple[str, dict[str, str]]:
+    """A downloaded page's main text and what the page states about itself (title, date, url, author,
+    sitename): for `qabot add`, which writes them into the document's front matter.
+
+    Unlike `html_text` (for .html files in the corpus, which are read as UTF-8), the encoding is detected
+    (trafilatura's decode_file: the page's bytes, whatever the server claimed), `url` is the fallback when
+    the page names no canonical URL, and the date is only one the page states in its markup or its link:
+    htmldate's extensive search, which guesses from any date-like text ("© 2024"), is off.
+    """
+    import trafilatura
+    from trafilatura.utils import decode_file
+
+    html = decode_file(raw)
+    text = trafilatura.extract(html, url=url, include_comments=False, include_tables=True) or ""
+    meta: dict[str, str] = {}
+    found = trafilatura.extract_metadata(html, default_url=url, extensive=False)
+    for key in ("title", "date", "url", "author", "sitename"):
+        value = getattr(found, key, None)
+        if value:
+            meta[key] = str(value)
+    if meta.get("sitename", "").lower() in _hosts(url, meta.get("url")):
+        del meta["sitename"]  # trafilatura's stand-in when the page names no site: the link's host
+    return text, meta
+
+
+def _hosts(*urls: str | None) -> set[str]:
+    from urllib.parse import urlsplit
+
+    found = set()
+    for url in urls:
+        parts = urlsplit(url or "")
+        host = (parts.hostname or "").lower()
+        found |= {parts.netloc.lower(), host, host.removeprefix("www.")}
+    return found - {""}
+
+
 def pdf_text(raw: bytes) -> tuple[str, dict[str, str]]:
     """The text of every page, pages separated by a blank line, and the title from the PDF's metadata."""
     from pypdf import PdfReader
@@ -44,7 +80,9 @@ def pdf_text(raw: bytes) -> tuple[str, dict[str, str]]:
         info = reader.metadata
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise ExtractionError(f"unreadable PDF ({exc})") from None
-    meta = {"title": str(info.title)} if info is not None and info.title else {}
+    meta = {}
+    if info is not None:
+        meta = {key: str(value) for key, value in (("title", info.title), ("author", info.author)) if value}
     return "\n\n".join(p for p in pages if p), meta
 
 

@@ -86,13 +86,19 @@ class Progress:
 # ---------------------------------------------------------------- build
 
 
-def build(settings: Settings, full: bool = False, progress: Progress | None = None) -> BuildReport:
-    """Build a new generation from the corpus and publish it; reuse unchanged documents unless `full`."""
+def build(
+    settings: Settings, full: bool = False, progress: Progress | None = None, wait: bool = False
+) -> BuildReport:
+    """Build a new generation from the corpus and publish it; reuse unchanged documents unless `full`.
+
+    When another build holds the index, raise StoreError, or with `wait` (qabot.library's adds and
+    removes, which must land) wait for it to finish.
+    """
     progress = progress or Progress()
     began = time.perf_counter()
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
-    with _build_lock(index_dir):
+    with _build_lock(index_dir, wait):
         _clean_leftovers(index_dir)
         loaded = load_corpus(settings.corpus_dir)
         if not loaded.documents:
@@ -123,11 +129,11 @@ def build(settings: Settings, full: bool = False, progress: Progress | None = No
 
 
 @contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
+def _build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
     # flock is released by the kernel when its holder dies, so a killed build never leaves a stale lock.
     with open(index_dir / ".lock", "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise StoreError("another `qabot index` is already running on this index") from None
         try:

@@ -86,12 +86,28 @@ class Sent:
 
 
 @dataclass
+class FakeResponse:
+    """What discord.HTTPException reads from an aiohttp response."""
+
+    status: int
+    reason: str = "Not Found"
+
+
+@dataclass
 class FakeDiscord:
     """Discord's side of HTTP: records every request and answers it with a plausible payload."""
 
     sent: list[Sent] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(700000000000000001))
     channel_of_token: dict[str, int] = field(default_factory=dict)
+    cdn: dict[str, bytes] = field(default_factory=dict)  # attachment URL -> its bytes
+
+    async def get_from_cdn(self, url: str) -> bytes:
+        """Discord's CDN, where attachments are downloaded from (`Attachment.read`)."""
+        self.sent.append(Sent("cdn", "GET", url, {}, None))
+        if url not in self.cdn:
+            raise discord.NotFound(FakeResponse(404), "asset not found")  # type: ignore[arg-type]
+        return self.cdn[url]
 
     def message(self, channel_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -341,6 +357,7 @@ def drive(
     async def main() -> None:
         bot = qabot_bot.create_bot(settings, sync=sync, clock=clock or time.monotonic)
         bot.http.request = fake.http  # type: ignore[method-assign]
+        bot.http.get_from_cdn = fake.get_from_cdn  # type: ignore[method-assign]
         await bot.login(TOKEN)
         try:
             await scenario(Harness(bot, fake))
@@ -440,6 +457,8 @@ def test_setup_hook_loads_once_and_does_not_sync(
             "sources",
             "status",
             "reindex",
+            "add",
+            "remove",
         }
         for event in ("ready", "resumed", "ready"):  # reconnects
             h.bot.dispatch(event)
@@ -457,9 +476,18 @@ def test_sync_only_when_asked(bot_settings: Settings, monkeypatch: pytest.Monkey
     fake = drive(bot_settings, nothing, monkeypatch, sync=True)
     [put] = [s for s in fake.sent if s.method == "PUT"]
     assert put.path == "/applications/{application_id}/commands"
-    assert sorted(c["name"] for c in put.json) == ["ask", "reindex", "search", "sources", "status"]
-    [reindex] = [c for c in put.json if c["name"] == "reindex"]
-    assert int(reindex["default_member_permissions"]) == MANAGE_GUILD
+    assert sorted(c["name"] for c in put.json) == [
+        "add",
+        "ask",
+        "reindex",
+        "remove",
+        "search",
+        "sources",
+        "status",
+    ]
+    for gated in ("reindex", "add", "remove"):
+        [command] = [c for c in put.json if c["name"] == gated]
+        assert int(command["default_member_permissions"]) == MANAGE_GUILD
     [ask] = [c for c in put.json if c["name"] == "ask"]
     assert ask["options"][0]["max_length"] == MAX_QUESTION_CHARS
     options = {o["name"]: o for o in ask["options"]}
