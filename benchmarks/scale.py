@@ -16,7 +16,7 @@ process opens each like `qabot chat` does and times `Answerer.answer` over real 
 with the query encoding alone as the same-run baseline, then reports its resident memory and the time
 spent in retrieval and scoring steps. Each size is served with its chunks in exact search and in HNSW;
 --budgets adds runs of the largest with other keyword budgets (retrieve.KEYWORD_POSTINGS). Quotes are
-forced (min_score -inf) so every question runs the whole path, not the cheaper abstention.
+forced (min_confidence 0) so every question runs the whole path, not the cheaper abstention.
 """
 
 from __future__ import annotations
@@ -312,7 +312,7 @@ def serve_child(config: dict[str, Any]) -> dict[str, Any]:
     if config["budget"] is not None:
         retrieve.KEYWORD_POSTINGS = config["budget"]
     index = store.open_index_dir(Path(config["index"]))
-    answerer = Answerer(index, min_score=float("-inf"), threads=2)
+    answerer = Answerer(index, min_confidence=0.0, threads=2)
     questions = config["questions"]
     for q in questions[:20]:
         answerer.answer(q)

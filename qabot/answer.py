@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from qabot import retrieve, scoring
+from qabot.models.reader import OnnxReader
 from qabot.store import Index, Scope, SentenceRow
 
 MAX_QUESTION_CHARS = 1000
@@ -27,16 +28,18 @@ _CHANGE = re.compile(
     re.IGNORECASE,
 )
 RETRIEVE_DEPTH = 50
-# `qabot calibrate` on SQuAD questions plus the seed questions as off-corpus negatives, at precision 0.8
-# (see docs/benchmarks.md); a calibration.json beside the index overrides it.
-DEFAULT_MIN_SCORE = 8.62
-CALIBRATION_FILE = "calibration.json"
+CALIBRATION_FILE = "calibration.json"  # `qabot calibrate`'s threshold for one index, over the shipped one
 DUPLICATE_COSINE = 0.95
 HISTORY_TURNS = 1  # previous questions a follow-up is read with
 # Score handicap of the contextual reading: measured on eval/seed_conversations.jsonl over 0, 0.5, 1, 1.5, 2
 # and "never": 1.5 is the largest gain on follow-ups with no loss on subject changes (docs/benchmarks.md).
 HISTORY_DISCOUNT = 1.5
-MODES = ("hybrid", "dense", "keyword")  # dense and keyword are the baselines eval compares against
+# hybrid: the scorer's best candidates reread by the reader, in the fitted combination's order (qabot).
+# The rest are the baselines eval compares it with, none of which declines: the linear scorer alone, the
+# reader alone over the scorer's candidates, the best dense sentence, the best keyword sentence.
+MODES = ("hybrid", "scorer", "reader", "dense", "keyword")
+READ_MODES = ("hybrid", "reader")
+ANSWERED, UNSURE, NOT_FOUND = "answered", "unsure", "not_found"
 
 
 class QuestionError(ValueError):
@@ -108,16 +111,22 @@ class Quote:
     before: str = ""
     after: str = ""
     also: tuple[Source, ...] = ()  # other documents carrying the same sentence (syndicated copies)
+    confidence: float | None = None  # calibrated probability that the quote holds the answer
+    answer: tuple[int, int] | None = None  # the answer's characters in the document, inside the quote
 
 
 @dataclass(frozen=True)
 class Answer:
+    """`status` is ANSWERED (confident), UNSURE (declined, the closest quotes shown for a person to judge)
+    or NOT_FOUND (declined, nothing close: no quotes, the nearest documents)."""
+
     question: str
     answered: bool
     quotes: tuple[Quote, ...] = ()
     nearest: tuple[Source, ...] = ()  # when not answered: where the closest material is
-    top_score: float = 0.0  # the best candidate's score, answered or not (for calibration)
+    top_score: float = 0.0  # the best candidate's confidence (its score where nothing reads), for calibration
     timeline: bool = False  # quotes are one per document, oldest first
+    status: str = ANSWERED
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,8 @@ class Candidate:
     sentence: SentenceRow
     score: float
     features: dict[str, float] = field(default_factory=dict, compare=False)
+    confidence: float | None = None  # set once the reader has read it
+    answer: tuple[int, int] | None = None  # the reader's answer span, in document offsets
 
 
 def wants_timeline(question: str) -> bool:
@@ -155,15 +166,30 @@ class Answerer:
     """Answers and searches over one loaded index generation."""
 
     def __init__(
-        self, index: Index, min_score: float | None = None, threads: int = 2, mode: str = "hybrid"
+        self,
+        index: Index,
+        min_confidence: float | None = None,
+        threads: int = 2,
+        mode: str = "hybrid",
+        reader: OnnxReader | None = None,
     ) -> None:
+        """`min_confidence` (default: the index's calibration, else the reader's) is where answers start;
+        `reader` defaults to the packaged one. Baseline modes never decline."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         self.index = index
         self.mode = mode
         self.encoder = index.encoder(threads)
+        self.reader = (reader or OnnxReader(threads=threads)) if mode in READ_MODES else None
         calibrated = load_calibration(index.index_dir, index.manifest["model_key"])
-        self.min_score = min_score if min_score is not None else calibrated or DEFAULT_MIN_SCORE
+        if self.reader is None:
+            self.min_confidence, self.close_at = float("-inf"), float("-inf")
+        else:
+            config = self.reader.config
+            self.min_confidence = next(
+                v for v in (min_confidence, calibrated, config.answer_at) if v is not None
+            )
+            self.close_at = min(config.close_at, self.min_confidence)
 
     def answer(
         self,
@@ -179,20 +205,40 @@ class Answerer:
         document, oldest first.
         """
         text = clean_question(question)
-        scope = self._scope(filters)
         timeline = wants_timeline(text) if timeline is None else timeline
-        depth = TIMELINE_CHUNKS if timeline else CANDIDATE_CHUNKS
-        candidates, fused = self.candidates(text, scope, depth)
-        if history:
-            candidates, fused = self._with_history(text, history, candidates, fused, scope, depth)
-        best = candidates[0].score if candidates else 0.0
-        if not candidates or best < self.min_score:
-            return Answer(text, False, nearest=tuple(self._nearest_sources(fused, 3)), top_score=best)
+        candidates, fused = self.ranked(text, k, history, self._scope(filters), timeline)
+        best = _trust(candidates[0]) if candidates else 0.0
+        if not candidates or best < self.close_at:
+            nearest = tuple(self._nearest_sources(fused, 3))
+            return Answer(text, False, nearest=nearest, top_score=best, status=NOT_FOUND)
+        if best < self.min_confidence:
+            quotes = tuple(self._distinct(candidates, k))
+            nearest = tuple(self._nearest_sources(fused, 3))
+            return Answer(text, False, quotes, nearest=nearest, top_score=best, status=UNSURE)
         if timeline:
             dated = self._timeline(candidates, k)
             if len(dated) > 1:
                 return Answer(text, True, tuple(dated), top_score=best, timeline=True)
         return Answer(text, True, tuple(self._distinct(candidates, k)), top_score=best)
+
+    def ranked(
+        self,
+        text: str,
+        k: int = 3,
+        history: Sequence[str] = (),
+        scope: Scope | None = None,
+        timeline: bool = False,
+    ) -> tuple[list[Candidate], list[retrieve.Hit]]:
+        """Candidate sentences for a cleaned question, best first (read by the reader in its modes), and
+        the fused chunk ranking they came from."""
+        depth = TIMELINE_CHUNKS if timeline else CANDIDATE_CHUNKS
+        candidates, fused = self.candidates(text, scope, depth)
+        previous = _previous(history)
+        if previous:
+            candidates, fused = self._with_history(text, previous, candidates, fused, scope, depth)
+        if self.reader is not None:
+            candidates = self._read(text, previous, candidates, k)
+        return candidates, fused
 
     def check_filters(self, filters: Filters | None) -> None:
         """Raise QuestionError when the filters match no document (before any model work is done)."""
@@ -210,7 +256,7 @@ class Answerer:
         """The best quote of each of the `k` best documents that clear the threshold, oldest first."""
         per_doc: dict[int, Candidate] = {}
         for c in candidates:
-            if c.score >= self.min_score and c.sentence.doc not in per_doc and len(per_doc) < k:
+            if _trust(c) >= self.min_confidence and c.sentence.doc not in per_doc and len(per_doc) < k:
                 per_doc[c.sentence.doc] = c
         quotes = [self._quote(c) for c in per_doc.values()]
         return sorted(quotes, key=lambda q: (q.source.date is None, q.source.date or ""))
@@ -218,7 +264,7 @@ class Answerer:
     def _with_history(
         self,
         text: str,
-        history: Sequence[str],
+        previous: str,
         candidates: list[Candidate],
         fused: list[retrieve.Hit],
         scope: Scope | None,
@@ -229,9 +275,6 @@ class Answerer:
         A follow-up ("How many troops are stationed there?") scores well only with its antecedent; a new
         subject scores better alone, so the discount keeps it from being pulled back to the old topic.
         """
-        previous = " ".join(clean_question(h) for h in history[-HISTORY_TURNS:] if h.strip())
-        if not previous:
-            return candidates, fused
         contextual, contextual_fused = self.candidates(f"{previous} {text}", scope, depth)
         best: dict[int, Candidate] = {c.sentence.id: c for c in candidates}
         for c in contextual:
@@ -316,6 +359,43 @@ class Answerer:
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
+    def _read(self, text: str, previous: str, candidates: list[Candidate], k: int) -> list[Candidate]:
+        """The scorer's best candidates reread by the reader and put in the order of the fitted
+        combination, each with its confidence and answer span; the rest follow unread.
+
+        A follow-up is also read after its antecedent, the better reading kept with a handicap (as the
+        scorer does), so "How many are stationed there?" can find what "there" is.
+        """
+        assert self.reader is not None
+        config = self.reader.config
+        head = candidates[: max(config.depth, k)]
+        texts = [self._sentence_text(c.sentence) for c in head]
+        readings = self.reader.read(text, texts)
+        if previous:
+            contextual = self.reader.read(f"{previous} {text}", texts)
+            readings = [
+                r if r.relevance >= c.relevance - config.history_discount else c
+                for r, c in zip(readings, contextual, strict=True)
+            ]
+        ranked_by = self.mode
+        read = []
+        for rank, (c, r) in enumerate(zip(head, readings, strict=True)):
+            combined = config.combine(r.relevance, c.score, rank) if ranked_by == "hybrid" else r.relevance
+            span = (
+                None if r.answer is None else (c.sentence.start + r.answer[0], c.sentence.start + r.answer[1])
+            )
+            confidence = config.confidence(config.combine(r.relevance, c.score, rank))
+            read.append(Candidate(c.sentence, combined, c.features, confidence, span))
+        read.sort(key=lambda c: -c.score)
+        floor = read[-1].score if read else 0.0
+        rest = [
+            Candidate(c.sentence, floor - 1 - i, c.features) for i, c in enumerate(candidates[len(head) :])
+        ]
+        return read + rest
+
+    def _sentence_text(self, s: SentenceRow) -> str:
+        return self.index.document(s.doc).text[s.start : s.end]
+
     def _baseline(self, hits: Sequence[retrieve.Hit]) -> list[Candidate]:
         """One retriever's sentences in its own order (the baselines: no fusion, no re-scoring)."""
         rows = {r.id: r for r in self.index.sentence_rows([h.id for h in hits])}
@@ -361,6 +441,8 @@ class Answerer:
             before=doc.text[before.start : before.end] if before else "",
             after=doc.text[after.start : after.end] if after else "",
             also=also,
+            confidence=None if c.confidence is None else round(c.confidence, 4),
+            answer=c.answer,
         )
 
     def _source(self, doc_row: int) -> Source:
@@ -375,10 +457,25 @@ class Answerer:
         return [self._source(r) for r in rows[:n]]
 
 
+def _previous(history: Sequence[str]) -> str:
+    """The earlier question(s) a follow-up is read with."""
+    return " ".join(clean_question(h) for h in history[-HISTORY_TURNS:] if h.strip())
+
+
+def _trust(c: Candidate) -> float:
+    """What abstention compares: the confidence, or for the baselines (which read nothing) +inf."""
+    return float("inf") if c.confidence is None else c.confidence
+
+
 def save_calibration(
     index_dir: Path, model_key: str, threshold: float, precision: float, questions: int
 ) -> None:
-    data = {"model_key": model_key, "min_score": threshold, "precision": precision, "questions": questions}
+    data = {
+        "model_key": model_key,
+        "min_confidence": threshold,
+        "precision": precision,
+        "questions": questions,
+    }
     tmp = index_dir / (CALIBRATION_FILE + ".tmp")
     tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, index_dir / CALIBRATION_FILE)
@@ -392,5 +489,5 @@ def load_calibration(index_dir: Path, model_key: str) -> float | None:
         return None
     if not isinstance(data, dict) or data.get("model_key") != model_key:
         return None
-    value = data.get("min_score")
+    value = data.get("min_confidence")
     return float(value) if isinstance(value, int | float) else None

@@ -217,7 +217,9 @@ class Service:
         # days, so the seconds a big index costs are paid once, not on every question as in the CLI.
         index = store.open_index(settings, verify=True)
         added = library.audit_log(settings).latest_adds()
-        service = cls(Answerer(index, min_score=settings.min_score, threads=settings.threads), added)
+        service = cls(
+            Answerer(index, min_confidence=settings.min_confidence, threads=settings.threads), added
+        )
         service.warm_up()
         return service
 

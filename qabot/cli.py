@@ -231,7 +231,7 @@ def _answerer(settings: Settings) -> Any:
     from qabot.answer import Answerer
     from qabot.store import open_index
 
-    return Answerer(open_index(settings), min_score=settings.min_score, threads=settings.threads)
+    return Answerer(open_index(settings), min_confidence=settings.min_confidence, threads=settings.threads)
 
 
 def _stdin() -> Any:
@@ -433,10 +433,10 @@ def show(corpus_dir: Path | None, index_dir: Path | None, source: str, as_json: 
 @click.option("--split", default="train", show_default=True, help="BEIR split (queries_<split>.jsonl).")
 @click.option(
     "--mode",
-    type=click.Choice(["hybrid", "dense", "keyword", "all"]),
+    type=click.Choice(["hybrid", "scorer", "reader", "dense", "keyword", "all"]),
     default="hybrid",
     show_default=True,
-    help="Retrieval to score; 'all' adds the dense and keyword baselines.",
+    help="Answering to score; 'all' adds the baselines (scorer, reader, dense, keyword) in one run.",
 )
 @click.option(
     "--limit", type=click.IntRange(1), default=None, help="Score a fixed random sample of this size."
@@ -463,20 +463,20 @@ def eval_command(
     import random
 
     from qabot import evaluate
-    from qabot.answer import Answerer
+    from qabot.answer import MODES, Answerer
     from qabot.store import open_index
 
     if (file is None) == (beir_dir is None):
         raise click.UsageError("give a question FILE or --beir DIR")
     settings = load_settings(corpus_dir=corpus_dir, index_dir=index_dir)
-    modes = ["hybrid", "dense", "keyword"] if mode == "all" else [mode]
+    modes = list(MODES) if mode == "all" else [mode]
     reports: dict[str, dict[str, Any]] = {}
     with domain_errors():
         index = open_index(settings)
         for m in modes:
             # Baselines quote whatever ranks first: they have no calibrated way to abstain.
-            floor = settings.min_score if m == "hybrid" else float("-inf")
-            answerer = Answerer(index, min_score=floor, threads=settings.threads, mode=m)
+            floor = settings.min_confidence if m == "hybrid" else 0.0
+            answerer = Answerer(index, min_confidence=floor, threads=settings.threads, mode=m)
             if beir_dir is not None:
                 queries, qrels = evaluate.load_beir(beir_dir, split)
                 if limit:
@@ -584,7 +584,7 @@ def calibrate(
         items += [dataclasses.replace(i, answers=(), source=None) for i in sample(path)]
     with domain_errors():
         index = open_index(settings)
-        answerer = Answerer(index, min_score=float("-inf"), threads=settings.threads)
+        answerer = Answerer(index, min_confidence=0.0, threads=settings.threads)
         results = evaluate.run_items(answerer, items)
     threshold, got_precision, recall = evaluate.calibrate(results, precision)
     save_calibration(settings.index_dir, index.manifest["model_key"], threshold, precision, len(items))

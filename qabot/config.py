@@ -36,8 +36,12 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(128, ge=16, le=512, description="Word pieces per chunk at most.")
     chunk_overlap: int = Field(1, ge=0, le=4, description="Sentences shared by neighbouring chunks.")
     top_k: int = Field(3, ge=1, le=20, description="Quotes per answer.")
-    min_score: float | None = Field(
-        None, description="Abstention threshold; unset means the value calibrated into the index."
+    min_confidence: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Answer only from this confidence (0-1) up; unset means the index's calibration, "
+        "else the shipped reader's.",
     )
     threads: int = Field(
         2, ge=1, le=64, validate_default=True, description="CPU threads for encoding and search."

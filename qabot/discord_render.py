@@ -4,10 +4,10 @@ Everything that comes from documents (quotes, titles, paths, URLs) or from users
 through `sanitize` before it reaches Discord, so it can neither ping anyone nor pose as markdown of ours:
 no mentions, no masked links, no bold that escapes its quote, no fake citation outside the block quote.
 
-Scores are left out of public embeds: they are the answerer's ranking scores (a linear scorer's output,
-typically 8-16 on the seed corpus, and fused-rank values for /search), meaningful only relative to each
-other within one answer, and in a shared channel a bare number reads as a grade or a percentage. The
-ranking shows in the numbering; "Show context" (private) gives each quote's score for the curious.
+Ranking scores are left out of public embeds: they are meaningful only relative to each other within one
+answer, and in a shared channel a bare number reads as a grade or a percentage. What is shown is each
+quote's confidence, a calibrated probability, in words first ("likely answers it (78 %)"), and the
+answer inside the quote in bold; "Show context" (private) gives each quote's ranking score.
 
 Discord counts lengths in characters; `size` counts UTF-16 code units, which is never less, so a payload
 that fits here fits there. Pages break between quotes, never inside one: a quote is only ever shortened
@@ -26,8 +26,8 @@ from typing import Any
 import discord
 from discord.utils import escape_mentions
 
-from qabot.answer import Answer, Filters, Quote, RankedDocument, Source
-from qabot.render import NOT_IN_CORPUS
+from qabot.answer import UNSURE, Answer, Filters, Quote, RankedDocument, Source
+from qabot.render import NOT_IN_CORPUS, UNSURE_NOTICE, confidence_words
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -155,13 +155,35 @@ def quote_block(number: int, quote: Quote, before: str, after: str, side: int, h
 
 
 def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, header: str) -> str:
-    left = fit(before, side, keep="tail") if before.strip() else ""
-    right = fit(after, side) if after.strip() else ""
+    left = f"*{fit(before, side, keep='tail')}*" if before.strip() else ""
+    right = f"*{fit(after, side)}*" if after.strip() else ""
+    if quote.confidence is not None:
+        header = f" {confidence_words(quote.confidence)}{header}"
     head = f"**[{number}]**{header}\n> "
     room = BLOCK_LIMIT - size(head) - size(left) - size(right) - 6
-    text = fit(quote.text, room, marker=SHORTENED) or "(blank)"
-    body = " ".join(part for part in (left, f"**{text}**", right) if part)
+    body = " ".join(part for part in (left, marked(quote, room), right) if part)
     return head + body
+
+
+def marked(quote: Quote, room: int) -> str:
+    """The quote, sanitised, with its answer span in bold; the whole quote in bold when no span is
+    marked or when the quote must be shortened to fit `room`."""
+    whole = f"**{fit(quote.text, room - 4, marker=SHORTENED) or '(blank)'}**"
+    if quote.answer is None:
+        return whole
+    start, end = (at - quote.start for at in quote.answer)
+    pre, span, post = quote.text[:start], quote.text[start:end], quote.text[end:]
+    if not sanitize(span):
+        return whole
+    # sanitize trims each piece: the spaces at the span's edges are put back so words stay apart
+    text = (
+        sanitize(pre)
+        + (" " if pre[-1:].isspace() else "")
+        + f"**{sanitize(span)}**"
+        + (" " if post[:1].isspace() else "")
+        + sanitize(post)
+    ).strip()
+    return text if size(text) <= room else whole
 
 
 def citation_field(number: int, quote: Quote) -> tuple[str, str]:
@@ -285,6 +307,9 @@ def answer_embeds(
     `filters` (what the asker limited the documents to) is stated above the quotes.
     """
     title = title_for(prefix, answer.question)
+    if answer.status == UNSURE:
+        blocks = [Block(sanitize(UNSURE_NOTICE)), *answer_blocks(answer, first, filters)]
+        return messages(paginate(title, blocks, NOT_ANSWERED_COLOUR, footer))
     if not answer.answered:
         return messages(paginate(title, not_answered_blocks(answer, filters), NOT_ANSWERED_COLOUR, footer))
     return messages(paginate(title, answer_blocks(answer, first, filters), ANSWERED_COLOUR, footer))

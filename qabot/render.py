@@ -9,9 +9,13 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.text import Text
 
-from qabot.answer import Answer, Quote, RankedDocument, Source
+from qabot.answer import UNSURE, Answer, Quote, RankedDocument, Source
 
 NOT_IN_CORPUS = "Not in the corpus: the documents do not answer this."
+UNSURE_NOTICE = "Low confidence: these are the closest passages, but they may not answer the question."
+# Words for a calibrated probability: of the quotes given a confidence of about p on the calibration
+# questions, about p held the answer (docs/benchmarks.md, "Confidence").
+CONFIDENCE_WORDS = ((0.9, "very likely answers it"), (0.7, "likely answers it"), (0.4, "may answer it"))
 
 
 def source_json(source: Source) -> dict[str, Any]:
@@ -24,22 +28,33 @@ def source_json(source: Source) -> dict[str, Any]:
     }
 
 
+def quote_json(q: Quote) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "text": q.text,
+        "start": q.start,
+        "end": q.end,
+        "score": q.score,
+        "source": source_json(q.source),
+        "context": {"before": q.before, "after": q.after},
+    }
+    if q.confidence is not None:
+        out["confidence"] = q.confidence
+    if q.answer is not None:
+        start, end = q.answer
+        out["answer"] = {"text": q.text[start - q.start : end - q.start], "start": start, "end": end}
+    if q.also:
+        out["also"] = [source_json(s) for s in q.also]
+    return out
+
+
 def answer_json(answer: Answer) -> dict[str, Any]:
+    """The Answer JSON of DESIGN.md; `status` tells a declined answer with its closest quotes ("unsure")
+    from one with nothing close ("not_found")."""
     out: dict[str, Any] = {
         "question": answer.question,
         "answered": answer.answered,
-        "quotes": [
-            {
-                "text": q.text,
-                "start": q.start,
-                "end": q.end,
-                "score": q.score,
-                "source": source_json(q.source),
-                "context": {"before": q.before, "after": q.after},
-                **({"also": [source_json(s) for s in q.also]} if q.also else {}),
-            }
-            for q in answer.quotes
-        ],
+        "status": answer.status,
+        "quotes": [quote_json(q) for q in answer.quotes],
     }
     if answer.timeline:
         out["timeline"] = True
@@ -65,10 +80,19 @@ def citation(source: Source) -> str:
     return f"{source.title} ({date}) — {where}"
 
 
+def confidence_words(p: float) -> str:
+    """A calibrated probability as people read it: words first, the percentage after."""
+    words = next((w for at, w in CONFIDENCE_WORDS if p >= at), "unlikely to answer it")
+    return f"{words} ({round(100 * p)} %)"
+
+
 def answer_text(answer: Answer) -> Group:
-    """The answer for a terminal: each quote in bold between its neighbours, then numbered citations."""
+    """The answer for a terminal: each quote between its neighbours with the answer in bold, its
+    confidence in words, then numbered citations."""
     parts: list[Any] = [Text(f"Q: {answer.question}", style="bold cyan")]
-    if not answer.answered:
+    if answer.status == UNSURE:
+        parts.append(Text(UNSURE_NOTICE, style="yellow"))
+    elif not answer.answered:
         parts.append(Text(NOT_IN_CORPUS, style="yellow"))
         if answer.nearest:
             parts.append(Text("Nearest documents:"))
@@ -77,7 +101,9 @@ def answer_text(answer: Answer) -> Group:
     if answer.timeline:
         parts.append(Text("Timeline: one quote per document, oldest first.", style="italic"))
     for number, quote in enumerate(answer.quotes, start=1):
-        title = f"[{number}] score {quote.score:.2f}"
+        title = f"[{number}] " + (
+            confidence_words(quote.confidence) if quote.confidence is not None else f"score {quote.score:.2f}"
+        )
         if answer.timeline:
             title += f" · {quote.source.date or 'undated'}"
         parts.append(Panel(_quote_text(quote), title=title, title_align="left"))
@@ -90,11 +116,19 @@ def answer_text(answer: Answer) -> Group:
 
 
 def _quote_text(quote: Quote) -> Text:
-    """The answering sentence marked ▶ and in bold, its neighbours above and below, dimmed."""
+    """The quote marked ▶ with the answer in bold (the whole quote when no answer is marked), its
+    neighbours above and below, dimmed."""
     text = Text()
     if quote.before:
         text.append(quote.before + "\n", style="dim")
-    text.append("▶ " + quote.text, style="bold")
+    text.append("▶ ")
+    if quote.answer is None:
+        text.append(quote.text, style="bold")
+    else:
+        start, end = (at - quote.start for at in quote.answer)
+        text.append(quote.text[:start])
+        text.append(quote.text[start:end], style="bold")
+        text.append(quote.text[end:])
     if quote.after:
         text.append("\n" + quote.after, style="dim")
     return text

@@ -73,7 +73,7 @@ def test_quotes_from_html_and_pdf_are_verbatim_in_the_extracted_text(fresh_index
     )
     store.build(fresh_index)
     index = store.open_index(fresh_index)
-    answerer = Answerer(index, min_score=float("-inf"))
+    answerer = Answerer(index, min_confidence=0.0)
     checker = QuoteChecker(corpus)
     html_quote = answerer.answer("How many armoured vehicles did the Gyumri garrison receive?", 1).quotes[0]
     pdf_quote = answerer.answer("How many tanks does the garrison count?", 1).quotes[0]

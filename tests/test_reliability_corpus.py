@@ -140,7 +140,7 @@ def test_invisible_characters_stay_inside_verbatim_quotes(odd: tuple[Settings, R
     settings, _ = odd
     index = store.open_index(settings)
     try:
-        answer = Answerer(index, min_score=float("-inf")).answer(INVISIBLE_QUESTION, k=1)
+        answer = Answerer(index, min_confidence=0.0).answer(INVISIBLE_QUESTION, k=1)
     finally:
         index.close()
     quote = answer.quotes[0]

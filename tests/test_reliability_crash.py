@@ -349,7 +349,7 @@ def test_k_larger_than_the_index_returns_only_real_chunks(fresh_index: Settings)
     index = store.open_index(fresh_index)
     try:
         assert index.faiss.ntotal == 1
-        answerer = Answerer(index, min_score=float("-inf"))
+        answerer = Answerer(index, min_confidence=0.0)
         vector = answerer.encoder.encode([QUESTION])[0]
         assert [h.id for h in retrieve.dense(index, vector, 50)] == [0]
         answer = answerer.answer(QUESTION, k=20)

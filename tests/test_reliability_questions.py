@@ -184,6 +184,6 @@ def test_cli_chat_json_keeps_going_after_bad_turns(seed_settings: Settings) -> N
 
 def test_no_candidates_is_never_an_answer_whatever_the_threshold(answerer: Answerer) -> None:
     """A keyword baseline without a floor (as eval and calibrate run it) on a question of stopwords."""
-    floorless = Answerer(answerer.index, min_score=float("-inf"), mode="keyword")
+    floorless = Answerer(answerer.index, min_confidence=0.0, mode="keyword")
     answer = floorless.answer(QUESTIONS["only stopwords"])
     assert answer.answered == bool(answer.quotes)

@@ -38,16 +38,16 @@ def split_of(title: str) -> str:
     return "fit" if int(hashlib.sha256(title.encode()).hexdigest(), 16) % 10 == 0 else "train"
 
 
-def write_corpus(squad: Path, corpus: Path) -> list[dict[str, object]]:
+def write_corpus(squad: Path, corpus: Path, articles: int | None = None) -> list[dict[str, object]]:
     """The articles as .txt files; returns every question with its answers' offsets in its file."""
-    articles: dict[str, list[dict[str, object]]] = {}
+    found: dict[str, list[dict[str, object]]] = {}
     with gzip.open(squad / "paragraphs.jsonl.gz", "rt", encoding="utf-8") as lines:
         for line in lines:
             record = json.loads(line)
-            articles.setdefault(record["title"], []).append(record)
+            found.setdefault(record["title"], []).append(record)
     corpus.mkdir(parents=True, exist_ok=True)
     questions = []
-    for title, paragraphs in sorted(articles.items()):
+    for title, paragraphs in sorted(found.items())[:articles]:
         paragraphs.sort(key=lambda p: int(str(p["paragraph"])))
         text = title.replace("_", " ") + "\n\n"
         for p in paragraphs:
@@ -80,12 +80,10 @@ def main() -> None:
     )
     parser.add_argument("--squad", type=Path, default=Path("../shared/data/squad-train"))
     parser.add_argument("--out", type=Path, default=Path("runs/reader/data"))
-    parser.add_argument("--limit", type=int, default=None, help="Only the first N questions (smoke runs).")
+    parser.add_argument("--articles", type=int, default=None, help="Only the first N articles (smoke runs).")
     args = parser.parse_args()
     corpus, index_dir = args.out / "corpus", args.out / "index"
-    questions = write_corpus(args.squad, corpus)
-    if args.limit:
-        questions = questions[: args.limit]
+    questions = write_corpus(args.squad, corpus, args.articles)
     settings = Settings(corpus_dir=corpus, index_dir=index_dir)
     report = build(settings)
     print(

@@ -214,6 +214,19 @@ def optimise_onnx(model_dir: Path) -> Path | None:
     return target
 
 
+def session(path: Path, threads: int) -> Any:
+    """An onnxruntime CPU session for serving: `threads` workers that sleep when idle."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # Idle worker threads would otherwise spin waiting for work: on a busy 2-core machine that CPU is
+    # taken from FAISS, SQLite or another process, and under load encoding got ~2x slower.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def _pooling_mode(st: Any) -> str:
     for module in st:
         if type(module).__name__ == "Pooling":
@@ -250,18 +263,10 @@ class OnnxEncoder:
     def session(self) -> Any:
         """The onnxruntime session, loaded once: the optimised copy when there is one for this version."""
         if self._session is None:
-            import onnxruntime as ort
-
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
-            # Idle worker threads would otherwise spin waiting for work: on a busy 2-core machine that
-            # CPU is taken from FAISS, SQLite or another process, and under load encoding got ~2x slower.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             path = optimised_path(self.model_dir)
             if not path.exists():
                 path = self.model_dir / "model.onnx"
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self._session = session(path, self.threads)
         return self._session
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

@@ -9,11 +9,15 @@ The pair encoding lives here, used both by training and by serving, so the two c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from qabot.models.encoder import session
 
 MAX_TOKENS = 128  # question + sentence word pieces, special tokens included
 MAX_QUESTION_TOKENS = 48  # longer questions are cut (the sentence needs the room)
@@ -89,3 +93,94 @@ def best_span(
     first, last = offsets[int(i)], offsets[int(j)]
     assert first is not None and last is not None
     return first[0], last[1], float(scores[i, j])
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader makes of one sentence for one question."""
+
+    relevance: float  # logit that the sentence answers the question
+    answer: tuple[int, int] | None  # the answer's characters in the sentence (None: nothing readable)
+
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+CONFIG_FILE = "reader.json"
+
+
+class ReaderMissing(RuntimeError):
+    """No reader model where one was expected."""
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """How the reader's output is used, fitted on SQuAD train (`training/fit.py`, `training/calibrate.py`)
+    and shipped beside the weights in reader.json."""
+
+    depth: int  # how many of the scorer's best candidates the reader reads
+    reader_weight: float  # the final score: a weighted sum of the reader's logit,
+    scorer_weight: float  # the linear scorer's score,
+    rank_weight: float  # and 1 / (1 + the scorer's rank)
+    slope: float  # confidence = sigmoid(slope * final score + intercept)
+    intercept: float
+    answer_at: float  # confidence from which an answer is given
+    close_at: float  # confidence from which declined passages are still shown as "closest"
+    history_discount: float = 1.0  # final-score handicap of a follow-up read with its antecedent
+
+    def combine(self, relevance: float, scorer: float, rank: int) -> float:
+        return self.reader_weight * relevance + self.scorer_weight * scorer + self.rank_weight / (1 + rank)
+
+    def confidence(self, combined: float) -> float:
+        return float(1 / (1 + np.exp(-(self.slope * combined + self.intercept))))
+
+
+def load_config(model_dir: Path) -> ReaderConfig:
+    try:
+        data = json.loads((model_dir / CONFIG_FILE).read_text())
+        return ReaderConfig(**data["config"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ReaderMissing(f"no usable reader in {model_dir} ({exc})") from None
+
+
+class OnnxReader:
+    """The shipped reader on onnxruntime; the session is loaded on the first `read`."""
+
+    def __init__(self, model_dir: Path = WEIGHTS_DIR, threads: int = 2) -> None:
+        from tokenizers import Tokenizer
+
+        self.config = load_config(model_dir)
+        self.model_path = model_dir / "reader.onnx"
+        self.threads = threads
+        self._tokenizer = configure(Tokenizer.from_file(str(model_dir / "reader-tokenizer.json")))
+        self._session: Any = None
+
+    def read(self, question: str, sentences: Sequence[str]) -> list[Reading]:
+        """One reading per sentence, in order, from one batched run of the model."""
+        if not sentences:
+            return []
+        if self._session is None:
+            self._session = session(self.model_path, self.threads)
+        pairs = encode_pairs(self._tokenizer, question, sentences)
+        relevance, start, end = self._session.run(
+            None,
+            {
+                "input_ids": pairs.input_ids,
+                "attention_mask": pairs.attention_mask,
+                "token_type_ids": pairs.token_type_ids,
+            },
+        )
+        out = []
+        for row, offsets in enumerate(pairs.offsets):
+            s, e, _ = best_span(start[row], end[row], offsets)
+            s, e = whole_words(sentences[row], s, e)
+            out.append(Reading(float(relevance[row]), (s, e) if e > s else None))
+        return out
+
+
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) widened to whole words: a span may begin or end inside a word piece's word
+    ("##yumri" of "Gyumri"), and half a word is no answer."""
+    while 0 < start < len(text) and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return start, end

@@ -1,0 +1,153 @@
+"""Calibrate the reader's confidence through qabot's own answer path, and write the shipped reader.json.
+
+    python -m training.calibrate --model runs/reader/run1/onnx --fit runs/reader/run1/fit.json
+
+Labelled data, none of it from a measuring set:
+- questions of the "fit" SQuAD train articles (never trained on) asked of the index of all 442 train
+  articles: the answer is in the corpus;
+- the same questions asked of that index without their own article: the answer is (almost always) not;
+- the unanswerable questions of eval/seed_questions.jsonl asked of the seed corpus (on-topic questions
+  the articles do not answer; that set was written alongside the system and is not a held-out set).
+The label is whether the top quote holds a gold answer. A logistic (Platt) map from the top candidate's
+final score gives the confidence; the answer threshold is the lowest confidence at which answers given
+on this mix are right at least `--precision` of the time; passages under `--close` are not shown at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from qabot.answer import Answerer
+from qabot.config import Settings
+from qabot.evaluate import contains_answer, load_items
+from qabot.models.reader import CONFIG_FILE, OnnxReader, ReaderConfig
+from qabot.store import Index, build, open_index
+from training.examples import records
+
+Point = tuple[float, bool]  # (top candidate's final score, whether it holds the answer)
+
+
+def top(answerer: Answerer, question: str, answers: Sequence[str], scope: object = None) -> Point | None:
+    candidates, _ = answerer.ranked(question, scope=scope)  # type: ignore[arg-type]
+    if not candidates:
+        return None
+    best = candidates[0]
+    text = answerer.index.document(best.sentence.doc).text[best.sentence.start : best.sentence.end]
+    return best.score, contains_answer(text, answers)
+
+
+def without(index: Index, article: str, cache: dict[str, object]) -> object:
+    if article not in cache:
+        others = [row.id for row in index.sources() if row.id != article]
+        cache[article] = index.scope(sources=others)
+    return cache[article]
+
+
+def platt(points: Sequence[Point]) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[p[0]] for p in points])
+    y = np.array([p[1] for p in points])
+    model = LogisticRegression(C=100.0).fit(x, y)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def threshold(confidences: np.ndarray, right: np.ndarray, precision: float) -> float:
+    """The lowest confidence from which the answers given are right `precision` of the time."""
+    order = np.argsort(-confidences)
+    hits = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
+    ok = np.nonzero(hits >= precision)[0]
+    return float(confidences[order][ok[-1]]) if len(ok) else 1.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=Path("runs/reader/data"))
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--fit", type=Path, required=True, help="training/fit.py's output.")
+    parser.add_argument("--questions", type=int, default=1500)
+    parser.add_argument("--precision", type=float, default=0.85)
+    parser.add_argument("--close", type=float, default=0.15)
+    parser.add_argument("--seed-questions", type=Path, default=Path("eval/seed_questions.jsonl"))
+    parser.add_argument("--seed-corpus", type=Path, default=Path("corpus"))
+    args = parser.parse_args()
+    fitted = json.loads(args.fit.read_text())
+    w = fitted["combination"]
+    config = ReaderConfig(fitted["depth"], w["reader"], w["scorer"], w["rank"], 1.0, 0.0, 0.0, 0.0)
+    (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(config)}))
+    reader = OnnxReader(args.model)
+
+    index = open_index(Settings(index_dir=args.data / "index"), verify=False)
+    answerer = Answerer(index, min_confidence=0.0, reader=reader)
+    questions = list(records(args.data, "fit"))
+    random.Random(1).shuffle(questions)
+    inside, outside, cache = [], [], {}
+    for n, q in enumerate(questions[: args.questions], start=1):
+        point = top(answerer, q["question"], q["answers"])
+        if point:
+            inside.append(point)
+        point = top(answerer, q["question"], q["answers"], without(index, q["article"], cache))
+        if point:
+            outside.append(point)
+        if n % 250 == 0:
+            print(f"{n} questions", flush=True)
+    seed_settings = Settings(corpus_dir=args.seed_corpus, index_dir=args.data / "seed-index")
+    build(seed_settings)
+    seed = Answerer(open_index(seed_settings, verify=False), min_confidence=0.0, reader=reader)
+    off_topic = [top(seed, i.question, ()) for i in load_items(args.seed_questions) if not i.answers]
+    unanswerable = [p for p in off_topic if p]
+    points = inside + outside + unanswerable
+    slope, intercept = platt(points)
+    confidence = 1 / (1 + np.exp(-(slope * np.array([p[0] for p in points]) + intercept)))
+    right = np.array([p[1] for p in points], dtype=float)
+    answer_at = threshold(confidence, right, args.precision)
+    config = replace(config, slope=slope, intercept=intercept, answer_at=answer_at, close_at=args.close)
+    n_in = len(inside)
+    conf_in, conf_out = confidence[:n_in], confidence[n_in : n_in + len(outside)]
+    report = {
+        "questions_in_corpus": n_in,
+        "questions_without_article": len(outside),
+        "seed_unanswerable": len(unanswerable),
+        "top1_in_corpus": float(np.mean([p[1] for p in inside])),
+        "answered_in_corpus": float(np.mean(conf_in >= answer_at)),
+        "top1_in_corpus_after_declining": float(np.mean((conf_in >= answer_at) & right[:n_in].astype(bool))),
+        "answered_without_article": float(np.mean(conf_out >= answer_at)),
+        "unsure_without_article": float(np.mean((conf_out < answer_at) & (conf_out >= args.close))),
+        "seed_unanswerable_answered": int(np.sum(confidence[n_in + len(outside) :] >= answer_at)),
+        "precision": args.precision,
+        "reliability": reliability(confidence, right),
+    }
+    (args.model / CONFIG_FILE).write_text(
+        json.dumps({"config": asdict(config), "calibration": report}, indent=2)
+    )
+    print(json.dumps({"config": asdict(config), "calibration": report}, indent=2))
+
+
+def reliability(confidence: np.ndarray, right: np.ndarray) -> list[dict[str, float]]:
+    """Per tenth of confidence: how many and how many were right (the calibration check)."""
+    out = []
+    for low in np.arange(0, 1, 0.1):
+        band = (confidence >= low) & (confidence < low + 0.1)
+        if band.any():
+            out.append(
+                {
+                    "from": round(float(low), 1),
+                    "n": int(band.sum()),
+                    "mean_confidence": round(float(confidence[band].mean()), 3),
+                    "right": round(float(right[band].mean()), 3),
+                }
+            )
+    return out
+
+
+if __name__ == "__main__":
+    main()
