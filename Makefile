@@ -28,8 +28,8 @@ demo: install
 	$(BIN)/qabot ask "How many Russian troops does Armenia host?"
 
 lint: install-dev
-	$(BIN)/ruff check qabot tests benchmarks
-	$(BIN)/ruff format --check qabot tests benchmarks
+	$(BIN)/ruff check qabot tests benchmarks training
+	$(BIN)/ruff format --check qabot tests benchmarks training
 	$(BIN)/mypy
 
 test: lint

@@ -1,7 +1,7 @@
 """One very large document: does `qabot index` finish, how long does it take, how much memory does it use?
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/big_file.py --mb 50 --fake-encoder   # all but the model
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/big_file.py --mb 5                   # the real model
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.big_file --mb 50 --fake-encoder   # all but the model
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.big_file --mb 5                   # the real model
 
 The file is a long repetitive English text: the SQuAD dev-a paragraphs, in order, repeated until it holds
 `--mb` megabytes, one paragraph per block (or `--one-line`: the same words with every newline and sentence
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import PhaseTimer
+
+from benchmarks.common import PhaseTimer
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad-dev-a" / "corpus"
 PHASES = ("load_corpus", "_split", "_embed", "_write_generation", "_publish")

@@ -1,7 +1,7 @@
 """Embedding throughput of index builds: qabot's OnnxEncoder against SentenceTransformer.encode.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/build_throughput.py            # ~1.5 minutes
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/build_throughput.py --limit 500 --variants
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.build_throughput            # ~1.5 minutes
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.build_throughput --limit 500 --variants
 
 Both encode the same chunk texts (the SQuAD dev-a corpus cut by qabot's own segmenter and chunker, titles
 included, as a build embeds them) on 2 threads: `torch.set_num_threads(2)` for sentence-transformers at
@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import seed_model_dir
+
+from benchmarks.common import seed_model_dir
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad-dev-a" / "corpus"
 TARGET_RATIO = 1.25

@@ -1,6 +1,6 @@
 """Cold `qabot ask` against the import of sentence-transformers, measured alternately in one run.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/cold_ask.py [--rounds 7] [--index index]
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.cold_ask [--rounds 7] [--index index]
 
 Each round runs one fresh `qabot ask "..."` process (the console entry point pyproject.toml declares, as
 the installed script runs it), the same CLI call through `main()`, which tears the interpreter down at

@@ -1,7 +1,7 @@
 """Crash trials: SIGKILL `qabot index --full` at random moments; the index must keep serving.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/crash_trials.py               # 20 trials
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/crash_trials.py --trials 50 --seed 1
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.crash_trials               # 20 trials
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.crash_trials --trials 50 --seed 1
 
 The corpus is the seed articles plus `--files` .txt files of `--paragraphs` SQuAD dev-a paragraphs each,
 in a temporary folder; the ONNX export is borrowed from ./index when there is one (else the first build
@@ -244,7 +244,7 @@ def run_trial(settings: Any, number: int, delay: float, documents: int, at_write
     completed, trial.wrote_after = kill_build(settings, delay, at_write)
     began = time.perf_counter()
     trial.phase = phase_of(index_dir, before, known, completed)
-    checks = (
+    checks: tuple[tuple[str, Callable[[], object]], ...] = (
         ("served", lambda: setattr(trial, "served", check_served(settings, before, documents))),
         ("ask", lambda: check_ask(settings)),
         ("rebuild", lambda: check_rebuild(settings)),

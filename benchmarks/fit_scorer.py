@@ -1,6 +1,6 @@
 """Fit the sentence scorer's weights on half of a question set's documents; report both halves.
 
-    python benchmarks/fit_scorer.py --index /tmp/squad/index \
+    python -m benchmarks.fit_scorer --index /tmp/squad/index \
         --questions ../shared/data/squad-dev-a/questions.jsonl --per-fold 1500
 
 Documents are split into two folds by sorted source name (even / odd positions). The weights are fitted

@@ -1,7 +1,7 @@
 """Incremental index builds: change one document of 500 and compare the rebuild with a full build.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/incremental.py        # ~2 minutes
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/incremental.py --synthetic-chunks 100000   # + ~1 minute
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.incremental        # ~2 minutes
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.incremental --synthetic-chunks 100000   # + ~1 minute
 
 The corpus is the SQuAD dev-a articles cut into `--documents` files of consecutive paragraphs, in a
 temporary folder; the ONNX export is borrowed from the seed index so no build pays for it. The figure is
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import PhaseTimer, seed_model_dir
+from benchmarks.common import PhaseTimer, seed_model_dir
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad-dev-a" / "corpus"
 TARGET = 0.05
@@ -129,9 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def synthetic(chunks: int, model_dir: Path, repeat: int, texts_per_second: float, timer: PhaseTimer) -> None:
     """Incremental builds over a synthetic generation of `chunks` chunks whose documents are the corpus."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    from scale import real_vectors, synthetic_generation  # a sibling script, imported for this option only
-
+    from benchmarks.scale import real_vectors, synthetic_generation
     from qabot import store
     from qabot.config import Settings
 

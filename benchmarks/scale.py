@@ -1,7 +1,7 @@
 """Search at 10k, 100k and (with --million) 1M vectors, and the full answer path on large synthetic indexes.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scale.py              # 10k and 100k, a few minutes
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scale.py --million    # adds 1M vectors (~6 minutes more)
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.scale              # 10k and 100k, a few minutes
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.scale --million    # adds 1M vectors (~6 minutes more)
 
 Part 1, vector search. Synthetic L2-normalised vectors that follow real ones: MiniLM vectors of the SQuAD
 dev-a sentences (embedded at the start, ~5,500), mixed pairwise with near neighbours plus noise (see
@@ -304,8 +304,7 @@ def serve_child(config: dict[str, Any]) -> dict[str, Any]:
     """In a fresh process: open the index as a server does, time answers, then read this process's memory."""
     import importlib
 
-    from common import PhaseTimer
-
+    from benchmarks.common import PhaseTimer
     from qabot import retrieve, store, vectors
     from qabot.answer import Answerer
 
@@ -350,11 +349,16 @@ def serve_child(config: dict[str, Any]) -> dict[str, Any]:
 
 def serve(index_dir: Path, questions: list[str], budget: int | None, profile: Path | None) -> dict[str, Any]:
     """Run `serve_child` in a new process (so memory figures are its own) and return what it measured."""
-    from qabot.cli import THREAD_DEFAULTS
+    from qabot.config import THREAD_ENV_VARS
 
     # the environment as this script found it (set_threads() above exports OMP_NUM_THREADS and the like),
     # with the thread defaults `qabot chat` and the bot get from the console entry
-    env = {**THREAD_DEFAULTS, **ORIGINAL_ENV, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {
+        **dict.fromkeys(THREAD_ENV_VARS, "1"),
+        **ORIGINAL_ENV,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
     config = {
         "index": str(index_dir),
         "questions": questions,
@@ -362,7 +366,7 @@ def serve(index_dir: Path, questions: list[str], budget: int | None, profile: Pa
         "profile": str(profile) if profile else None,
     }
     result = subprocess.run(
-        [sys.executable, __file__, "--serve-child"],
+        [sys.executable, "-m", "benchmarks.scale", "--serve-child"],
         input=json.dumps(config),
         env=env,
         capture_output=True,

@@ -1,6 +1,6 @@
 """Split a question set into two folds by source document, as benchmarks/fit_scorer.py does.
 
-    python benchmarks/squad_folds.py ../shared/data/squad-dev-a/questions.jsonl /tmp/squad_fold
+    python -m benchmarks.squad_folds ../shared/data/squad-dev-a/questions.jsonl /tmp/squad_fold
 
 writes /tmp/squad_foldA.jsonl (sources at even positions of the sorted source names: what the scorer's
 weights are fitted on) and /tmp/squad_foldB.jsonl (odd positions: held out, what docs/benchmarks.md reports).

@@ -90,7 +90,9 @@ def main() -> None:
     answerer = Answerer(index, min_confidence=0.0, reader=reader)
     questions = list(records(args.data, "fit"))
     random.Random(1).shuffle(questions)
-    inside, outside, cache = [], [], {}
+    inside: list[Point] = []
+    outside: list[Point] = []
+    cache: dict[str, object] = {}
     for n, q in enumerate(questions[: args.questions], start=1):
         point = top(answerer, q["question"], q["answers"])
         if point:

@@ -20,7 +20,6 @@ import argparse
 import gzip
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -129,4 +128,4 @@ def _candidates(answerer: Answerer, q: dict[str, object]) -> list[dict[str, obje
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

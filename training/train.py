@@ -90,8 +90,9 @@ def step_loss(model: Reader, tok: Any, group: list[Example]) -> tuple[torch.Tens
         labels = torch.zeros(size)
         labels[0] = 1.0
         pointwise.append(F.binary_cross_entropy_with_logits(logits, labels))
-        if spans[n] is not None:
-            s, e = spans[n]
+        span = spans[n]
+        if span is not None:
+            s, e = span
             inside = torch.zeros(width, dtype=torch.bool)
             inside[: len(valid[n])] = torch.tensor(valid[n])
             s_logits = start[row].float().masked_fill(~inside, -1e4)
@@ -180,8 +181,8 @@ def main() -> None:
 
     def schedule(step: int) -> float:
         if step < args.warmup:
-            return (step + 1) / args.warmup
-        return max(0.05, 1 - (step - args.warmup) / max(1, total - args.warmup))
+            return float((step + 1) / args.warmup)
+        return float(max(0.05, 1 - (step - args.warmup) / max(1, total - args.warmup)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule)
     checkpoint = args.run / "checkpoint.pt"
@@ -220,7 +221,7 @@ def main() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             loss, parts = step_loss(model, tok, group)
         optimiser.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
         scheduler.step()
