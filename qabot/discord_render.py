@@ -155,8 +155,10 @@ def quote_block(number: int, quote: Quote, before: str, after: str, side: int, h
 
 
 def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, header: str) -> str:
-    left = f"*{fit(before, side, keep='tail')}*" if before.strip() else ""
-    right = f"*{fit(after, side)}*" if after.strip() else ""
+    left = fit(before, side, keep="tail") if before.strip() else ""
+    right = fit(after, side) if after.strip() else ""
+    if quote.answer is not None:  # the quote is not bold then: its neighbours are set apart in italics
+        left, right = (f"*{n}*" if n else "" for n in (left, right))
     if quote.confidence is not None:
         header = f" {confidence_words(quote.confidence)}{header}"
     head = f"**[{number}]**{header}\n> "

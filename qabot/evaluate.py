@@ -81,7 +81,16 @@ class QuoteChecker:
         self._texts: dict[tuple[str, str], str | None] = {}
 
     def __call__(self, quote: Quote) -> bool:
-        return self._text(quote.source.path, quote.source.id)[quote.start : quote.end] == quote.text
+        """The quote, and its answer span if it has one, equal the file at their offsets; the span lies
+        inside the quote."""
+        text = self._text(quote.source.path, quote.source.id)
+        if text[quote.start : quote.end] != quote.text:
+            return False
+        if quote.answer is None:
+            return True
+        start, end = quote.answer
+        inside = quote.start <= start < end <= quote.end
+        return inside and text[start:end] == quote.text[start - quote.start : end - quote.start]
 
     def _text(self, path: str, doc_id: str) -> str:
         key = (path, doc_id if path.endswith(".jsonl") else "")
@@ -171,6 +180,13 @@ def score(results: Sequence[QuestionResult], check: Callable[[Quote], bool]) -> 
                 mrr += 1 / rank
                 break
     quotes = [q for r in results for q in r.answer.quotes]
+    spans = [
+        (r.answer.quotes[0], r.item.answers)
+        for r in answerable
+        if r.answer.quotes
+        and r.answer.quotes[0].answer is not None
+        and contains_answer(r.answer.quotes[0].text, r.item.answers)
+    ]
     latencies = sorted(r.seconds * 1000 for r in results)
     return Report(
         questions=len(results),
@@ -186,8 +202,27 @@ def score(results: Sequence[QuestionResult], check: Callable[[Quote], bool]) -> 
         verbatim=_ratio(sum(check(q) for q in quotes), len(quotes)),
         p50_ms=_percentile(latencies, 50),
         p95_ms=_percentile(latencies, 95),
-        extra=_conversation_metrics(answerable),
+        extra={**_conversation_metrics(answerable), **_span_metrics(spans)},
     )
+
+
+def _span_metrics(spans: Sequence[tuple[Quote, Sequence[str]]]) -> dict[str, float]:
+    """Where the top quote holds the answer: how often the marked span is a gold answer (SQuAD's exact
+    match after normalisation)."""
+    if not spans:
+        return {}
+    exact = 0
+    for quote, answers in spans:
+        assert quote.answer is not None
+        marked = quote.text[quote.answer[0] - quote.start : quote.answer[1] - quote.start]
+        exact += any(squad_normalize(marked) == squad_normalize(a) for a in answers)
+    return {"span_exact": _ratio(exact, len(spans))}
+
+
+def squad_normalize(text: str) -> str:
+    """SQuAD's own answer normalisation (no punctuation or articles, lower case), for exact match."""
+    text = "".join(c for c in text.lower() if c not in set(string.punctuation))
+    return " ".join(_ARTICLES.sub(" ", text).split())
 
 
 def _top1(answer: Answer | None, answers: Sequence[str]) -> bool:

@@ -157,6 +157,37 @@ def test_answer_embed_shows_bold_quote_between_neighbours_with_citation() -> Non
     assert embed.colour == dr.ANSWERED_COLOUR
 
 
+def test_the_answer_is_bold_inside_its_quote_under_its_confidence_in_words() -> None:
+    text = "Russia keeps *about* 3,000 soldiers in Armenia."
+    at = text.index("3,000")
+    q = Quote(
+        text,
+        100,
+        100 + len(text),
+        2.5,
+        source(),
+        "Before it.",
+        "After.",
+        confidence=0.78,
+        answer=(100 + at, 100 + at + len("3,000 soldiers")),
+    )
+    [[embed]] = dr.answer_embeds(Answer("How many soldiers?", True, (q,)))
+    assert embed.description == (
+        "**[1]** likely answers it (78 %)\n"
+        "> *Before it.* Russia keeps \\*about\\* **3,000 soldiers** in Armenia. *After.*"
+    )
+
+
+def test_an_unsure_answer_says_so_above_its_closest_quotes() -> None:
+    q = Quote("The base is in Gyumri.", 0, 22, 1.0, source(), confidence=0.3, answer=(15, 21))
+    [[embed]] = dr.answer_embeds(Answer("Who commands the base?", False, (q,), status="unsure"))
+    description = str(embed.description)
+    assert description.startswith("Low confidence: these are the closest passages")
+    assert "**[1]** unlikely to answer it (30 %)" in description
+    assert "**Gyumri**" in description
+    assert embed.colour == dr.NOT_ANSWERED_COLOUR
+
+
 def test_every_citation_is_dated_as_render_citation_words_it() -> None:
     dated, undated = source(), source(id="u", title="Undated", path="u.txt", date=None)
     assert citation(dated).split(" — ")[0] == "A Title (as of 2024-01-02)"

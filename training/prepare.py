@@ -20,6 +20,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -80,6 +81,11 @@ def main() -> None:
     parser.add_argument("--squad", type=Path, default=Path("../shared/data/squad-train"))
     parser.add_argument("--out", type=Path, default=Path("runs/reader/data"))
     parser.add_argument("--articles", type=int, default=None, help="Only the first N articles (smoke runs).")
+    parser.add_argument(
+        "--reverse",
+        action="store_true",
+        help="Last shard first (a second process working towards the first).",
+    )
     args = parser.parse_args()
     corpus, index_dir = args.out / "corpus", args.out / "index"
     questions = write_corpus(args.squad, corpus, args.articles)
@@ -89,15 +95,16 @@ def main() -> None:
         f"index: {report.documents} documents, {report.sentences} sentences, {report.seconds:.0f} s",
         flush=True,
     )
-    answerer = Answerer(open_index(settings, verify=False), threads=settings.threads)
+    answerer = Answerer(open_index(settings, verify=False), threads=settings.threads, mode="scorer")
     shards = args.out / "shards"
     shards.mkdir(exist_ok=True)
     began = time.perf_counter()
-    for number, first in enumerate(range(0, len(questions), SHARD)):
+    starts = list(enumerate(range(0, len(questions), SHARD)))
+    for number, first in reversed(starts) if args.reverse else starts:
         path = shards / f"{number:04d}.jsonl.gz"
         if path.exists():
             continue
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as sink:
             for q in questions[first : first + SHARD]:
                 sink.write(json.dumps({**q, "candidates": _candidates(answerer, q)}) + "\n")

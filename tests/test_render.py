@@ -1,0 +1,62 @@
+"""Terminal and JSON renderings of the reader's extensions: confidence, answer span, the three outcomes."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from qabot import render
+from qabot.answer import Answer, Quote, Source
+
+SOURCE = Source("doc", "A Title", "doc.txt", "2024-01-02", None)
+TEXT = "Russia keeps about 3,000 soldiers in Armenia."
+AT = 200 + TEXT.index("3,000")
+
+
+def marked_quote(confidence: float = 0.91) -> Quote:
+    return Quote(TEXT, 200, 200 + len(TEXT), 3.2, SOURCE, confidence=confidence, answer=(AT, AT + 5))
+
+
+def printed(answer: Answer) -> str:
+    console = Console(width=100, record=True, color_system=None)
+    console.print(render.answer_text(answer))
+    return console.export_text()
+
+
+def test_json_carries_confidence_and_the_answer_in_document_offsets() -> None:
+    out = render.answer_json(Answer("How many?", True, (marked_quote(),)))
+    [q] = out["quotes"]
+    assert out["status"] == "answered"
+    assert q["confidence"] == 0.91
+    assert q["answer"] == {"text": "3,000", "start": AT, "end": AT + 5}
+    assert q["start"] <= q["answer"]["start"] < q["answer"]["end"] <= q["end"]
+
+
+def test_json_of_an_unsure_answer_keeps_its_quotes_and_says_it_declined() -> None:
+    out = render.answer_json(Answer("How many?", False, (marked_quote(0.3),), status="unsure"))
+    assert out["answered"] is False
+    assert out["status"] == "unsure"
+    assert out["quotes"][0]["confidence"] == 0.3
+
+
+def test_the_terminal_puts_confidence_in_words_and_the_answer_in_bold() -> None:
+    answer = Answer("How many?", True, (marked_quote(),))
+    text = printed(answer)
+    assert "[1] very likely answers it (91 %)" in text
+    console = Console(width=100, record=True, color_system="standard", force_terminal=True)
+    console.print(render.answer_text(answer))
+    styled = console.export_text(styles=True)
+    assert "\x1b[1m3,000\x1b[0m" in styled  # bold exactly on the answer
+
+
+def test_the_terminal_flags_an_unsure_answer_and_still_shows_the_passage() -> None:
+    text = printed(Answer("How many?", False, (marked_quote(0.3),), status="unsure"))
+    assert render.UNSURE_NOTICE in text
+    assert "unlikely to answer it (30 %)" in text
+    assert "3,000 soldiers" in text
+
+
+def test_confidence_words_cover_the_whole_range() -> None:
+    assert render.confidence_words(0.95).startswith("very likely")
+    assert render.confidence_words(0.75).startswith("likely")
+    assert render.confidence_words(0.5).startswith("may answer")
+    assert render.confidence_words(0.05) == "unlikely to answer it (5 %)"
