@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import PhaseTimer
+from benchmarks.common import PhaseTimer, seed_model_dir
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad-dev-a" / "corpus"
 PHASES = ("load_corpus", "_split", "_embed", "_write_generation", "_publish")
@@ -69,14 +69,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from qabot import store
     from qabot.config import Settings
-    from qabot.models.encoder import OnnxEncoder, model_key
+    from qabot.models.encoder import OnnxEncoder
 
     timer = PhaseTimer(store, PHASES)
     if args.fake_encoder:
         OnnxEncoder.encode = fake_encode  # type: ignore[method-assign]
-    seed_model = Settings().index_dir / "models" / model_key(Settings().model)
-    if not (seed_model / "spec.json").exists():
-        raise SystemExit(f"no ONNX export at {seed_model}: run `qabot index` first")
+    seed_model = seed_model_dir()
     with tempfile.TemporaryDirectory(prefix="qabot-big-") as tmp:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
         corpus.mkdir()

@@ -105,10 +105,12 @@ def heavy_imports(args: list[str]) -> tuple[list[str], dict[str, list[str]]]:
     command = [sys.executable, "-X", "importtime", "-c", PROBE, *args]
     env = {**child_env(), "HEAVY": json.dumps(HEAVY)}
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    heavy: list[str] = []
-    for line in result.stderr.splitlines():
-        if line.startswith("HEAVY="):
-            heavy = json.loads(line[len("HEAVY=") :])
+    found = [line for line in result.stderr.splitlines() if line.startswith("HEAVY=")]
+    # a probe that died (say, on a renamed import) must not read as "no heavy package imported"
+    if result.returncode or not found:
+        tail = "\n".join(line for line in result.stderr.splitlines() if not line.startswith("import time:"))
+        raise SystemExit(f"the ask probe failed (exit {result.returncode}):\n{tail[-2000:]}")
+    heavy: list[str] = json.loads(found[-1][len("HEAVY=") :])
     chains = {name: import_chain(result.stderr, name) for name in heavy}
     return heavy, chains
 
@@ -152,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE for the children if set"
     )
+    parser.add_argument(
+        "--no-warm-up", action="store_true", help="skip the unmeasured first run of each command"
+    )
     args = parser.parse_args(argv)
     KEEP_ENV["bytecode"] = args.no_bytecode
 
@@ -167,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     baseline = "python -c 'import sentence_transformers'"
     for command in commands.values():
-        timed(command)  # warm the page cache before measuring
+        if not args.no_warm_up:
+            timed(command)  # warm the page cache before measuring
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(args.rounds):
         for name, command in commands.items():

@@ -1,4 +1,4 @@
-"""Helpers the benchmark scripts share (run them from the repository root: `python benchmarks/NAME.py`)."""
+"""Helpers the benchmark scripts share (run them from the repository root: `python -m benchmarks.NAME`)."""
 
 from __future__ import annotations
 

@@ -3,16 +3,16 @@
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.crash_trials               # 20 trials
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.crash_trials --trials 50 --seed 1
 
-The corpus is the seed articles plus `--files` .txt files of `--paragraphs` SQuAD dev-a paragraphs each,
-in a temporary folder; the ONNX export is borrowed from ./index when there is one (else the first build
-makes it). One build is left to finish, to measure T, the seconds a `--full` build takes from process
-start to exit, and W, the seconds from the moment its generations/<name>.tmp folder appears to the moment
-CURRENT names the new generation (writing, renaming, publishing). Each trial then starts
-`python -m qabot index --full` in a subprocess and kills it with SIGKILL: odd trials after a random delay
-in [0, 1.05 T], even trials a random delay in [0, 1.1 W] after the .tmp folder appears (polled every
-5 ms), so the short window where a generation is written and published is hit however loaded the machine
-is. T is re-estimated from every build seen reaching its write phase, as the load of a shared machine
-changes over a run. After each kill, with nothing cleaned up in between:
+The corpus is the seed articles (or those of `--seed-corpus`) plus `--files` .txt files of `--paragraphs`
+SQuAD dev-a paragraphs each, in a temporary folder (or `--work`); the ONNX export is borrowed from ./index
+when there is one (else the first build makes it). One build is left to finish, to measure T, the seconds a
+`--full` build takes from process start to exit, and W, the seconds from the moment its
+generations/<name>.tmp folder appears to the moment CURRENT names the new generation (writing, renaming,
+publishing). Each trial then starts `python -m qabot index --full` in a subprocess and kills it with
+SIGKILL: odd trials after a random delay in [0, 1.05 T], even trials a random delay in [0, 1.1 W] after the
+.tmp folder appears (polled every 5 ms), so the short window where a generation is written and published is
+hit however loaded the machine is. T is re-estimated from every build seen reaching its write phase, as the
+load of a shared machine changes over a run. After each kill, with nothing cleaned up in between:
 
 1. the served generation verifies (`store.open_index(settings, verify=True)`: sizes and sha256 of every
    artifact), is the one served before the trial or a newer one, and holds every document;
@@ -66,12 +66,14 @@ class Trial:
     failures: list[str] = field(default_factory=list)
 
 
-def make_corpus(out: Path, files: int, per_file: int = 2, source: Path = SQUAD) -> int:
-    """The seed articles plus `files` documents of `per_file` SQuAD paragraphs; returns how many documents.
+def make_corpus(
+    out: Path, files: int, per_file: int = 2, source: Path = SQUAD, seed: Path = SEED_CORPUS
+) -> int:
+    """The `seed` articles plus `files` documents of `per_file` SQuAD paragraphs; returns how many documents.
 
     Paragraphs are taken round-robin over the articles, so the documents cover every article.
     """
-    shutil.copytree(SEED_CORPUS, out)
+    shutil.copytree(seed, out)
     articles: list[list[tuple[str, str]]] = []
     for path in sorted(source.glob("*.txt")):
         title, *body = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
@@ -81,7 +83,7 @@ def make_corpus(out: Path, files: int, per_file: int = 2, source: Path = SQUAD) 
         group = [paragraphs[(d * per_file + i) % len(paragraphs)] for i in range(per_file)]
         text = f"{group[0][0]} (part {d})\n\n" + "\n\n".join(p for _, p in group) + "\n"
         (out / f"squad-{d:04d}.txt").write_text(text, encoding="utf-8")
-    return len(list(SEED_CORPUS.glob("*.txt"))) + files
+    return len(list(seed.glob("*.txt"))) + files
 
 
 def build_command(settings: Any, full: bool = True) -> list[str]:
@@ -318,6 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=20, help="builds to kill (default 20)")
     parser.add_argument("--files", type=int, default=100, help="SQuAD documents added to the seed corpus")
     parser.add_argument("--paragraphs", type=int, default=2, help="SQuAD paragraphs per document")
+    parser.add_argument(
+        "--seed-corpus",
+        type=Path,
+        default=SEED_CORPUS,
+        help=f"articles the corpus starts from, one of them answering {QUESTION!r} (default ./corpus)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random delays")
     parser.add_argument("--work", type=Path, default=None, help="keep corpus and index in this folder")
     args = parser.parse_args(argv)
@@ -332,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus, index_dir = work / "corpus", work / "index"
         shutil.rmtree(corpus, ignore_errors=True)
         shutil.rmtree(index_dir, ignore_errors=True)
-        documents = make_corpus(corpus, args.files, args.paragraphs)
+        documents = make_corpus(corpus, args.files, args.paragraphs, seed=args.seed_corpus)
         settings = Settings(corpus_dir=corpus, index_dir=index_dir)
         seed_model = Settings().index_dir / "models" / model_key(settings.model)
         if (seed_model / "spec.json").exists():

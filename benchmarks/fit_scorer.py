@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,8 @@ def collect(answerer: Answerer, items: list[Item]) -> tuple[list[Example], int]:
 def fit(examples: list[Example], steps: int = 400, l2: float = 1e-3, lr: float = 0.1) -> np.ndarray:
     """Listwise softmax regression by Adam; only questions with a positive candidate teach anything."""
     usable = [(x, y) for x, y in examples if y.any()]
+    if not usable:
+        raise ValueError("no question has a gold answer among its candidates: nothing to fit")
     w = np.zeros(usable[0][0].shape[1])
     m = np.zeros_like(w)
     v = np.zeros_like(w)
@@ -65,7 +68,7 @@ def top1(examples: list[Example], w: np.ndarray, total: int) -> float:
     return sum(float(y[int(np.argmax(x @ w))]) for x, y in examples) / total
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -73,7 +76,7 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, required=True)
     parser.add_argument("--per-fold", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     index = open_index(Settings(index_dir=args.index))
     answerer = Answerer(index)
@@ -101,7 +104,8 @@ def main() -> None:
     for feature, weight in zip(scoring.FEATURES, fitted, strict=True):
         print(f'    "{feature}": {weight:.4f},')
     print("}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,16 +3,17 @@
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.incremental        # ~2 minutes
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.incremental --synthetic-chunks 100000   # + ~1 minute
 
-The corpus is the SQuAD dev-a articles cut into `--documents` files of consecutive paragraphs, in a
-temporary folder; the ONNX export is borrowed from the seed index so no build pays for it. The figure is
-the incremental build's time as a fraction of the full build's, measured in the same run. Each build is
-also split into its phases (by wrapping qabot.store's steps), to show what an incremental build still
-spends in proportion to the corpus rather than to the change.
+The corpus is the SQuAD dev-a articles cut into `--documents` files of consecutive paragraphs (all of
+them, or `--paragraphs` each), in a temporary folder; the ONNX export is borrowed from the seed index so
+no build pays for it. The figure is the incremental build's time as a fraction of the full build's,
+measured in the same run. Each build is also split into its phases (by wrapping qabot.store's steps), to
+show what an incremental build still spends in proportion to the corpus rather than to the change.
 
 --synthetic-chunks N also times incremental builds over a much larger index: a generation of N chunks of
 synthetic vectors (benchmarks/scale.py writes it in the real format) whose documents are written out as the
 corpus, so a build reuses all but the changed one. A full build of that corpus would take the better part
 of an hour, so its time is estimated from the embedding rate of the full build above (same run).
+`--sentences N` makes the synthetic vectors follow N real ones instead of all (as in scale.py).
 """
 
 from __future__ import annotations
@@ -45,14 +46,15 @@ PHASES = (
 )
 
 
-def make_corpus(source: Path, out: Path, documents: int) -> None:
-    """`documents` .txt files of consecutive paragraphs of the articles in `source`, each with a title."""
+def make_corpus(source: Path, out: Path, documents: int, per_doc: int = 0) -> None:
+    """`documents` .txt files of consecutive paragraphs of the articles in `source`, each with a title:
+    `per_doc` paragraphs each, or (0) all the paragraphs shared evenly."""
     paragraphs: list[tuple[str, str]] = []
     for path in sorted(source.glob("*.txt")):
         title, *body = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
         paragraphs += [(title, p) for p in body]
     out.mkdir(parents=True, exist_ok=True)
-    per_doc = max(1, len(paragraphs) // documents)
+    per_doc = per_doc or max(1, len(paragraphs) // documents)
     for d in range(documents):
         group = paragraphs[d * per_doc : (d + 1) * per_doc] or [paragraphs[d % len(paragraphs)]]
         text = f"{group[0][0]} (part {d})\n\n" + "\n\n".join(p for _, p in group) + "\n"
@@ -81,10 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--documents", type=int, default=500, help="documents in the corpus (default 500)")
+    parser.add_argument(
+        "--paragraphs", type=int, default=0, help="paragraphs per document (default 0: all, shared evenly)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="incremental builds, one changed file each")
     parser.add_argument("--source", type=Path, default=CORPUS, help="articles to cut into documents")
     parser.add_argument(
         "--synthetic-chunks", type=int, default=0, help="also time a synthetic index of this many chunks"
+    )
+    parser.add_argument(
+        "--sentences", type=int, default=0, help="real sentences the synthetic vectors follow (default: all)"
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -96,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = seed_model_dir()
     with tempfile.TemporaryDirectory(prefix="qabot-incremental-") as tmp:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
-        make_corpus(args.source, corpus, args.documents)
+        make_corpus(args.source, corpus, args.documents, args.paragraphs)
         (index_dir / "models").mkdir(parents=True)
         shutil.copytree(model_dir, index_dir / "models" / model_dir.name)
         settings = Settings(corpus_dir=corpus, index_dir=index_dir)
@@ -123,19 +131,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"incremental (median of {args.repeat}) / full = {ratio:.3f} (target <= {TARGET}): {verdict}")
     if args.synthetic_chunks:
         texts_per_second = (report.chunks + report.sentences) / full_phases["_embed"]
-        synthetic(args.synthetic_chunks, model_dir, args.repeat, texts_per_second, timer)
+        synthetic(args.synthetic_chunks, model_dir, args.repeat, texts_per_second, timer, args.sentences)
     return 0
 
 
-def synthetic(chunks: int, model_dir: Path, repeat: int, texts_per_second: float, timer: PhaseTimer) -> None:
-    """Incremental builds over a synthetic generation of `chunks` chunks whose documents are the corpus."""
+def synthetic(
+    chunks: int, model_dir: Path, repeat: int, texts_per_second: float, timer: PhaseTimer, sentences: int = 0
+) -> None:
+    """Incremental builds over a synthetic generation of `chunks` chunks whose documents are the corpus;
+    its vectors follow `sentences` real ones (0: all)."""
     from benchmarks.scale import real_vectors, synthetic_generation
     from qabot import store
     from qabot.config import Settings
 
     with tempfile.TemporaryDirectory(prefix="qabot-incremental-") as tmp:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
-        synthetic_generation(index_dir, chunks, model_dir, real_vectors(Path(tmp) / "real.npy"))
+        synthetic_generation(index_dir, chunks, model_dir, real_vectors(Path(tmp) / "real.npy", sentences))
         (index_dir / "models" / model_dir.name).unlink()  # scale.py links the export; builds write beside it
         shutil.copytree(model_dir, index_dir / "models" / model_dir.name)
         corpus.mkdir()

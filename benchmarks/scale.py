@@ -4,11 +4,12 @@
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.scale --million    # adds 1M vectors (~6 minutes more)
 
 Part 1, vector search. Synthetic L2-normalised vectors that follow real ones: MiniLM vectors of the SQuAD
-dev-a sentences (embedded at the start, ~5,500), mixed pairwise with near neighbours plus noise (see
-`manifold`); uniform random vectors would have no near neighbours and make every index look bad. For each
-size: exact search (IndexFlatIP, the baseline), `qabot.vectors.make_index` forced to HNSW over a sweep of
-efSearch, and IVF for comparison; build time, bytes per million vectors, single-query p50/p95 latency on
---threads FAISS threads (2), recall@10 and @50 against exact search, and speed-up over exact search.
+dev-a sentences (embedded at the start, ~5,500; `--sentences N` takes N of them), mixed pairwise with near
+neighbours plus noise (see `manifold`); uniform random vectors would have no near neighbours and make every
+index look bad. For each size: exact search (IndexFlatIP, the baseline), `qabot.vectors.make_index` forced
+to HNSW over a sweep of efSearch, and IVF for comparison; build time, bytes per million vectors,
+single-query p50/p95 latency on --threads FAISS threads (2), recall@10 and @50 against exact search, and
+speed-up over exact search.
 
 Part 2, the answer path. Generations in the real on-disk format (written by qabot.store's own writer) with
 10k and 100k chunks of real sentences (SQuAD and SciFact text, reused) and synthetic vectors. A child
@@ -44,6 +45,7 @@ TEXT_SOURCES = (SHARED / "squad-dev-a" / "corpus", SHARED / "scifact" / "corpus.
 SENTENCES_PER_DOC = 21  # chunks of 3 sentences sharing 1: 10 chunks a document, ~2 sentences a chunk
 CHUNK_SPAN, CHUNK_STEP = 3, 2
 EF_SWEEP = (32, 64, 128, 256)
+WARM_UP = 20  # questions each part-2 server answers before the timed ones (first-call costs)
 MEMORY = ("VmRSS", "RssAnon", "RssFile", "VmHWM")
 ORIGINAL_ENV = dict(os.environ)
 
@@ -51,8 +53,10 @@ ORIGINAL_ENV = dict(os.environ)
 # ---------------------------------------------------------------- synthetic vectors
 
 
-def real_vectors(cache: Path) -> np.ndarray:
-    """MiniLM vectors of the SQuAD dev-a corpus's sentences (about 5,500; embedded once, then cached)."""
+def real_vectors(cache: Path, limit: int = 0) -> np.ndarray:
+    """MiniLM vectors of the SQuAD dev-a corpus's sentences (about 5,500; embedded once, then cached), or
+    of `limit` of them spread evenly over the corpus (a quick run: embedding them all takes a minute or
+    more on 2 cores). `cache` must name the limit, as a cached file is used whatever it holds."""
     if cache.exists():
         loaded: np.ndarray = np.load(cache)
         return loaded
@@ -65,6 +69,8 @@ def real_vectors(cache: Path) -> np.ndarray:
         for s in split.split(path.read_text(encoding="utf-8"))
         if len(s.strip()) > 20
     ]
+    if limit:
+        texts = texts[:: max(1, len(texts) // limit)][:limit]
     began = time.perf_counter()
     vectors = OnnxEncoder(seed_model_dir(), threads=2).encode(texts)
     print(f"  embedded {len(texts):,} real sentences in {time.perf_counter() - began:.0f} s", file=sys.stderr)
@@ -312,8 +318,8 @@ def serve_child(config: dict[str, Any]) -> dict[str, Any]:
         retrieve.KEYWORD_POSTINGS = config["budget"]
     index = store.open_index_dir(Path(config["index"]))
     answerer = Answerer(index, min_confidence=0.0, threads=2)
-    questions = config["questions"]
-    for q in questions[:20]:
+    questions, warm_up = config["questions"], config["warm_up"]
+    for q in questions[:warm_up]:
         answerer.answer(q)
     timers = [PhaseTimer(importlib.import_module(f"qabot.{m}"), names) for m, names in PHASES.items()]
     answer_s, encode_s = [], []
@@ -323,7 +329,7 @@ def serve_child(config: dict[str, Any]) -> dict[str, Any]:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    for q in questions[20:]:
+    for q in questions[warm_up:]:
         began = time.perf_counter()
         answerer.encoder.encode([q])
         encode_s.append(time.perf_counter() - began)
@@ -347,8 +353,11 @@ def serve_child(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def serve(index_dir: Path, questions: list[str], budget: int | None, profile: Path | None) -> dict[str, Any]:
-    """Run `serve_child` in a new process (so memory figures are its own) and return what it measured."""
+def serve(
+    index_dir: Path, questions: list[str], warm_up: int, budget: int | None, profile: Path | None
+) -> dict[str, Any]:
+    """Run `serve_child` in a new process (so memory figures are its own) and return what it measured:
+    the first `warm_up` questions are answered untimed."""
     from qabot.config import THREAD_ENV_VARS
 
     # the environment as this script found it (set_threads() above exports OMP_NUM_THREADS and the like),
@@ -362,6 +371,7 @@ def serve(index_dir: Path, questions: list[str], budget: int | None, profile: Pa
     config = {
         "index": str(index_dir),
         "questions": questions,
+        "warm_up": warm_up,
         "budget": budget,
         "profile": str(profile) if profile else None,
     }
@@ -381,7 +391,7 @@ def serve(index_dir: Path, questions: list[str], budget: int | None, profile: Pa
 def load_questions(n: int) -> list[str]:
     with open(QUESTIONS, encoding="utf-8") as handle:
         items = [json.loads(line)["question"] for line in handle]
-    return [items[i] for i in np.random.default_rng(0).choice(len(items), n + 20, replace=False)]
+    return [items[i] for i in np.random.default_rng(0).choice(len(items), n, replace=False)]
 
 
 def answer_rows(
@@ -392,8 +402,10 @@ def answer_rows(
     real: np.ndarray,
     profile: Path | None,
     budgets: list[int],
+    warm_up: int = WARM_UP,
 ) -> list[dict[str, Any]]:
-    """Time the answer path on the seed index (the baseline) and on synthetic generations of `sizes`.
+    """Time the answer path on the seed index (the baseline) and on synthetic generations of `sizes`,
+    over `n_questions` questions after `warm_up` others.
 
     Each size is served with its chunks in exact search and in HNSW (a build writes the first up to
     vectors.FLAT_MAX chunks, the second above); the largest once more per keyword budget in `budgets`
@@ -402,7 +414,7 @@ def answer_rows(
     from qabot import retrieve, vectors
     from qabot.config import Settings
 
-    questions = load_questions(n_questions)
+    questions = load_questions(warm_up + n_questions)
     runs: list[tuple[str, Path, int | None]] = [("seed", Settings().index_dir, None)]
     for n in sizes:
         base, exact, graph = work / f"index-{n}", work / f"index-{n}-exact", work / f"index-{n}-hnsw"
@@ -423,7 +435,7 @@ def answer_rows(
     baseline: dict[str, float] = {}
     for i, (label, index_dir, budget) in enumerate(runs):
         largest = profile if i == len(runs) - 1 else None
-        result = serve(index_dir, questions, budget, largest)
+        result = serve(index_dir, questions, warm_up, budget, largest)
         answer, encode = np.array(result["answer"]), np.array(result["encode"])
         baseline.setdefault("rss", result["VmRSS"])
         rows.append(
@@ -494,6 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answer-sizes", default="10000,100000", help="chunk counts for part 2 ('' skips)")
     parser.add_argument("--questions", type=int, default=150, help="questions timed in part 2")
     parser.add_argument(
+        "--warm-up", type=int, default=WARM_UP, help=f"part 2: questions answered before timing ({WARM_UP})"
+    )
+    parser.add_argument(
         "--budgets", default="", help="part 2: keyword budgets (retrieve.KEYWORD_POSTINGS) to also try"
     )
     parser.add_argument("--skip-vectors", action="store_true", help="run part 2 only")
@@ -503,10 +518,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=2, help="FAISS threads in part 1 (default 2)")
     parser.add_argument(
+        "--sentences",
+        type=int,
+        default=0,
+        help="real sentences whose vectors the synthetic ones follow (default 0: all, about 5,500)",
+    )
+    parser.add_argument(
         "--no-ivf-hnsw", action="store_true", help="part 1: exact search only (to time it at many sizes)"
     )
     parser.add_argument("--serve-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if 0 < args.sentences < 11:
+        parser.error("--sentences must be at least 11: each synthetic vector mixes one with its 10 nearest")
     if args.serve_child:
         print(json.dumps(serve_child(json.loads(sys.stdin.read()))))
         return 0
@@ -516,7 +539,8 @@ def main(argv: list[str] | None = None) -> int:
     vectors.set_threads(args.threads)  # part 1 (part 2's servers run in their own processes)
     with tempfile.TemporaryDirectory(prefix="qabot-scale-") as tmp:
         work = args.work or Path(tmp)
-        real = real_vectors(work / "real-sentences.npy")
+        cache = f"real-sentences-{args.sentences}.npy" if args.sentences else "real-sentences.npy"
+        real = real_vectors(work / cache, args.sentences)
         if not args.skip_vectors:
             sizes = [int(s) for s in args.sizes.split(",") if s] + ([1_000_000] if args.million else [])
             nprobe = tuple(int(p) for p in args.nprobe.split(",") if p)
@@ -531,7 +555,9 @@ def main(argv: list[str] | None = None) -> int:
         if answer_sizes:
             model_dir = seed_model_dir()
             budgets = [int(b) for b in args.budgets.split(",") if b]
-            rows = answer_rows(answer_sizes, args.questions, model_dir, work, real, args.profile, budgets)
+            rows = answer_rows(
+                answer_sizes, args.questions, model_dir, work, real, args.profile, budgets, args.warm_up
+            )
             print_answer_rows(rows)
     if args.profile:
         import pstats

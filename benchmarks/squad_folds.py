@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("questions", type=Path)
     parser.add_argument("prefix", help="output path prefix; 'A.jsonl' and 'B.jsonl' are appended")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     records = [
         json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
@@ -30,7 +31,8 @@ def main() -> None:
         out = Path(f"{args.prefix}{name}.jsonl")
         out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen), encoding="utf-8")
         print(f"fold {name}: {len(chosen)} questions from {len(members)} documents -> {out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
