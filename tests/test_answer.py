@@ -74,16 +74,19 @@ def test_every_quote_is_verbatim_at_its_offsets(answerer: Answerer) -> None:
 
 def test_answer_json_contract(answerer: Answerer) -> None:
     data = answer_json(answerer.answer("Where is the 102nd Russian military base located?"))
-    assert set(data) == {"question", "answered", "quotes"}
-    assert data["answered"] is True and len(data["quotes"]) == 3
+    assert set(data) == {"question", "answered", "status", "quotes"}
+    assert data["answered"] is True and data["status"] == "answered" and len(data["quotes"]) == 3
     quote = data["quotes"][0]
-    assert {"text", "start", "end", "score", "source"} <= set(quote)
+    assert {"text", "start", "end", "score", "source", "confidence", "answer"} <= set(quote)
     assert isinstance(quote["start"], int) and isinstance(quote["score"], float)
+    assert 0 <= quote["confidence"] <= 1
+    assert quote["start"] <= quote["answer"]["start"] < quote["answer"]["end"] <= quote["end"]
     assert set(quote["source"]) == {"id", "title", "path", "date", "url"}
     scores = [q["score"] for q in data["quotes"]]
     assert scores == sorted(scores, reverse=True)
     declined = answer_json(answerer.answer("What is the capital of Australia?"))
-    assert declined["answered"] is False and declined["quotes"] == [] and declined["nearest"]
+    assert declined["answered"] is False and declined["status"] == "not_found"
+    assert declined["quotes"] == [] and declined["nearest"]
 
 
 def test_quotes_are_distinct(answerer: Answerer) -> None:
