@@ -1,31 +1,29 @@
 """Sentence segmentation with character offsets, and chunking of sentences for the embedding model.
 
 The one invariant everything else leans on: for every span, `text[span.start:span.end]` is the sentence.
-pysbd decides where sentences end (it knows U.S., Dr., Gen., quotations); offsets are found by locating
-each of its segments in the original text, so they can never drift.
+sentencex decides where sentences end within a line (it knows U.S., Dr., Gen., quotations); a line break
+always ends a sentence (headlines, bylines, list lines), as it did with pysbd, which qabot used before and
+which was 200 times slower (benchmarks/segmentation.py). Offsets are found by locating each segment in the
+original text, so they can never drift.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pysbd
+from typing import cast
 
 # Paragraphs are separated by blank lines; headlines and date lines sit in paragraphs of their own.
-_PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\s*\n\s*\n|\s*\Z)", re.DOTALL)
+_GAP = re.compile(r"\n\s*\n")
 # A leading date line ("Date: 23 February 2021", "date 2023-12-28") is its own unit even when a
 # headline follows on the same line.
 _DATE_LINE = re.compile(
     r"(?i)date:?\s+(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})\b"
 )
-SEGMENTER_VERSION = 2  # bump when segmentation changes, so incremental builds re-split every document
+SEGMENTER_VERSION = 3  # bump when segmentation changes, so incremental builds re-split every document
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
-MAX_PARAGRAPH_CHARS = 20_000  # pysbd is regex-heavy; very long paragraphs are fed to it in pieces
 
 
 @dataclass(frozen=True)
@@ -34,52 +32,67 @@ class Span:
     end: int
 
 
-@lru_cache(maxsize=1)
-def _segmenter() -> pysbd.Segmenter:
-    import pysbd  # here, not at the top: only builds segment, and `qabot ask` saves ~10 ms
-
-    return pysbd.Segmenter(language="en", clean=False)
-
-
 def segment(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """Sentences of `text[start:end]` as spans into `text`, in order, stripped of surrounding whitespace."""
     end = len(text) if end is None else end
     spans: list[Span] = []
-    for para in _PARAGRAPH.finditer(text, start, end):
-        for piece_start, piece_end in _pieces(text, para.start(), para.end(), MAX_PARAGRAPH_CHARS):
-            spans.extend(_sentences(text, piece_start, piece_end))
-    return spans
-
-
-def _sentences(text: str, start: int, end: int) -> list[Span]:
-    spans: list[Span] = []
     cursor = start
-    date = _DATE_LINE.match(text, start, end)
-    if date:
-        spans.append(Span(date.start(), date.end()))
-        cursor = date.end()
-    block = text[cursor:end]
-    if not block.strip():
-        return spans
-    for piece in _segmenter().segment(block):
-        found = text.find(piece, cursor, end) if piece else -1
-        if found < 0:  # pysbd changed the text after all: keep the rest of the block as one unit
-            piece, found = text[cursor:end], cursor
-        spans.extend(_trimmed(text, cursor, found))  # anything pysbd skipped ("U.S. .??" loses "??")
-        spans.extend(_trimmed(text, found, found + len(piece)))
-        cursor = found + len(piece)
-    spans.extend(_trimmed(text, cursor, end))
+    for gap in _GAP.finditer(text, start, end):
+        _paragraph(text, cursor, gap.start(), spans)
+        cursor = gap.end()
+    _paragraph(text, cursor, end, spans)
     return spans
 
 
-def _trimmed(text: str, start: int, end: int) -> list[Span]:
+def _paragraph(text: str, start: int, end: int, out: list[Span]) -> None:
     while start < end and text[start].isspace():
         start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if start == end:
-        return []
-    return [Span(s, e) for s, e in _pieces(text, start, end, MAX_SENTENCE_CHARS)]
+    date = _DATE_LINE.match(text, start, end)
+    if date:
+        out.append(Span(date.start(), date.end()))
+        start = date.end()
+    while start < end:
+        newline = text.find("\n", start, end)
+        line_end = end if newline < 0 else newline
+        _line(text, start, line_end, out)
+        start = line_end + 1
+
+
+def _line(text: str, start: int, end: int, out: list[Span]) -> None:
+    cursor = start
+    for piece in _splitter()("en", text[start:end]):
+        if text.startswith(piece, cursor):  # the usual case: the pieces are the line, cut up
+            found = cursor
+        else:  # the segmenter changed the text after all: keep the rest of the line as one unit
+            found = text.find(piece, cursor, end) if piece else -1
+            if found < 0:
+                piece, found = text[cursor:end], cursor
+            _emit(text, cursor, found, out)  # anything the segmenter skipped
+        _emit(text, found, found + len(piece), out)
+        cursor = found + len(piece)
+    if cursor < end:
+        _emit(text, cursor, end, out)
+
+
+@lru_cache(maxsize=1)
+def _splitter() -> Callable[[str, str], Iterable[str]]:
+    from sentencex import segment as split  # here, not at the top: only builds segment
+
+    return cast(Callable[[str, str], Iterable[str]], split)
+
+
+def _emit(text: str, start: int, end: int, out: list[Span]) -> None:
+    """`text[start:end]` without surrounding whitespace, cut into runs of MAX_SENTENCE_CHARS at most."""
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return
+    start += len(piece) - len(piece.lstrip())
+    end = start + len(stripped)
+    if end - start <= MAX_SENTENCE_CHARS:
+        out.append(Span(start, end))
+    else:
+        out.extend(Span(s, e) for s, e in _pieces(text, start, end, MAX_SENTENCE_CHARS))
 
 
 def _pieces(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
