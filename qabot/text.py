@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
 
+from qabot import markup
+
 # Paragraphs are separated by blank lines; headlines and date lines sit in paragraphs of their own.
 _GAP = re.compile(r"\n\s*\n")
 # A leading date line ("Date: 23 February 2021", "date 2023-12-28") is its own unit even when a
@@ -26,31 +28,126 @@ SEGMENTER_VERSION = 3  # bump when segmentation changes, so incremental builds r
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
+SENTENCE = "sentence"
+INTRO = "intro"  # a sentence introducing a block (code, list, table, include) quoted with the block
+# A sentence ending so introduces what follows it ("Run the live server:", "It looks like this.")
+_INTRODUCES = re.compile(
+    r"(?:[:：]|\b(?:like this|as follows|like so|the following|for example|for instance|below))[.!]?$",
+    re.IGNORECASE,
+)
+# Blocks longer than this are cut at a line end, visibly (`Span.cut`), the rest quoted on its own:
+# about 30 lines of code, which is what a terminal panel or a Discord message shows comfortably.
+MAX_BLOCK_CHARS = 1500
+
+
 @dataclass(frozen=True)
 class Span:
+    """A quotable unit, `text[start:end]`: a sentence, or in a structured document also a heading, a
+    code block, a table, or a sentence with the block it introduces (`kind`), under its `section`
+    path of headings. `cut` marks a block that continues past `end` (in the next unit)."""
+
     start: int
     end: int
+    kind: str = SENTENCE
+    section: tuple[str, ...] = ()
+    cut: bool = False
 
 
-def segment(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentences of `text[start:end]` as spans into `text`, in order, stripped of surrounding whitespace."""
+def split(text: str, path: str, start: int = 0) -> list[Span]:
+    """The units of a document: Markdown and reST by their structure (qabot.markup), others as sentences."""
+    if not markup.structured(path):
+        return segment(text, start)
+    return units(text, markup.blocks(text, path, start))
+
+
+def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
+    """Quote units of a structured document: sentences of prose, headings, and blocks whole, a sentence
+    that introduces a block quoted together with it (`INTRO`); code is never split into sentences."""
+    out: list[Span] = []
+    i = 0
+    while i < len(blocks):
+        block = blocks[i]
+        if block.kind == markup.PROSE:
+            sentences = segment(text, block.start, block.end, wrapped=True)
+            taken = _introduced(blocks, i) if sentences else []
+            if taken and _INTRODUCES.search(text[sentences[-1].start : sentences[-1].end]):
+                out.extend(Span(s.start, s.end, SENTENCE, block.section) for s in sentences[:-1])
+                out.extend(_block_units(text, sentences[-1].start, taken, INTRO, block.section))
+                i += 1 + len(taken)
+                continue
+            out.extend(Span(s.start, s.end, SENTENCE, block.section) for s in sentences)
+        else:
+            out.extend(_block_units(text, block.start, [block], block.kind, block.section))
+        i += 1
+    return out
+
+
+def _introduced(blocks: Sequence[markup.Block], i: int) -> list[markup.Block]:
+    """The block(s) right after prose block `i` that a sentence can introduce: a code block, a table, an
+    include line, or a whole list (as many of its blocks as fit MAX_BLOCK_CHARS, at least one)."""
+    if i + 1 >= len(blocks):
+        return []
+    after = blocks[i + 1]
+    if after.kind in {markup.CODE, markup.TABLE, markup.INCLUDE}:
+        return [after]
+    if after.group < 0 or after.group == blocks[i].group or after.kind == markup.HEADING:
+        return []
+    taken = [after]
+    for b in blocks[i + 2 :]:
+        if b.group != after.group or b.end - after.start > MAX_BLOCK_CHARS:
+            break
+        taken.append(b)
+    return taken
+
+
+def _block_units(
+    text: str, start: int, blocks: Sequence[markup.Block], kind: str, section: tuple[str, ...]
+) -> list[Span]:
+    """`text[start:blocks[-1].end]` as one unit, or cut at line ends into units of MAX_BLOCK_CHARS at
+    most (the first of kind `kind`, the rest of the block's own kind) when it is longer."""
+    end = blocks[-1].end
+    out: list[Span] = []
+    while end - start > MAX_BLOCK_CHARS:
+        cut = text.rfind("\n", start + 1, start + MAX_BLOCK_CHARS)
+        if cut <= start:  # one very long line: cut at a space, or anywhere
+            cut = max(text.rfind(" ", start + 1, start + MAX_BLOCK_CHARS), start + MAX_BLOCK_CHARS)
+        first, last = markup.trimmed(text, start, cut)
+        if last > first:
+            out.append(Span(first, last, kind, section, cut=True))
+        kind = blocks[-1].kind if kind == INTRO else kind
+        start = cut
+    first, last = markup.trimmed(text, start, end)
+    if last > first:
+        out.append(Span(first, last, kind, section))
+    return out
+
+
+def segment(text: str, start: int = 0, end: int | None = None, wrapped: bool = False) -> list[Span]:
+    """Sentences of `text[start:end]` as spans into `text`, in order, stripped of surrounding whitespace.
+
+    A line break ends a sentence, unless `wrapped` (the lines of Markdown and reST paragraphs are wrapped
+    at a width, not at sentence ends).
+    """
     end = len(text) if end is None else end
     spans: list[Span] = []
     cursor = start
     for gap in _GAP.finditer(text, start, end):
-        _paragraph(text, cursor, gap.start(), spans)
+        _paragraph(text, cursor, gap.start(), spans, wrapped)
         cursor = gap.end()
-    _paragraph(text, cursor, end, spans)
+    _paragraph(text, cursor, end, spans, wrapped)
     return spans
 
 
-def _paragraph(text: str, start: int, end: int, out: list[Span]) -> None:
+def _paragraph(text: str, start: int, end: int, out: list[Span], wrapped: bool = False) -> None:
     while start < end and text[start].isspace():
         start += 1
     date = _DATE_LINE.match(text, start, end)
     if date:
         out.append(Span(date.start(), date.end()))
         start = date.end()
+    if wrapped:
+        _line(text, start, end, out)
+        return
     while start < end:
         newline = text.find("\n", start, end)
         line_end = end if newline < 0 else newline
@@ -109,6 +206,20 @@ def _pieces(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]
         out.append((start, end))
     # trim trailing whitespace left before a cut
     return [(s, e - (len(text[s:e]) - len(text[s:e].rstrip()))) for s, e in out if text[s:e].strip()]
+
+
+def chunk_sections(
+    units: Sequence[Span], token_counts: Sequence[int], budget: int, overlap: int = 1
+) -> list[tuple[int, int]]:
+    """`chunk` within each section: a chunk never spans a heading, so a chunk is about one section and
+    is embedded under its path. Plain sentences (no headings) are chunked as one run."""
+    out: list[tuple[int, int]] = []
+    first = 0
+    for i in range(1, len(units) + 1):
+        if i == len(units) or units[i].kind == markup.HEADING or units[i].section != units[i - 1].section:
+            out.extend((first + a, first + b) for a, b in chunk(token_counts[first:i], budget, overlap))
+            first = i
+    return out
 
 
 def chunk(token_counts: Sequence[int], budget: int, overlap: int = 1) -> list[tuple[int, int]]:
