@@ -9,13 +9,13 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from qabot import retrieve, scoring
+from qabot import evidence, retrieve, scoring
 from qabot.store import Index, Scope, SentenceRow
 
 MAX_QUESTION_CHARS = 1000
@@ -94,6 +94,7 @@ class Source:
     path: str
     date: str | None
     url: str | None
+    section: tuple[str, ...] = ()  # the headings above the quote in a Markdown or reST document
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class Quote:
     before: str = ""
     after: str = ""
     also: tuple[Source, ...] = ()  # other documents carrying the same sentence (syndicated copies)
+    cut: bool = False  # a block too long to quote whole: it continues past `end`
 
 
 @dataclass(frozen=True)
@@ -299,6 +301,8 @@ class Answerer:
             zip(ids, (np.asarray(self.index.sentence_vectors[ids]) @ vector).tolist(), strict=True)
         )
         info = scoring.question_info(text, self.index.sentence_frequency)
+        places = self._places({sid: rows[sid].doc for sid in support})
+        versions = evidence.about_versions(text)
         candidates = []
         for sid, (chunk_cos, rank_feature) in support.items():
             row = rows[sid]
@@ -312,9 +316,20 @@ class Answerer:
                 "rank": rank_feature,
                 **scoring.lexical_features(info, sentence),
             }
-            candidates.append(Candidate(row, scoring.score(features), features))
+            features.update(evidence.features(places.get(sid), sentence, info.idf, versions))
+            value = scoring.score(features) + evidence.adjustment(features)
+            candidates.append(Candidate(row, value, features))
         candidates.sort(key=lambda c: -c.score)
         return candidates
+
+    def _places(self, doc_of: Mapping[int, int]) -> dict[int, evidence.Place]:
+        """Kind, section path and changelog-ness of the units (sentence id -> document row) that have them."""
+        places = {}
+        for sid, unit in self.index.units(list(doc_of)).items():
+            doc = self.index.document(doc_of[sid])
+            changelog = evidence.is_changelog(doc.path, doc.title)
+            places[sid] = evidence.Place(unit.kind, unit.section, changelog)
+        return places
 
     def _baseline(self, hits: Sequence[retrieve.Hit]) -> list[Candidate]:
         """One retriever's sentences in its own order (the baselines: no fusion, no re-scoring)."""
@@ -349,6 +364,7 @@ class Answerer:
     def _quote(self, c: Candidate, also: tuple[Source, ...] = ()) -> Quote:
         s = c.sentence
         doc = self.index.document(s.doc)
+        unit = self.index.units([s.id]).get(s.id)
         neighbours = {n.id: n for n in self.index.sentences(s.id - 1, s.id + 1) if n.doc == s.doc}
         before = neighbours.get(s.id - 1)
         after = neighbours.get(s.id + 1)
@@ -357,10 +373,11 @@ class Answerer:
             start=s.start,
             end=s.end,
             score=round(c.score, 4),
-            source=self._source(s.doc),
+            source=replace(self._source(s.doc), section=unit.section) if unit else self._source(s.doc),
             before=doc.text[before.start : before.end] if before else "",
             after=doc.text[after.start : after.end] if after else "",
             also=also,
+            cut=bool(unit and unit.cut),
         )
 
     def _source(self, doc_row: int) -> Source:

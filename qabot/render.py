@@ -5,23 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.panel import Panel
+from rich.syntax import Syntax
 from rich.text import Text
 
+from qabot import markup
 from qabot.answer import Answer, Quote, RankedDocument, Source
 
 NOT_IN_CORPUS = "Not in the corpus: the documents do not answer this."
 
 
 def source_json(source: Source) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "id": source.id,
         "title": source.title,
         "path": source.path,
         "date": source.date,
         "url": source.url,
     }
+    if source.section:
+        out["section"] = list(source.section)  # headings above the quote, outermost first
+    return out
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
@@ -37,6 +42,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                 "source": source_json(q.source),
                 "context": {"before": q.before, "after": q.after},
                 **({"also": [source_json(s) for s in q.also]} if q.also else {}),
+                **({"cut": True} if q.cut else {}),
             }
             for q in answer.quotes
         ],
@@ -59,10 +65,17 @@ def search_json(query: str, documents: Sequence[RankedDocument]) -> dict[str, An
 
 
 def citation(source: Source) -> str:
-    """Title, "as of" date and where to find it: a quote without its date misleads on changing news."""
+    """Title (and section path), "as of" date and where to find it: a quote without its date misleads
+    on changing news."""
     date = f"as of {source.date}" if source.date else "undated"
     where = source.url or source.path
-    return f"{source.title} ({date}) — {where}"
+    return f"{section_title(source)} ({date}) — {where}"
+
+
+def section_title(source: Source) -> str:
+    """The title, then the headings above the quote: "First Steps › Check it"."""
+    section = source.section[1:] if source.section[:1] == (source.title,) else source.section
+    return " › ".join((source.title, *section))
 
 
 def answer_text(answer: Answer) -> Group:
@@ -89,15 +102,34 @@ def answer_text(answer: Answer) -> Group:
     return Group(*parts)
 
 
-def _quote_text(quote: Quote) -> Text:
-    """The answering sentence marked ▶ and in bold, its neighbours above and below, dimmed."""
-    text = Text()
-    if quote.before:
-        text.append(quote.before + "\n", style="dim")
-    text.append("▶ " + quote.text, style="bold")
-    if quote.after:
-        text.append("\n" + quote.after, style="dim")
-    return text
+def _quote_text(quote: Quote) -> RenderableType:
+    """The answering sentence marked ▶ and in bold, its neighbours above and below, dimmed; code in a
+    quote is shown as code (highlighted, HTML colouring tags dropped), and a cut block says so."""
+    shown = markup.pieces(quote.text)
+    if len(shown) == 1 and not shown[0].code and not quote.cut:
+        text = Text()
+        if quote.before:
+            text.append(quote.before + "\n", style="dim")
+        text.append("▶ " + quote.text, style="bold")
+        if quote.after:
+            text.append("\n" + quote.after, style="dim")
+        return text
+    parts: list[RenderableType] = [Text(_neighbour(quote.before), style="dim")] if quote.before else []
+    for number, piece in enumerate(shown):
+        if piece.code:
+            parts.append(Syntax(piece.text, piece.language or "text", word_wrap=True, theme="ansi_dark"))
+        else:
+            parts.append(Text(("▶ " if number == 0 else "") + piece.text, style="bold"))
+    if quote.cut:
+        parts.append(Text(f"… (cut: the block goes on after char {quote.end})", style="italic"))
+    elif quote.after:
+        parts.append(Text(_neighbour(quote.after), style="dim"))
+    return Group(*parts)
+
+
+def _neighbour(text: str, limit: int = 400) -> str:
+    """A neighbouring unit as context: code neighbours can be long, so at most `limit` characters."""
+    return text if len(text) <= limit else text[:limit].rstrip() + " …"
 
 
 def search_text(query: str, documents: Sequence[RankedDocument]) -> Group:

@@ -1,0 +1,86 @@
+"""Ranking evidence that only documentation has: unit kinds, section paths, changelogs.
+
+The scorer (qabot.scoring) was fitted on prose, where every unit is a sentence. In Markdown and reST
+documents a unit may be a bare heading or a code block nobody introduced, which match a question's
+words without answering it; the headings above a sentence say what it is about ("Logging" above "Set
+the level with --log-level"); and a changelog repeats, one line per release, the names the reference
+pages explain. Each adjustment here was measured on the FastAPI docs question set and the news sets
+(docs/benchmarks.md, "Documentation"); a unit of a .txt or .jsonl corpus gets none of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from qabot import markup, text
+from qabot.words import content_words, stems
+
+# Added to the linear score (whose weights sum to ~18 on a perfect match; 8.62 is the abstention line).
+WEIGHTS = {
+    "heading": -3.0,  # the unit is a heading alone
+    "code_alone": -1.5,  # a code block, table or include line that no sentence introduces
+    "section": 2.0,  # share of the question's rarity-weighted words found only in the section path
+    "changelog": -2.0,  # a changelog line, for a question that is not about versions or changes
+}
+_CHANGELOG = re.compile(
+    r"(?:^|[-_ ])(?:release[-_ ]?notes|change[-_ ]?log|changes|news|history|what'?s[-_ ]new)$", re.I
+)
+_ABOUT_VERSIONS = re.compile(
+    r"\b(?:versions?|releases?|released|changelog|release notes|changes|changed|added|introduced|"
+    r"removed|dropped|since when|upgrad\w*|\d+\.\d+(?:\.\d+)?)\b",
+    re.IGNORECASE,
+)
+_STANDALONE = {markup.CODE, markup.TABLE, markup.INCLUDE, markup.HTML}
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a unit sits: its kind, section path, and whether its document is a changelog."""
+
+    kind: str
+    section: tuple[str, ...]
+    changelog: bool
+
+
+def is_changelog(path: str, title: str) -> bool:
+    """Release notes by name: CHANGELOG.md, release-notes.md, HISTORY.rst, a "Release Notes" title."""
+    stem = PurePosixPath(path).stem
+    return markup.structured(path) and bool(_CHANGELOG.search(stem) or _CHANGELOG.search(title.strip()))
+
+
+def about_versions(question: str) -> bool:
+    """Whether a question asks about versions, releases or changes (then changelogs are fair answers)."""
+    return bool(_ABOUT_VERSIONS.search(question))
+
+
+def features(
+    place: Place | None, sentence: str, idf: Mapping[str, float], versions: bool
+) -> dict[str, float]:
+    """The documentation features of one candidate (empty for a plain sentence of unstructured text)."""
+    if place is None:
+        return {}
+    return {
+        "heading": float(place.kind == markup.HEADING),
+        "code_alone": float(place.kind in _STANDALONE),
+        "section": section_gain(place.section, sentence, idf),
+        "changelog": float(place.changelog and not versions and place.kind != text.INTRO),
+    }
+
+
+def section_gain(section: tuple[str, ...], sentence: str, idf: Mapping[str, float]) -> float:
+    """The rarity-weighted share of the question's words that the section path holds and the unit
+    does not: what the headings add as evidence."""
+    total = sum(idf.values())
+    if not section or not total:
+        return 0.0
+    in_sentence = set(stems(content_words(sentence)))
+    in_section = set(stems(content_words(" ".join(section)))) - in_sentence
+    return sum(v for t, v in idf.items() if t in in_section) / total
+
+
+def adjustment(values: Mapping[str, float], weights: Mapping[str, float] | None = None) -> float:
+    w = WEIGHTS if weights is None else weights
+    return sum(w[name] * values.get(name, 0.0) for name in w)
