@@ -316,7 +316,9 @@ class Answerer:
                 "rank": rank_feature,
                 **scoring.lexical_features(info, sentence),
             }
-            features.update(evidence.features(places.get(sid), sentence, info.idf, versions))
+            before = similarity.get(sid - 1, 0.0) if sid - 1 in rows and rows[sid - 1].doc == row.doc else 0.0
+            place = places.get(sid)
+            features.update(evidence.features(place, sentence, info.idf, versions, info.words, before))
             value = scoring.score(features) + evidence.adjustment(features)
             candidates.append(Candidate(row, value, features))
         candidates.sort(key=lambda c: -c.score)

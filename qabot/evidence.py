@@ -24,6 +24,9 @@ WEIGHTS = {
     "code_alone": -1.5,  # a code block, table or include line that no sentence introduces
     "section": 2.0,  # share of the question's rarity-weighted words found only in the section path
     "changelog": -2.0,  # a changelog line, for a question that is not about versions or changes
+    "intro": 1.0,  # a sentence with the code, list or table it introduces
+    "code": 2.0,  # the unit names code (`identifier`, a code block) that the question does not
+    "follows": 2.0,  # cosine of the question and the unit before (which may set up what this one answers)
 }
 _CHANGELOG = re.compile(
     r"(?:^|[-_ ])(?:release[-_ ]?notes|change[-_ ]?log|changes|news|history|what'?s[-_ ]new)$", re.I
@@ -57,17 +60,42 @@ def about_versions(question: str) -> bool:
 
 
 def features(
-    place: Place | None, sentence: str, idf: Mapping[str, float], versions: bool
+    place: Place | None,
+    sentence: str,
+    idf: Mapping[str, float],
+    versions: bool,
+    question_words: frozenset[str] = frozenset(),
+    before: float = 0.0,
 ) -> dict[str, float]:
-    """The documentation features of one candidate (empty for a plain sentence of unstructured text)."""
+    """The documentation features of one candidate (empty for a plain sentence of unstructured text);
+    `before` is the cosine of the question and the unit before this one in its document."""
     if place is None:
         return {}
     return {
+        "code": float(new_code(sentence, question_words)),
+        "follows": before,
         "heading": float(place.kind == markup.HEADING),
         "code_alone": float(place.kind in _STANDALONE),
         "section": section_gain(place.section, sentence, idf),
-        "changelog": float(place.changelog and not versions and place.kind != text.INTRO),
+        "changelog": float(place.changelog and not versions),
+        "intro": float(place.kind == text.INTRO),
     }
+
+
+_FENCED = re.compile(r"^[ \t]*(?:```|~~~)[^\n]*\n(.*?)(?:^[ \t]*(?:```|~~~)|\Z)", re.DOTALL | re.MULTILINE)
+_INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+_INDENTED_OR_INCLUDE = re.compile(r"^(?:    |\t|\{\*)(.*)$", re.MULTILINE)
+
+
+def new_code(unit: str, question_words: frozenset[str]) -> bool:
+    """Whether the unit shows code (an inline `identifier`, a code block, an include) with a word the
+    question does not have: in documentation the answer to "how do I …" is usually a name or a command."""
+    code = [
+        m.group(1)
+        for pattern in (_FENCED, _INLINE_CODE, _INDENTED_OR_INCLUDE)
+        for m in pattern.finditer(unit)
+    ]
+    return any(w not in question_words for piece in code for w in content_words(piece))
 
 
 def section_gain(section: tuple[str, ...], sentence: str, idf: Mapping[str, float]) -> float:

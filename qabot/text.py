@@ -38,6 +38,9 @@ _INTRODUCES = re.compile(
 # Blocks longer than this are cut at a line end, visibly (`Span.cut`), the rest quoted on its own:
 # about 30 lines of code, which is what a terminal panel or a Discord message shows comfortably.
 MAX_BLOCK_CHARS = 1500
+# A paragraph of documentation up to this long is quoted whole: its sentences lean on each other ("Let's
+# say you want X." "Then declare Y."); a longer one is quoted by the sentence.
+MAX_PARAGRAPH_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,11 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
     """The units of a document: Markdown and reST by their structure (qabot.markup), others as sentences."""
     if not markup.structured(path):
         return segment(text, start)
-    return units(text, markup.blocks(text, path, start))
+    try:
+        blocks = markup.blocks(text, path, start)
+    except Exception:  # a parser bug on odd input (docutils has raised on some): lose structure, not text
+        return segment(text, start, wrapped=True)
+    return units(text, blocks)
 
 
 def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
@@ -69,6 +76,8 @@ def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
         block = blocks[i]
         if block.kind == markup.PROSE:
             sentences = segment(text, block.start, block.end, wrapped=True)
+            if block.end - block.start <= MAX_PARAGRAPH_CHARS and len(sentences) > 1:
+                sentences = [Span(sentences[0].start, sentences[-1].end)]  # a short paragraph is one unit
             taken = _introduced(blocks, i) if sentences else []
             if taken and _INTRODUCES.search(text[sentences[-1].start : sentences[-1].end]):
                 out.extend(Span(s.start, s.end, SENTENCE, block.section) for s in sentences[:-1])
@@ -212,12 +221,16 @@ def chunk_sections(
     units: Sequence[Span], token_counts: Sequence[int], budget: int, overlap: int = 1
 ) -> list[tuple[int, int]]:
     """`chunk` within each section: a chunk never spans a heading, so a chunk is about one section and
-    is embedded under its path. Plain sentences (no headings) are chunked as one run."""
+    is embedded under its path. Plain sentences (no headings) are chunked as one run, with `overlap`.
+    Sections are chunked without overlap: a chunk of one section already shares its context (the
+    path it is embedded under), and repeating units costs a third more embedding work."""
+    if not any(u.section or u.kind != SENTENCE for u in units):
+        return chunk(token_counts, budget, overlap)
     out: list[tuple[int, int]] = []
     first = 0
     for i in range(1, len(units) + 1):
         if i == len(units) or units[i].kind == markup.HEADING or units[i].section != units[i - 1].section:
-            out.extend((first + a, first + b) for a, b in chunk(token_counts[first:i], budget, overlap))
+            out.extend((first + a, first + b) for a, b in chunk(token_counts[first:i], budget, 0))
             first = i
     return out
 
