@@ -192,7 +192,9 @@ class Answerer:
             return Answer(text, False, nearest=tuple(self._nearest_sources(fused, 3)), top_score=best)
         if timeline:
             dated = self._timeline(candidates, k)
-            if len(dated) > 1:
+            # undated quotes have no order in time: documentation asking how to "change" or "develop"
+            # something is not asking for a timeline
+            if sum(q.source.date is not None for q in dated) > 1:
                 return Answer(text, True, tuple(dated), top_score=best, timeline=True)
         return Answer(text, True, tuple(self._distinct(candidates, k)), top_score=best)
 
@@ -305,6 +307,9 @@ class Answerer:
         versions = evidence.about_versions(text)
         candidates = []
         for sid, (chunk_cos, rank_feature) in support.items():
+            place = places.get(sid)
+            if not evidence.quotable(place):
+                continue
             row = rows[sid]
             neighbours = [similarity[n] for n in (sid - 1, sid + 1) if n in rows and rows[n].doc == row.doc]
             sentence = self.index.document(row.doc).text[row.start : row.end]
@@ -317,7 +322,6 @@ class Answerer:
                 **scoring.lexical_features(info, sentence),
             }
             before = similarity.get(sid - 1, 0.0) if sid - 1 in rows and rows[sid - 1].doc == row.doc else 0.0
-            place = places.get(sid)
             features.update(evidence.features(place, sentence, info.idf, versions, info.words, before))
             value = scoring.score(features) + evidence.adjustment(features)
             candidates.append(Candidate(row, value, features))

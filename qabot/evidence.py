@@ -20,7 +20,6 @@ from qabot.words import content_words, stems
 
 # Added to the linear score (whose weights sum to ~18 on a perfect match; 8.62 is the abstention line).
 WEIGHTS = {
-    "heading": -3.0,  # the unit is a heading alone
     "code_alone": -1.5,  # a code block, table or include line that no sentence introduces
     "section": 2.0,  # share of the question's rarity-weighted words found only in the section path
     "changelog": -2.0,  # a changelog line, for a question that is not about versions or changes
@@ -46,6 +45,11 @@ class Place:
     kind: str
     section: tuple[str, ...]
     changelog: bool
+
+
+def quotable(place: Place | None) -> bool:
+    """A heading alone is never an answer (it stays a unit: chunks hold it, and it is a quote's context)."""
+    return place is None or place.kind != markup.HEADING
 
 
 def is_changelog(path: str, title: str) -> bool:
@@ -74,7 +78,6 @@ def features(
     return {
         "code": float(new_code(sentence, question_words)),
         "follows": before,
-        "heading": float(place.kind == markup.HEADING),
         "code_alone": float(place.kind in _STANDALONE),
         "section": section_gain(place.section, sentence, idf),
         "changelog": float(place.changelog and not versions),

@@ -172,18 +172,14 @@ def _split(
 
 
 def chunk_text(doc: Document, sentences: Sequence[Span], first: int, last: int) -> str:
-    """What a chunk is embedded as: the title (and in structured documents the section path), then its
-    sentences (in structured documents without link targets and HTML tags: see `markup.plain`)."""
-    body = doc.text[sentences[first].start : sentences[last].end]
-    if not markup.structured(doc.path):
-        return f"{doc.title}\n{body}"
-    return f"{heading(doc, sentences[first])}\n{markup.plain(body)}"
+    """What a chunk of an unstructured document is embedded as: the title, then its sentences."""
+    return f"{doc.title}\n{doc.text[sentences[first].start : sentences[last].end]}"
 
 
-def heading(doc: Document, span: Span) -> str:
-    """The title and the section path below it: "First Steps › Check it"."""
-    section = span.section[1:] if span.section[:1] == (doc.title,) else span.section
-    return " › ".join((doc.title, *section))
+def keyword_title(doc: Document, span: Span) -> str:
+    """The title a chunk is keyword-indexed under (weighted double): in a structured document with the
+    section path of its first unit, so that the headings above a passage count as evidence for it."""
+    return " › ".join(dict.fromkeys((doc.title, *span.section)))
 
 
 def embedded_text(doc: Document, span: Span) -> str:
@@ -193,9 +189,15 @@ def embedded_text(doc: Document, span: Span) -> str:
 
 
 def _embed(parts: list[DocumentParts], encoder: OnnxEncoder, progress: Progress) -> None:
+    """Vectors for the units and chunks of every part that has none yet.
+
+    A structured document's chunk vector is the mean of its units' vectors (see `_mean_chunks`), so only
+    its units go through the model; other documents' chunks are embedded as `chunk_text`.
+    """
     todo = [i for i, p in enumerate(parts) if p.chunk_vectors is None]
+    embedded = [i for i in todo if not markup.structured(parts[i].doc.path)]
     chunk_texts = [
-        chunk_text(parts[i].doc, parts[i].sentences, a, b) for i in todo for a, b in parts[i].chunks
+        chunk_text(parts[i].doc, parts[i].sentences, a, b) for i in embedded for a, b in parts[i].chunks
     ]
     sentence_texts = [embedded_text(parts[i].doc, s) for i in todo for s in parts[i].sentences]
     progress.start("embedding", len(chunk_texts) + len(sentence_texts))
@@ -204,11 +206,28 @@ def _embed(parts: list[DocumentParts], encoder: OnnxEncoder, progress: Progress)
     c = s = 0
     for i in todo:
         p = parts[i]
-        nc, ns = len(p.chunks), len(p.sentences)
-        parts[i] = DocumentParts(
-            p.doc, p.sentences, p.chunks, sentence_vectors[s : s + ns], chunk_vectors[c : c + nc]
-        )
-        c, s = c + nc, s + ns
+        units = sentence_vectors[s : s + len(p.sentences)]
+        if i in embedded:
+            chunks = chunk_vectors[c : c + len(p.chunks)]
+            c += len(p.chunks)
+        else:
+            chunks = _mean_chunks(units, p.chunks)
+        parts[i] = DocumentParts(p.doc, p.sentences, p.chunks, units, chunks)
+        s += len(p.sentences)
+
+
+def _mean_chunks(units: np.ndarray, chunks: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Each chunk's vector as the normalised mean of its units' vectors.
+
+    For documentation: embedding chunks as well as units was half of the build's model work (393k word
+    pieces of 700k on the FastAPI docs), and the mean did as well there (top-1 -2, top-3 +5 of 96
+    questions; docs/benchmarks.md, "Documentation").
+    """
+    if not chunks:
+        return np.zeros((0, units.shape[1]), dtype=np.float32)
+    means = np.stack([units[a : b + 1].mean(axis=0) for a, b in chunks])
+    norms = np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    return np.asarray(means / norms, dtype=np.float32)
 
 
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"  # qabot.bm25 tokenizes as this does
@@ -289,7 +308,11 @@ def _write_generation(
         db.executemany(
             "INSERT INTO chunk_fts(rowid, title, body) VALUES (?,?,?)",
             [
-                (chunk_id + i, d.title, d.text[p.sentences[a].start : p.sentences[b].end])
+                (
+                    chunk_id + i,
+                    keyword_title(d, p.sentences[a]),
+                    d.text[p.sentences[a].start : p.sentences[b].end],
+                )
                 for i, (a, b) in enumerate(p.chunks)
             ],
         )
