@@ -25,7 +25,8 @@ def test_seed_corpus_front_matter() -> None:
 
 
 def test_markdown_without_front_matter_takes_title_from_first_line(tmp_path: Path) -> None:
-    (tmp_path / "notes.md").write_text("# Field notes { #notes }\n\nThe base is in Gyumri.\n", encoding="utf-8")
+    notes_text = "# Field notes { #notes }\n\nThe base is in Gyumri.\n"
+    (tmp_path / "notes.md").write_text(notes_text, encoding="utf-8")
     (tmp_path / "plain.md").write_text("Base notes\n\nThe base is in Gyumri.\n", encoding="utf-8")
     notes, plain = load_corpus(tmp_path).documents
     # a heading's words, as a reader sees them (no marks, no anchor)
