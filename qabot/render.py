@@ -104,9 +104,11 @@ def answer_text(answer: Answer) -> Group:
 
 def _quote_text(quote: Quote) -> RenderableType:
     """The answering sentence marked ▶ and in bold, its neighbours above and below, dimmed; code in a
-    quote is shown as code (highlighted, HTML colouring tags dropped), and a cut block says so."""
+    quote or a neighbour is shown as code (highlighted, HTML colouring tags dropped), neighbours that
+    hold code are shortened, and a cut block says so."""
     shown = markup.pieces(quote.text)
-    if len(shown) == 1 and not shown[0].code and not quote.cut:
+    before, after = markup.pieces(quote.before), markup.pieces(quote.after)
+    if not any(p.code for p in (*shown, *before, *after)) and not quote.cut:
         text = Text()
         if quote.before:
             text.append(quote.before + "\n", style="dim")
@@ -114,7 +116,7 @@ def _quote_text(quote: Quote) -> RenderableType:
         if quote.after:
             text.append("\n" + quote.after, style="dim")
         return text
-    parts: list[RenderableType] = [Text(_neighbour(quote.before), style="dim")] if quote.before else []
+    parts: list[RenderableType] = _context(before) if quote.before else []
     for number, piece in enumerate(shown):
         if piece.code:
             parts.append(Syntax(piece.text, piece.language or "text", word_wrap=True, theme="ansi_dark"))
@@ -123,13 +125,27 @@ def _quote_text(quote: Quote) -> RenderableType:
     if quote.cut:
         parts.append(Text(f"… (cut: the block goes on after char {quote.end})", style="italic"))
     elif quote.after:
-        parts.append(Text(_neighbour(quote.after), style="dim"))
+        parts.extend(_context(after))
     return Group(*parts)
 
 
-def _neighbour(text: str, limit: int = 400) -> str:
-    """A neighbouring unit as context: code neighbours can be long, so at most `limit` characters."""
-    return text if len(text) <= limit else text[:limit].rstrip() + " …"
+CONTEXT_CHARS = 300  # of a neighbour holding code: enough to see what it is, not a screenful of it
+
+
+def _context(pieces: list[markup.Piece]) -> list[RenderableType]:
+    """A neighbouring unit, dimmed, its code shown as code and everything shortened to CONTEXT_CHARS."""
+    out: list[RenderableType] = []
+    room = CONTEXT_CHARS
+    for piece in pieces:
+        if room <= 0:
+            break
+        text = piece.text if len(piece.text) <= room else piece.text[:room].rstrip() + " …"
+        room -= len(text)
+        if piece.code:
+            out.append(Syntax(text, piece.language or "text", word_wrap=True, theme="ansi_dark"))
+        else:
+            out.append(Text(text, style="dim"))
+    return out
 
 
 def search_text(query: str, documents: Sequence[RankedDocument]) -> Group:

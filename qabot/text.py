@@ -41,6 +41,7 @@ MAX_BLOCK_CHARS = 1500
 # A paragraph of documentation up to this long is quoted whole: its sentences lean on each other ("Let's
 # say you want X." "Then declare Y."); a longer one is quoted by the sentence.
 MAX_PARAGRAPH_CHARS = 600
+CHAINED_CHARS = 200  # a paragraph this short between an introducing sentence and its block joins them
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
             sentences = segment(text, block.start, block.end, wrapped=True)
             if block.end - block.start <= MAX_PARAGRAPH_CHARS and len(sentences) > 1:
                 sentences = [Span(sentences[0].start, sentences[-1].end)]  # a short paragraph is one unit
-            taken = _introduced(blocks, i) if sentences else []
+            taken = _introduced(text, blocks, i) if sentences else []
             if taken and _INTRODUCES.search(text[sentences[-1].start : sentences[-1].end]):
                 out.extend(Span(s.start, s.end, SENTENCE, block.section) for s in sentences[:-1])
                 out.extend(_block_units(text, sentences[-1].start, taken, INTRO, block.section))
@@ -91,14 +92,20 @@ def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
     return out
 
 
-def _introduced(blocks: Sequence[markup.Block], i: int) -> list[markup.Block]:
+def _introduced(text: str, blocks: Sequence[markup.Block], i: int) -> list[markup.Block]:
     """The block(s) right after prose block `i` that a sentence can introduce: a code block, a table, an
-    include line, or a whole list (as many of its blocks as fit MAX_BLOCK_CHARS, at least one)."""
+    include line, or a whole list (as many of its blocks as fit MAX_BLOCK_CHARS, at least one); or a
+    short paragraph that introduces one in turn ("You can start workers with `--workers`:" "If you use
+    the `fastapi` command:" and the command)."""
     if i + 1 >= len(blocks):
         return []
     after = blocks[i + 1]
     if after.kind in {markup.CODE, markup.TABLE, markup.INCLUDE}:
         return [after]
+    if after.kind == markup.PROSE and after.group < 0 and after.end - after.start <= CHAINED_CHARS:
+        then = _introduced(text, blocks, i + 1)
+        chained = then and then[0].kind != markup.PROSE and _INTRODUCES.search(text[after.start : after.end])
+        return [after, *then] if chained else []
     if after.group < 0 or after.group == blocks[i].group or after.kind == markup.HEADING:
         return []
     taken = [after]

@@ -198,3 +198,13 @@ def test_every_unit_is_the_text_at_its_offsets_in_order(text: str, path: str) ->
         assert piece and piece == piece.strip()
         assert previous_end <= span.start < span.end <= len(text)
         previous_end = span.end
+
+
+def test_a_short_paragraph_between_an_introduction_and_its_block_joins_them() -> None:
+    text = (
+        "Start workers with `--workers`:\n\n//// tab | fastapi\n\n"
+        "If you use `fastapi`:\n\n```\nfastapi run --workers 4\n```"
+    )
+    assert units(text) == [(INTRO, text, ())]
+    unrelated = "Start workers:\n\nThis paragraph does not introduce anything.\n\n```\ncode\n```"
+    assert [kind for kind, _, _ in units(unrelated)] == [SENTENCE, SENTENCE, "code"]
