@@ -22,7 +22,8 @@ from qabot.words import content_words, stems
 WEIGHTS = {
     "code_alone": -1.5,  # a code block, table or include line that no sentence introduces
     "section": 2.0,  # share of the question's rarity-weighted words found only in the section path
-    "changelog": -2.0,  # a changelog line, for a question that is not about versions or changes
+    # a changelog line: 1 for a question that is not about versions or changes, -1 for one that is
+    "changelog": -2.0,
     "intro": 1.0,  # a sentence with the code, list or table it introduces
     "code": 2.0,  # the unit names code (`identifier`, a code block) that the question does not
     "follows": 2.0,  # cosine of the question and the unit before (which may set up what this one answers)
@@ -80,7 +81,7 @@ def features(
         "follows": before,
         "code_alone": float(place.kind in _STANDALONE),
         "section": section_gain(place.section, sentence, idf),
-        "changelog": float(place.changelog and not versions),
+        "changelog": (-1.0 if versions else 1.0) if place.changelog else 0.0,
         "intro": float(place.kind == text.INTRO),
     }
 

@@ -55,7 +55,8 @@ def test_a_question_about_versions_may_be_answered_by_the_changelog(docs_answere
 
 def test_the_section_path_is_evidence(docs_answerer: Answerer) -> None:
     quote = top(docs_answerer, "What is the default logging level?")
-    assert quote.text == "The default level is `warning`."  # "logging" is only in its heading
+    assert quote.text == "Set the level with `--log-level`. The default level is `warning`."
+    assert quote.source.section == ("Command line", "Logging")  # "logging" is only in its heading
 
 
 def test_rst_literal_blocks_are_quoted_with_their_sentence(docs_answerer: Answerer) -> None:
@@ -70,7 +71,7 @@ def test_headings_alone_are_not_answers(docs_answerer: Answerer) -> None:
 
 
 CODE_QUOTE = Quote(
-    text="Install it:\n\n```console\n$ <b>pip</b> install x\n``` @everyone",
+    text="Install it:\n\n```console\n$ <b>pip</b> install x\n```",
     start=10,
     end=60,
     score=12.0,
@@ -92,7 +93,8 @@ def test_terminal_shows_code_as_code_with_the_section_path() -> None:
 
 
 def test_discord_puts_code_in_a_fenced_block_it_cannot_break_out_of() -> None:
-    sneaky = Quote(**{**CODE_QUOTE.__dict__, "text": "Run:\n\n```sh\necho ```@everyone <@123>\n```"})
+    text = "Run @everyone:\n\n```sh\necho ```@everyone <@123>\n```"
+    sneaky = Quote(**{**CODE_QUOTE.__dict__, "text": text})
     (message,) = discord_render.answer_embeds(Answer("q?", True, (CODE_QUOTE, sneaky)))
     description = message[0].description or ""
     assert "```console\n$ pip install x\n```" in description
