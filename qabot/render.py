@@ -7,7 +7,6 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.text import Text
 
 from qabot import markup
@@ -119,7 +118,7 @@ def _quote_text(quote: Quote) -> RenderableType:
     parts: list[RenderableType] = _context(before) if quote.before else []
     for number, piece in enumerate(shown):
         if piece.code:
-            parts.append(Syntax(piece.text, piece.language or "text", word_wrap=True, theme="ansi_dark"))
+            parts.append(_code(piece.text, piece.language))
         else:
             parts.append(Text(("▶ " if number == 0 else "") + piece.text, style="bold"))
     if quote.cut:
@@ -127,6 +126,12 @@ def _quote_text(quote: Quote) -> RenderableType:
     elif quote.after:
         parts.extend(_context(after))
     return Group(*parts)
+
+
+def _code(code: str, language: str) -> RenderableType:
+    from rich.syntax import Syntax  # here, not at the top: pygments costs a cold `qabot ask` ~10 ms
+
+    return Syntax(code, language or "text", word_wrap=True, theme="ansi_dark")
 
 
 CONTEXT_CHARS = 300  # of a neighbour holding code: enough to see what it is, not a screenful of it
@@ -142,7 +147,7 @@ def _context(pieces: list[markup.Piece]) -> list[RenderableType]:
         text = piece.text if len(piece.text) <= room else piece.text[:room].rstrip() + " …"
         room -= len(text)
         if piece.code:
-            out.append(Syntax(text, piece.language or "text", word_wrap=True, theme="ansi_dark"))
+            out.append(_code(text, piece.language))
         else:
             out.append(Text(text, style="dim"))
     return out
