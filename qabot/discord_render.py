@@ -158,6 +158,7 @@ def quote_block(number: int, quote: Quote, before: str, after: str, side: int, h
 
 
 def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, header: str) -> str:
+    before, after = _prose(before), _prose(after)
     shown = markup.pieces(quote.text)
     if any(piece.code for piece in shown):
         return _code_quote_text(number, quote, shown, before, side, header)
@@ -168,6 +169,15 @@ def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, h
     text = fit(quote.text, room, marker=SHORTENED) or "(blank)"
     body = " ".join(part for part in (left, f"**{text}**", right) if part)
     return head + body
+
+
+def _prose(context: str) -> str:
+    """A neighbour as context: its prose, with any code it holds left out (said with "…"); flattened
+    onto one line, code would read as noise."""
+    pieces = markup.pieces(context)
+    if not any(piece.code for piece in pieces):
+        return context
+    return " ".join(piece.text if not piece.code else ELLIPSIS for piece in pieces)
 
 
 def _code_quote_text(

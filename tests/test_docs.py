@@ -122,3 +122,10 @@ def test_a_bad_reST_file_is_indexed_as_plain_text(tmp_path: Path) -> None:
     spans = split(text, "bad.rst")
     assert [text[s.start : s.end] for s in spans][-1] == "Words here."
     assert all("root:" not in text[s.start : s.end] for s in spans)
+
+
+def test_discord_neighbours_leave_their_code_out() -> None:
+    plain = Quote(**{**CODE_QUOTE.__dict__, "text": "Create a key.", "cut": False})
+    plain = Quote(**{**plain.__dict__, "after": "Run:\n\n```\nopenssl rand -hex 32\n```"})
+    (message,) = discord_render.answer_embeds(Answer("q?", True, (plain,)))
+    assert (message[0].description or "").endswith("> **Create a key.** Run: …")
