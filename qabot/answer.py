@@ -9,13 +9,13 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from qabot import retrieve, scoring
+from qabot import evidence, retrieve, scoring
 from qabot.models.reader import OnnxReader
 from qabot.store import Index, Scope, SentenceRow
 
@@ -97,6 +97,7 @@ class Source:
     path: str
     date: str | None
     url: str | None
+    section: tuple[str, ...] = ()  # the headings above the quote in a Markdown or reST document
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Quote:
     also: tuple[Source, ...] = ()  # other documents carrying the same sentence (syndicated copies)
     confidence: float | None = None  # calibrated probability that the quote holds the answer
     answer: tuple[int, int] | None = None  # the answer's characters in the document, inside the quote
+    cut: bool = False  # a block too long to quote whole: it continues past `end`
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,9 @@ class Answerer:
             return Answer(text, False, quotes, nearest=nearest, top_score=best, status=UNSURE)
         if timeline:
             dated = self._timeline(candidates, k)
-            if len(dated) > 1:
+            # undated quotes have no order in time: documentation asking how to "change" or "develop"
+            # something is not asking for a timeline
+            if sum(q.source.date is not None for q in dated) > 1:
                 return Answer(text, True, tuple(dated), top_score=best, timeline=True)
         return Answer(text, True, tuple(self._distinct(candidates, k)), top_score=best)
 
@@ -342,8 +346,13 @@ class Answerer:
             zip(ids, (np.asarray(self.index.sentence_vectors[ids]) @ vector).tolist(), strict=True)
         )
         info = scoring.question_info(text, self.index.sentence_frequency)
+        places = self._places({sid: rows[sid].doc for sid in support})
+        versions = evidence.about_versions(text)
         candidates = []
         for sid, (chunk_cos, rank_feature) in support.items():
+            place = places.get(sid)
+            if not evidence.quotable(place):
+                continue
             row = rows[sid]
             neighbours = [similarity[n] for n in (sid - 1, sid + 1) if n in rows and rows[n].doc == row.doc]
             sentence = self.index.document(row.doc).text[row.start : row.end]
@@ -355,7 +364,10 @@ class Answerer:
                 "rank": rank_feature,
                 **scoring.lexical_features(info, sentence),
             }
-            candidates.append(Candidate(row, scoring.score(features), features))
+            before = similarity.get(sid - 1, 0.0) if sid - 1 in rows and rows[sid - 1].doc == row.doc else 0.0
+            features.update(evidence.features(place, sentence, info.idf, versions, info.words, before))
+            value = scoring.score(features) + evidence.adjustment(features)
+            candidates.append(Candidate(row, value, features))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
@@ -396,6 +408,15 @@ class Answerer:
     def _sentence_text(self, s: SentenceRow) -> str:
         return self.index.document(s.doc).text[s.start : s.end]
 
+    def _places(self, doc_of: Mapping[int, int]) -> dict[int, evidence.Place]:
+        """Kind, section path and changelog-ness of the units (sentence id -> document row) that have them."""
+        places = {}
+        for sid, unit in self.index.units(list(doc_of)).items():
+            doc = self.index.document(doc_of[sid])
+            changelog = evidence.is_changelog(doc.path, doc.title)
+            places[sid] = evidence.Place(unit.kind, unit.section, changelog)
+        return places
+
     def _baseline(self, hits: Sequence[retrieve.Hit]) -> list[Candidate]:
         """One retriever's sentences in its own order (the baselines: no fusion, no re-scoring)."""
         rows = {r.id: r for r in self.index.sentence_rows([h.id for h in hits])}
@@ -429,6 +450,7 @@ class Answerer:
     def _quote(self, c: Candidate, also: tuple[Source, ...] = ()) -> Quote:
         s = c.sentence
         doc = self.index.document(s.doc)
+        unit = self.index.units([s.id]).get(s.id)
         neighbours = {n.id: n for n in self.index.sentences(s.id - 1, s.id + 1) if n.doc == s.doc}
         before = neighbours.get(s.id - 1)
         after = neighbours.get(s.id + 1)
@@ -437,12 +459,13 @@ class Answerer:
             start=s.start,
             end=s.end,
             score=round(c.score, 4),
-            source=self._source(s.doc),
+            source=replace(self._source(s.doc), section=unit.section) if unit else self._source(s.doc),
             before=doc.text[before.start : before.end] if before else "",
             after=doc.text[after.start : after.end] if after else "",
             also=also,
             confidence=None if c.confidence is None else round(c.confidence, 4),
             answer=c.answer,
+            cut=bool(unit and unit.cut),
         )
 
     def _source(self, doc_row: int) -> Source:

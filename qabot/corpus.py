@@ -1,4 +1,4 @@
-"""Load a folder of documents: .txt and .md (optional YAML front matter) and .jsonl records.
+"""Load a folder of documents: .txt, .md and .rst (optional YAML front matter) and .jsonl records.
 
 Offsets in citations index `Document.text`. For a .txt or .md file that is the whole file as read with
 `Path.read_text(encoding="utf-8")` (front matter included, so offsets hold against the file on disk); for a
@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from qabot.extract import HTML_SUFFIXES, PDF_SUFFIXES, ExtractionError, extract
+from qabot.markup import section_name, structured
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".rest"}
 JSONL_SUFFIXES = {".jsonl"}
 SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 
@@ -147,7 +148,9 @@ def text_document(text: str, rel_path: str) -> Document | None:
             body_start = match.end()
     if not text[body_start:].strip():
         return None
-    title = _clean(meta.get("title")) or _first_line(text[body_start:]) or Path(rel_path).stem
+    body = text[body_start:]
+    title = _clean(meta.get("title")) or _first_heading(body, rel_path) or _first_line(body)
+    title = title or Path(rel_path).stem
     return Document(
         id=str(Path(rel_path).with_suffix("").as_posix()),
         path=rel_path,
@@ -212,6 +215,22 @@ def _clean(value: object) -> str | None:
         return None
     text = " ".join(str(value).split())
     return text or None
+
+
+def _first_heading(body: str, path: str) -> str | None:
+    """A Markdown or reST document's first line as a title when it is a heading ("# First Steps { #x }"
+    gives "First Steps"; reST's "Guide" over "=====" gives "Guide")."""
+    if not structured(path):
+        return None
+    lines = [line for line in body.splitlines()[:4] if line.strip()]
+    if lines and re.match(r"\s*[=\-~^*#+]{3,}\s*$", lines[0]):  # a reST overline
+        lines = lines[1:]
+    if not lines:
+        return None
+    underlined = len(lines) > 1 and re.match(r"\s*[=\-~^*#+\"']{3,}\s*$", lines[1])
+    if lines[0].lstrip().startswith("#") or underlined:
+        return section_name(lines[0])[:200] or None
+    return None
 
 
 def _first_line(text: str) -> str | None:

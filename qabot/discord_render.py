@@ -26,8 +26,9 @@ from typing import Any
 import discord
 from discord.utils import escape_mentions
 
+from qabot import markup
 from qabot.answer import UNSURE, Answer, Filters, Quote, RankedDocument, Source
-from qabot.render import NOT_IN_CORPUS, UNSURE_NOTICE, confidence_words
+from qabot.render import NOT_IN_CORPUS, UNSURE_NOTICE, confidence_words, section_title
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -46,6 +47,8 @@ FOOTER_RESERVE = 64
 SOURCES_PER_PAGE = 15
 ELLIPSIS = "…"
 SHORTENED = " … (sentence shortened: see the citation for the full text)"
+CODE_SHORTENED = "… (code shortened: see the citation for the full text)"
+CUT_NOTICE = "*… (the block goes on in the document: see the citation)*"
 
 ANSWERED_COLOUR = discord.Colour.green()
 NOT_ANSWERED_COLOUR = discord.Colour.orange()
@@ -155,12 +158,16 @@ def quote_block(number: int, quote: Quote, before: str, after: str, side: int, h
 
 
 def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, header: str) -> str:
+    before, after = _prose(before), _prose(after)
+    if quote.confidence is not None:
+        header = f" {confidence_words(quote.confidence)}{header}"
+    shown = markup.pieces(quote.text)
+    if any(piece.code for piece in shown):
+        return _code_quote_text(number, quote, shown, before, side, header)
     left = fit(before, side, keep="tail") if before.strip() else ""
     right = fit(after, side) if after.strip() else ""
     if quote.answer is not None:  # the quote is not bold then: its neighbours are set apart in italics
         left, right = (f"*{n}*" if n else "" for n in (left, right))
-    if quote.confidence is not None:
-        header = f" {confidence_words(quote.confidence)}{header}"
     head = f"**[{number}]**{header}\n> "
     room = BLOCK_LIMIT - size(head) - size(left) - size(right) - 6
     body = " ".join(part for part in (left, marked(quote, room), right) if part)
@@ -188,10 +195,58 @@ def marked(quote: Quote, room: int) -> str:
     return text if size(text) <= room else whole
 
 
+def _prose(context: str) -> str:
+    """A neighbour as context: its prose, with any code it holds left out (said with "…"); flattened
+    onto one line, code would read as noise."""
+    pieces = markup.pieces(context)
+    if not any(piece.code for piece in pieces):
+        return context
+    return " ".join(piece.text if not piece.code else ELLIPSIS for piece in pieces)
+
+
+def _code_quote_text(
+    number: int, quote: Quote, shown: Sequence[markup.Piece], before: str, side: int, header: str
+) -> str:
+    """A quote holding code: its prose in bold in the block quote, each code piece in a fenced block
+    (never broken out of: see `code_block`), the whole within BLOCK_LIMIT."""
+    left = fit(before, side, keep="tail") if before.strip() else ""
+    parts = [f"**[{number}]**{header}"]
+    room = BLOCK_LIMIT - size(parts[0]) - size(left) - 8
+    for piece in shown:
+        if room <= 40:
+            break
+        if piece.code:
+            part = code_block(piece.text, piece.language, room - 2)
+        else:
+            text = fit(piece.text, room - 8, marker=SHORTENED)
+            part = "> " + " ".join(p for p in (left, f"**{text}**") if p)
+            left = ""
+        parts.append(part)
+        room -= size(part) + 1
+    if quote.cut and room > size(CUT_NOTICE):
+        parts.append(CUT_NOTICE)
+    return "\n".join(parts)
+
+
+def code_block(code: str, language: str, limit: int) -> str:
+    """`code` as a fenced block within `limit`: cut at a line end (said so) when longer, invisible and
+    control characters dropped, and no run of three backticks left to close the fence early."""
+    lang = re.sub(r"[^A-Za-z0-9+#-]", "", language)[:16]
+    kept = "".join(c for c in code if c in "\n\t" or unicodedata.category(c) not in _DISCARDED)
+    kept = escape_mentions(kept.replace("`", "`\u200b"))  # a zero-width space after every backtick
+    fence_size = size(f"```{lang}\n\n```")
+    if size(kept) + fence_size > limit:
+        lines = kept.split("\n")
+        while lines and size("\n".join(lines)) + fence_size + size(CODE_SHORTENED) + 1 > limit:
+            lines.pop()
+        kept = "\n".join([*lines, CODE_SHORTENED]) if lines else CODE_SHORTENED
+    return f"```{lang}\n{kept}\n```" if size(kept) + fence_size <= limit else ""
+
+
 def citation_field(number: int, quote: Quote) -> tuple[str, str]:
-    """[n] title, then: as of date · where · offsets, and the syndicated copies that fit."""
+    """[n] title (› section path), then: as of date · where · offsets, and the syndicated copies that fit."""
     prefix = f"[{number}] "
-    name = prefix + fit(quote.source.title, FIELD_NAME_LIMIT - size(prefix))
+    name = prefix + fit(section_title(quote.source), FIELD_NAME_LIMIT - size(prefix))
     value = f"{as_of(quote.source)} · {where(quote.source)} · chars {quote.start}–{quote.end}"
     return name, value + _also(quote.also, FIELD_VALUE_LIMIT - size(value))
 

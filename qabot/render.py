@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
+from qabot import markup
 from qabot.answer import UNSURE, Answer, Quote, RankedDocument, Source
 
 NOT_IN_CORPUS = "Not in the corpus: the documents do not answer this."
@@ -19,13 +20,16 @@ CONFIDENCE_WORDS = ((0.9, "very likely answers it"), (0.7, "likely answers it"),
 
 
 def source_json(source: Source) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "id": source.id,
         "title": source.title,
         "path": source.path,
         "date": source.date,
         "url": source.url,
     }
+    if source.section:
+        out["section"] = list(source.section)  # headings above the quote, outermost first
+    return out
 
 
 def quote_json(q: Quote) -> dict[str, Any]:
@@ -44,6 +48,8 @@ def quote_json(q: Quote) -> dict[str, Any]:
         out["answer"] = {"text": q.text[start - q.start : end - q.start], "start": start, "end": end}
     if q.also:
         out["also"] = [source_json(s) for s in q.also]
+    if q.cut:
+        out["cut"] = True
     return out
 
 
@@ -74,10 +80,17 @@ def search_json(query: str, documents: Sequence[RankedDocument]) -> dict[str, An
 
 
 def citation(source: Source) -> str:
-    """Title, "as of" date and where to find it: a quote without its date misleads on changing news."""
+    """Title (and section path), "as of" date and where to find it: a quote without its date misleads
+    on changing news."""
     date = f"as of {source.date}" if source.date else "undated"
     where = source.url or source.path
-    return f"{source.title} ({date}) — {where}"
+    return f"{section_title(source)} ({date}) — {where}"
+
+
+def section_title(source: Source) -> str:
+    """The title, then the headings above the quote: "First Steps › Check it"."""
+    section = source.section[1:] if source.section[:1] == (source.title,) else source.section
+    return " › ".join((source.title, *section))
 
 
 def confidence_words(p: float) -> str:
@@ -115,23 +128,63 @@ def answer_text(answer: Answer) -> Group:
     return Group(*parts)
 
 
-def _quote_text(quote: Quote) -> Text:
-    """The quote marked ▶ with the answer in bold (the whole quote when no answer is marked), its
-    neighbours above and below, dimmed."""
-    text = Text()
-    if quote.before:
-        text.append(quote.before + "\n", style="dim")
-    text.append("▶ ")
-    if quote.answer is None:
-        text.append(quote.text, style="bold")
-    else:
-        start, end = (at - quote.start for at in quote.answer)
-        text.append(quote.text[:start])
-        text.append(quote.text[start:end], style="bold")
-        text.append(quote.text[end:])
-    if quote.after:
-        text.append("\n" + quote.after, style="dim")
-    return text
+def _quote_text(quote: Quote) -> RenderableType:
+    """The quote marked ▶ with its answer in bold (the whole quote when no answer is marked), its
+    neighbours above and below, dimmed; code in a quote or a neighbour is shown as code (highlighted,
+    HTML colouring tags dropped), neighbours that hold code are shortened, and a cut block says so."""
+    shown = markup.pieces(quote.text)
+    before, after = markup.pieces(quote.before), markup.pieces(quote.after)
+    if not any(p.code for p in (*shown, *before, *after)) and not quote.cut:
+        text = Text()
+        if quote.before:
+            text.append(quote.before + "\n", style="dim")
+        text.append("▶ ")
+        if quote.answer is None:
+            text.append(quote.text, style="bold")
+        else:
+            start, end = (at - quote.start for at in quote.answer)
+            text.append(quote.text[:start])
+            text.append(quote.text[start:end], style="bold")
+            text.append(quote.text[end:])
+        if quote.after:
+            text.append("\n" + quote.after, style="dim")
+        return text
+    parts: list[RenderableType] = _context(before) if quote.before else []
+    for number, piece in enumerate(shown):
+        if piece.code:
+            parts.append(_code(piece.text, piece.language))
+        else:
+            parts.append(Text(("▶ " if number == 0 else "") + piece.text, style="bold"))
+    if quote.cut:
+        parts.append(Text(f"… (cut: the block goes on after char {quote.end})", style="italic"))
+    elif quote.after:
+        parts.extend(_context(after))
+    return Group(*parts)
+
+
+def _code(code: str, language: str) -> RenderableType:
+    from rich.syntax import Syntax  # here, not at the top: pygments costs a cold `qabot ask` ~10 ms
+
+    return Syntax(code, language or "text", word_wrap=True, theme="ansi_dark")
+
+
+CONTEXT_CHARS = 300  # of a neighbour holding code: enough to see what it is, not a screenful of it
+
+
+def _context(pieces: list[markup.Piece]) -> list[RenderableType]:
+    """A neighbouring unit, dimmed, its code shown as code and everything shortened to CONTEXT_CHARS."""
+    out: list[RenderableType] = []
+    room = CONTEXT_CHARS
+    for piece in pieces:
+        if room <= 0:
+            break
+        text = piece.text if len(piece.text) <= room else piece.text[:room].rstrip() + " …"
+        room -= len(text)
+        if piece.code:
+            out.append(_code(text, piece.language))
+        else:
+            out.append(Text(text, style="dim"))
+    return out
 
 
 def search_text(query: str, documents: Sequence[RankedDocument]) -> Group:

@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from qabot import vectors
+from qabot import markup, vectors
 from qabot.config import Settings
 from qabot.corpus import Document, Problem, load_corpus
 from qabot.models.encoder import OnnxEncoder, export_onnx, model_key
-from qabot.text import SEGMENTER_VERSION, Span, chunk, segment
+from qabot.text import SEGMENTER_VERSION, SENTENCE, Span, chunk_sections, split
 
 FORMAT_VERSION = 1
 ARTIFACTS = ("store.sqlite", "chunks.faiss", "chunks.npy", "sentences.npy")
@@ -168,36 +168,72 @@ def _split(
             )
             reused += 1
             continue
-        sentences = segment(doc.text, doc.body_start)
+        sentences = split(doc.text, doc.path, doc.body_start)
         if not sentences:
             continue
-        counts = encoder.count_tokens([doc.text[s.start : s.end] for s in sentences])
-        parts.append(DocumentParts(doc, sentences, chunk(counts, params["chunk_tokens"], params["overlap"])))
+        counts = encoder.count_tokens([embedded_text(doc, s) for s in sentences])
+        chunks = chunk_sections(sentences, counts, params["chunk_tokens"], params["overlap"])
+        parts.append(DocumentParts(doc, sentences, chunks))
     return parts, reused
 
 
 def chunk_text(doc: Document, sentences: Sequence[Span], first: int, last: int) -> str:
-    """What a chunk is embedded and keyword-indexed as: the title, then its sentences."""
+    """What a chunk of an unstructured document is embedded as: the title, then its sentences."""
     return f"{doc.title}\n{doc.text[sentences[first].start : sentences[last].end]}"
 
 
+def keyword_title(doc: Document, span: Span) -> str:
+    """The title a chunk is keyword-indexed under (weighted double): in a structured document with the
+    section path of its first unit, so that the headings above a passage count as evidence for it."""
+    return " › ".join(dict.fromkeys((doc.title, *span.section)))
+
+
+def embedded_text(doc: Document, span: Span) -> str:
+    """What a unit is embedded as: its text, in structured documents without link targets and tags."""
+    text = doc.text[span.start : span.end]
+    return markup.plain(text) if markup.structured(doc.path) else text
+
+
 def _embed(parts: list[DocumentParts], encoder: OnnxEncoder, progress: Progress) -> None:
+    """Vectors for the units and chunks of every part that has none yet.
+
+    A structured document's chunk vector is the mean of its units' vectors (see `_mean_chunks`), so only
+    its units go through the model; other documents' chunks are embedded as `chunk_text`.
+    """
     todo = [i for i, p in enumerate(parts) if p.chunk_vectors is None]
+    embedded = [i for i in todo if not markup.structured(parts[i].doc.path)]
     chunk_texts = [
-        chunk_text(parts[i].doc, parts[i].sentences, a, b) for i in todo for a, b in parts[i].chunks
+        chunk_text(parts[i].doc, parts[i].sentences, a, b) for i in embedded for a, b in parts[i].chunks
     ]
-    sentence_texts = [parts[i].doc.text[s.start : s.end] for i in todo for s in parts[i].sentences]
+    sentence_texts = [embedded_text(parts[i].doc, s) for i in todo for s in parts[i].sentences]
     progress.start("embedding", len(chunk_texts) + len(sentence_texts))
     chunk_vectors = encoder.encode(chunk_texts, progress.advance)
     sentence_vectors = encoder.encode(sentence_texts, progress.advance)
     c = s = 0
     for i in todo:
         p = parts[i]
-        nc, ns = len(p.chunks), len(p.sentences)
-        parts[i] = DocumentParts(
-            p.doc, p.sentences, p.chunks, sentence_vectors[s : s + ns], chunk_vectors[c : c + nc]
-        )
-        c, s = c + nc, s + ns
+        units = sentence_vectors[s : s + len(p.sentences)]
+        if i in embedded:
+            chunks = chunk_vectors[c : c + len(p.chunks)]
+            c += len(p.chunks)
+        else:
+            chunks = _mean_chunks(units, p.chunks)
+        parts[i] = DocumentParts(p.doc, p.sentences, p.chunks, units, chunks)
+        s += len(p.sentences)
+
+
+def _mean_chunks(units: np.ndarray, chunks: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Each chunk's vector as the normalised mean of its units' vectors.
+
+    For documentation: embedding chunks as well as units was half of the build's model work (393k word
+    pieces of 700k on the FastAPI docs), and the mean did as well there (top-1 -2, top-3 +5 of 96
+    questions; docs/benchmarks.md, "Documentation").
+    """
+    if not chunks:
+        return np.zeros((0, units.shape[1]), dtype=np.float32)
+    means = np.stack([units[a : b + 1].mean(axis=0) for a, b in chunks])
+    norms = np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    return np.asarray(means / norms, dtype=np.float32)
 
 
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"  # qabot.bm25 tokenizes as this does
@@ -213,7 +249,11 @@ CREATE TABLE chunks(rowid INTEGER PRIMARY KEY, doc INTEGER NOT NULL, first INTEG
     last INTEGER NOT NULL);
 CREATE VIRTUAL TABLE chunk_fts USING fts5(title, body, tokenize='{FTS_TOKENIZER}');
 CREATE VIRTUAL TABLE sentence_fts USING fts5(body, tokenize='{FTS_TOKENIZER}');
+CREATE TABLE units(rowid INTEGER PRIMARY KEY, kind TEXT NOT NULL, section TEXT NOT NULL,
+    cut INTEGER NOT NULL);
 """
+# `units` holds a row only for a sentence id that is more than a plain sentence (a heading, a code block,
+# a sentence under a section of a Markdown or reST document): none at all for .txt corpora.
 
 
 def _write_generation(
@@ -256,6 +296,14 @@ def _write_generation(
             [(sentence_id + i, doc_row, s.start, s.end) for i, s in enumerate(p.sentences)],
         )
         db.executemany(
+            "INSERT INTO units VALUES (?,?,?,?)",
+            [
+                (sentence_id + i, s.kind, json.dumps(s.section, ensure_ascii=False), int(s.cut))
+                for i, s in enumerate(p.sentences)
+                if s.kind != SENTENCE or s.section or s.cut
+            ],
+        )
+        db.executemany(
             "INSERT INTO sentence_fts(rowid, body) VALUES (?,?)",
             [(sentence_id + i, d.text[s.start : s.end]) for i, s in enumerate(p.sentences)],
         )
@@ -266,7 +314,11 @@ def _write_generation(
         db.executemany(
             "INSERT INTO chunk_fts(rowid, title, body) VALUES (?,?,?)",
             [
-                (chunk_id + i, d.title, d.text[p.sentences[a].start : p.sentences[b].end])
+                (
+                    chunk_id + i,
+                    keyword_title(d, p.sentences[a]),
+                    d.text[p.sentences[a].start : p.sentences[b].end],
+                )
                 for i, (a, b) in enumerate(p.chunks)
             ],
         )
@@ -393,6 +445,16 @@ class SentenceRow:
     doc: int
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What a sentence id is beyond its offsets: its kind (text.SENTENCE, markup.HEADING, markup.CODE,
+    text.INTRO, …), the section path above it, and whether its block continues in the next unit."""
+
+    kind: str
+    section: tuple[str, ...]
+    cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -603,6 +665,7 @@ class Index:
         sentences: dict[int, list[SentenceRow]] = {}
         for r in self.db.execute("SELECT rowid, doc, start, end FROM sentences ORDER BY rowid"):
             sentences.setdefault(r[1], []).append(SentenceRow(*r))
+        info = self.units([s.id for rows in sentences.values() for s in rows])
         chunks: dict[int, list[ChunkRow]] = {}
         for r in self.db.execute("SELECT rowid, doc, first, last FROM chunks ORDER BY rowid"):
             chunks.setdefault(r[1], []).append(ChunkRow(*r))
@@ -614,12 +677,32 @@ class Index:
             base = srows[0].id
             out[doc.id] = DocumentParts(
                 doc,
-                [Span(s.start, s.end) for s in srows],
+                [self._span(s, info.get(s.id)) for s in srows],
                 [(c.first - base, c.last - base) for c in crows],
                 np.array(self.sentence_vectors[base : srows[-1].id + 1]),
                 np.array(self.chunk_vectors[crows[0].id : crows[-1].id + 1]),
             )
         return out
+
+    @staticmethod
+    def _span(row: SentenceRow, info: Unit | None) -> Span:
+        if info is None:
+            return Span(row.start, row.end)
+        return Span(row.start, row.end, info.kind, info.section, info.cut)
+
+    def units(self, ids: Sequence[int]) -> dict[int, Unit]:
+        """What kind of unit each of these sentence ids is, and its section path; plain sentences of
+        unstructured documents are left out (as are all of an index built before units were stored)."""
+        if not ids:
+            return {}
+        try:
+            rows = self.db.execute(
+                "SELECT rowid, kind, section, cut FROM units WHERE rowid IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(ids)),),
+            ).fetchall()
+        except sqlite3.OperationalError:  # no units table: built by a qabot before it had one
+            return {}
+        return {r[0]: Unit(r[1], tuple(json.loads(r[2])), bool(r[3])) for r in rows}
 
     def close(self) -> None:
         self.db.close()

@@ -1,85 +1,211 @@
 """Sentence segmentation with character offsets, and chunking of sentences for the embedding model.
 
 The one invariant everything else leans on: for every span, `text[span.start:span.end]` is the sentence.
-pysbd decides where sentences end (it knows U.S., Dr., Gen., quotations); offsets are found by locating
-each of its segments in the original text, so they can never drift.
+sentencex decides where sentences end within a line (it knows U.S., Dr., Gen., quotations); a line break
+always ends a sentence (headlines, bylines, list lines), as it did with pysbd, which qabot used before and
+which was 200 times slower (benchmarks/segmentation.py). Offsets are found by locating each segment in the
+original text, so they can never drift.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import cast
 
-if TYPE_CHECKING:
-    import pysbd
+from qabot import markup
 
 # Paragraphs are separated by blank lines; headlines and date lines sit in paragraphs of their own.
-_PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\s*\n\s*\n|\s*\Z)", re.DOTALL)
+_GAP = re.compile(r"\n\s*\n")
 # A leading date line ("Date: 23 February 2021", "date 2023-12-28") is its own unit even when a
 # headline follows on the same line.
 _DATE_LINE = re.compile(
     r"(?i)date:?\s+(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})\b"
 )
-SEGMENTER_VERSION = 2  # bump when segmentation changes, so incremental builds re-split every document
+SEGMENTER_VERSION = 3  # bump when segmentation changes, so incremental builds re-split every document
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
-MAX_PARAGRAPH_CHARS = 20_000  # pysbd is regex-heavy; very long paragraphs are fed to it in pieces
+
+
+SENTENCE = "sentence"
+INTRO = "intro"  # a sentence introducing a block (code, list, table, include) quoted with the block
+# A sentence ending so introduces what follows it ("Run the live server:", "It looks like this.")
+_INTRODUCES = re.compile(
+    r"(?:[:：]|\b(?:like this|as follows|like so|the following|for example|for instance|below))[.!]?$",
+    re.IGNORECASE,
+)
+# Blocks longer than this are cut at a line end, visibly (`Span.cut`), the rest quoted on its own:
+# about 30 lines of code, which is what a terminal panel or a Discord message shows comfortably.
+MAX_BLOCK_CHARS = 1500
+# A paragraph of documentation up to this long is quoted whole: its sentences lean on each other ("Let's
+# say you want X." "Then declare Y."); a longer one is quoted by the sentence.
+MAX_PARAGRAPH_CHARS = 600
+CHAINED_CHARS = 200  # a paragraph this short between an introducing sentence and its block joins them
 
 
 @dataclass(frozen=True)
 class Span:
+    """A quotable unit, `text[start:end]`: a sentence, or in a structured document also a heading, a
+    code block, a table, or a sentence with the block it introduces (`kind`), under its `section`
+    path of headings. `cut` marks a block that continues past `end` (in the next unit)."""
+
     start: int
     end: int
+    kind: str = SENTENCE
+    section: tuple[str, ...] = ()
+    cut: bool = False
+
+
+def split(text: str, path: str, start: int = 0) -> list[Span]:
+    """The units of a document: Markdown and reST by their structure (qabot.markup), others as sentences."""
+    if not markup.structured(path):
+        return segment(text, start)
+    try:
+        blocks = markup.blocks(text, path, start)
+    except Exception:  # a parser bug on odd input (docutils has raised on some): lose structure, not text
+        return segment(text, start, wrapped=True)
+    return units(text, blocks)
+
+
+def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
+    """Quote units of a structured document: sentences of prose, headings, and blocks whole, a sentence
+    that introduces a block quoted together with it (`INTRO`); code is never split into sentences."""
+    out: list[Span] = []
+    i = 0
+    while i < len(blocks):
+        block = blocks[i]
+        if block.kind == markup.PROSE:
+            sentences = segment(text, block.start, block.end, wrapped=True)
+            if block.end - block.start <= MAX_PARAGRAPH_CHARS and len(sentences) > 1:
+                sentences = [Span(sentences[0].start, sentences[-1].end)]  # a short paragraph is one unit
+            taken = _introduced(text, blocks, i) if sentences else []
+            if taken and _INTRODUCES.search(text[sentences[-1].start : sentences[-1].end]):
+                out.extend(Span(s.start, s.end, SENTENCE, block.section) for s in sentences[:-1])
+                out.extend(_block_units(text, sentences[-1].start, taken, INTRO, block.section))
+                i += 1 + len(taken)
+                continue
+            out.extend(Span(s.start, s.end, SENTENCE, block.section) for s in sentences)
+        else:
+            out.extend(_block_units(text, block.start, [block], block.kind, block.section))
+        i += 1
+    return out
+
+
+def _introduced(text: str, blocks: Sequence[markup.Block], i: int) -> list[markup.Block]:
+    """The block(s) right after prose block `i` that a sentence can introduce: a code block, a table, an
+    include line, or a whole list (as many of its blocks as fit MAX_BLOCK_CHARS, at least one); or a
+    short paragraph that introduces one in turn ("You can start workers with `--workers`:" "If you use
+    the `fastapi` command:" and the command)."""
+    if i + 1 >= len(blocks):
+        return []
+    after = blocks[i + 1]
+    if after.kind in {markup.CODE, markup.TABLE, markup.INCLUDE}:
+        return [after]
+    if after.kind == markup.PROSE and after.group < 0 and after.end - after.start <= CHAINED_CHARS:
+        then = _introduced(text, blocks, i + 1)
+        chained = then and then[0].kind != markup.PROSE and _INTRODUCES.search(text[after.start : after.end])
+        return [after, *then] if chained else []
+    if after.group < 0 or after.group == blocks[i].group or after.kind == markup.HEADING:
+        return []
+    taken = [after]
+    for b in blocks[i + 2 :]:
+        if b.group != after.group or b.end - after.start > MAX_BLOCK_CHARS:
+            break
+        taken.append(b)
+    return taken
+
+
+def _block_units(
+    text: str, start: int, blocks: Sequence[markup.Block], kind: str, section: tuple[str, ...]
+) -> list[Span]:
+    """`text[start:blocks[-1].end]` as one unit, or cut at line ends into units of MAX_BLOCK_CHARS at
+    most (the first of kind `kind`, the rest of the block's own kind) when it is longer."""
+    end = blocks[-1].end
+    out: list[Span] = []
+    while end - start > MAX_BLOCK_CHARS:
+        cut = text.rfind("\n", start + 1, start + MAX_BLOCK_CHARS)
+        if cut <= start:  # one very long line: cut at a space, or anywhere
+            cut = max(text.rfind(" ", start + 1, start + MAX_BLOCK_CHARS), start + MAX_BLOCK_CHARS)
+        first, last = markup.trimmed(text, start, cut)
+        if last > first:
+            out.append(Span(first, last, kind, section, cut=True))
+        kind = blocks[-1].kind if kind == INTRO else kind
+        start = cut
+    first, last = markup.trimmed(text, start, end)
+    if last > first:
+        out.append(Span(first, last, kind, section))
+    return out
+
+
+def segment(text: str, start: int = 0, end: int | None = None, wrapped: bool = False) -> list[Span]:
+    """Sentences of `text[start:end]` as spans into `text`, in order, stripped of surrounding whitespace.
+
+    A line break ends a sentence, unless `wrapped` (the lines of Markdown and reST paragraphs are wrapped
+    at a width, not at sentence ends).
+    """
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    cursor = start
+    for gap in _GAP.finditer(text, start, end):
+        _paragraph(text, cursor, gap.start(), spans, wrapped)
+        cursor = gap.end()
+    _paragraph(text, cursor, end, spans, wrapped)
+    return spans
+
+
+def _paragraph(text: str, start: int, end: int, out: list[Span], wrapped: bool = False) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    date = _DATE_LINE.match(text, start, end)
+    if date:
+        out.append(Span(date.start(), date.end()))
+        start = date.end()
+    if wrapped:
+        _line(text, start, end, out)
+        return
+    while start < end:
+        newline = text.find("\n", start, end)
+        line_end = end if newline < 0 else newline
+        _line(text, start, line_end, out)
+        start = line_end + 1
+
+
+def _line(text: str, start: int, end: int, out: list[Span]) -> None:
+    cursor = start
+    for piece in _splitter()("en", text[start:end]):
+        if text.startswith(piece, cursor):  # the usual case: the pieces are the line, cut up
+            found = cursor
+        else:  # the segmenter changed the text after all: keep the rest of the line as one unit
+            found = text.find(piece, cursor, end) if piece else -1
+            if found < 0:
+                piece, found = text[cursor:end], cursor
+            _emit(text, cursor, found, out)  # anything the segmenter skipped
+        _emit(text, found, found + len(piece), out)
+        cursor = found + len(piece)
+    if cursor < end:
+        _emit(text, cursor, end, out)
 
 
 @lru_cache(maxsize=1)
-def _segmenter() -> pysbd.Segmenter:
-    import pysbd  # here, not at the top: only builds segment, and `qabot ask` saves ~10 ms
+def _splitter() -> Callable[[str, str], Iterable[str]]:
+    from sentencex import segment as split  # here, not at the top: only builds segment
 
-    return pysbd.Segmenter(language="en", clean=False)
-
-
-def segment(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentences of `text[start:end]` as spans into `text`, in order, stripped of surrounding whitespace."""
-    end = len(text) if end is None else end
-    spans: list[Span] = []
-    for para in _PARAGRAPH.finditer(text, start, end):
-        for piece_start, piece_end in _pieces(text, para.start(), para.end(), MAX_PARAGRAPH_CHARS):
-            spans.extend(_sentences(text, piece_start, piece_end))
-    return spans
+    return cast(Callable[[str, str], Iterable[str]], split)
 
 
-def _sentences(text: str, start: int, end: int) -> list[Span]:
-    spans: list[Span] = []
-    cursor = start
-    date = _DATE_LINE.match(text, start, end)
-    if date:
-        spans.append(Span(date.start(), date.end()))
-        cursor = date.end()
-    block = text[cursor:end]
-    if not block.strip():
-        return spans
-    for piece in _segmenter().segment(block):
-        found = text.find(piece, cursor, end) if piece else -1
-        if found < 0:  # pysbd changed the text after all: keep the rest of the block as one unit
-            piece, found = text[cursor:end], cursor
-        spans.extend(_trimmed(text, cursor, found))  # anything pysbd skipped ("U.S. .??" loses "??")
-        spans.extend(_trimmed(text, found, found + len(piece)))
-        cursor = found + len(piece)
-    spans.extend(_trimmed(text, cursor, end))
-    return spans
-
-
-def _trimmed(text: str, start: int, end: int) -> list[Span]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if start == end:
-        return []
-    return [Span(s, e) for s, e in _pieces(text, start, end, MAX_SENTENCE_CHARS)]
+def _emit(text: str, start: int, end: int, out: list[Span]) -> None:
+    """`text[start:end]` without surrounding whitespace, cut into runs of MAX_SENTENCE_CHARS at most."""
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return
+    start += len(piece) - len(piece.lstrip())
+    end = start + len(stripped)
+    if end - start <= MAX_SENTENCE_CHARS:
+        out.append(Span(start, end))
+    else:
+        out.extend(Span(s, e) for s, e in _pieces(text, start, end, MAX_SENTENCE_CHARS))
 
 
 def _pieces(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
@@ -96,6 +222,24 @@ def _pieces(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]
         out.append((start, end))
     # trim trailing whitespace left before a cut
     return [(s, e - (len(text[s:e]) - len(text[s:e].rstrip()))) for s, e in out if text[s:e].strip()]
+
+
+def chunk_sections(
+    units: Sequence[Span], token_counts: Sequence[int], budget: int, overlap: int = 1
+) -> list[tuple[int, int]]:
+    """`chunk` within each section: a chunk never spans a heading, so a chunk is about one section and
+    is embedded under its path. Plain sentences (no headings) are chunked as one run, with `overlap`.
+    Sections are chunked without overlap: a chunk of one section already shares its context (the
+    path it is embedded under), and repeating units costs a third more embedding work."""
+    if not any(u.section or u.kind != SENTENCE for u in units):
+        return chunk(token_counts, budget, overlap)
+    out: list[tuple[int, int]] = []
+    first = 0
+    for i in range(1, len(units) + 1):
+        if i == len(units) or units[i].kind == markup.HEADING or units[i].section != units[i - 1].section:
+            out.extend((first + a, first + b) for a, b in chunk(token_counts[first:i], budget, 0))
+            first = i
+    return out
 
 
 def chunk(token_counts: Sequence[int], budget: int, overlap: int = 1) -> list[tuple[int, int]]:

@@ -25,9 +25,13 @@ def test_seed_corpus_front_matter() -> None:
 
 
 def test_markdown_without_front_matter_takes_title_from_first_line(tmp_path: Path) -> None:
-    (tmp_path / "notes.md").write_text("# Field notes\n\nThe base is in Gyumri.\n", encoding="utf-8")
-    (doc,) = load_corpus(tmp_path).documents
-    assert (doc.id, doc.title, doc.body_start, doc.date) == ("notes", "# Field notes", 0, None)
+    notes_text = "# Field notes { #notes }\n\nThe base is in Gyumri.\n"
+    (tmp_path / "notes.md").write_text(notes_text, encoding="utf-8")
+    (tmp_path / "plain.md").write_text("Base notes\n\nThe base is in Gyumri.\n", encoding="utf-8")
+    notes, plain = load_corpus(tmp_path).documents
+    # a heading's words, as a reader sees them (no marks, no anchor)
+    assert (notes.id, notes.title, notes.body_start, notes.date) == ("notes", "Field notes", 0, None)
+    assert plain.title == "Base notes"
 
 
 def test_jsonl_records_are_documents(tmp_path: Path) -> None:

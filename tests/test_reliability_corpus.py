@@ -194,7 +194,7 @@ def test_a_long_line_without_punctuation_is_cut_into_citable_pieces(odd: tuple[S
 
 # ---------------------------------------------------------------- a big file
 
-# Five paragraphs repeated: pysbd compiles regular expressions per text it sees, so a few distinct
+# Five paragraphs repeated: a few distinct
 # paragraphs keep the default suite fast; benchmarks/big_file.py builds 50 MB of varied text.
 BIG_BLOCK = "\n\n".join(
     [

@@ -1,0 +1,300 @@
+"""The structure of a Markdown or reStructuredText document, as blocks with offsets into its text.
+
+Markdown is parsed by markdown-it-py (CommonMark with tables), reStructuredText by docutils. Both give
+block structure with line numbers; offsets are found on those lines in the original text, so a block's
+`start:end` always indexes the file as read. Each block carries its section path: the headings above it
+("First Steps", "Check it"), which the citation shows and ranking reads as evidence.
+
+Documentation syntax neither parser knows is handled by line, before parsing and without moving a line:
+`/// tip` and `!!! note` admonition lines are blanked (their content parses as ordinary Markdown), and a
+`{* path *}` include line is a block of its own. Anything a parser leaves out (a reST directive docutils
+does not know, say) becomes prose, so no text is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+PROSE = "prose"  # a paragraph (also inside list items, block quotes, admonitions)
+HEADING = "heading"
+CODE = "code"  # fenced or indented code, reST literal blocks
+TABLE = "table"
+HTML = "html"  # an HTML fragment with visible text (tag-only lines are dropped)
+INCLUDE = "include"  # `{* ../docs_src/app.py hl[3] *}`: code kept in another file
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+RST_SUFFIXES = {".rst", ".rest"}
+
+_ADMONITION = re.compile(r"^[ \t]*(?:/{3,4}(?:[ \t].*)?|[!?]{3}\+?[ \t]+\w.*)$")
+_INDENTED_ADMONITION = re.compile(r"^[ \t]*[!?]{3}\+?[ \t]+\w")
+_INCLUDE = re.compile(r"\{\*.*\*\}")
+_HEADING_MARKS = re.compile(r"^[ \t]*#{1,6}[ \t]+|[ \t]+#+[ \t]*$")
+_ATTRIBUTES = re.compile(r"[ \t]*\{[ \t]*[#.][^{}]*\}[ \t]*$")  # `{ #anchor }` after a heading
+_TAG = re.compile(r"<[^<>]*>")
+_INLINE_MARKUP = re.compile(r"[`*_]{1,3}|\[|\]\([^()]*\)")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A run of the document's text of one kind, under the headings `section` (outermost first).
+
+    `group` ties the blocks of one list together (its number, or -1 outside lists) so that a sentence
+    introducing the list can take all of it.
+    """
+
+    kind: str
+    start: int
+    end: int
+    section: tuple[str, ...] = ()
+    group: int = -1
+
+
+def structured(path: str) -> bool:
+    """Whether a file of this name is read with its structure (Markdown or reStructuredText)."""
+    suffix = path[path.rfind(".") :].lower() if "." in path else ""
+    return suffix in MARKDOWN_SUFFIXES | RST_SUFFIXES
+
+
+def blocks(text: str, path: str, start: int = 0) -> list[Block]:
+    """The blocks of `text[start:]` (a .md or .rst file's text; `start` skips front matter), in order."""
+    if path.lower().endswith(tuple(RST_SUFFIXES)):
+        from qabot.rst import rst_blocks  # docutils imports in ~0.2 s: only for reST files
+
+        found: list[Block] = rst_blocks(text, start)
+        return found
+    return markdown_blocks(text, start)
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+class Lines:
+    """Line starts of a text, to turn line numbers into offsets."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def start(self, line: int) -> int:
+        return self.starts[min(line, len(self.starts) - 1)] if line < len(self.starts) else len(self.text)
+
+    def end(self, line: int) -> int:
+        """Offset just past line `line`'s last character (before its newline)."""
+        if line + 1 < len(self.starts):
+            return self.starts[line + 1] - 1
+        return len(self.text)
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Offsets of lines first..last (inclusive), without surrounding whitespace."""
+        start, end = self.start(first), self.end(last)
+        return trimmed(self.text, start, end)
+
+
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return start, start
+    start += len(piece) - len(piece.lstrip())
+    return start, start + len(stripped)
+
+
+def section_name(raw: str) -> str:
+    """A heading as a reader sees it: no `#` marks, `{ #anchor }`, backticks or emphasis."""
+    name = _ATTRIBUTES.sub("", _HEADING_MARKS.sub("", raw.strip()))
+    return " ".join(_INLINE_MARKUP.sub("", name).split())
+
+
+_LINK = re.compile(r'!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+"[^"]*")?\)')
+
+
+def plain(text: str) -> str:
+    """Text as a reader of the rendered page sees it, for the embedding model (quotes stay verbatim):
+    links as their words (a URL costs a dozen word pieces and says little), no HTML tags or anchors."""
+    import html
+
+    words = _LINK.sub(r"\1", text)
+    words = _ATTRIBUTES.sub("", _TAG.sub("", words)) if "<" in words or "{" in words else words
+    return html.unescape(words) if "&" in words else words
+
+
+def visible(html: str) -> bool:
+    """Whether an HTML fragment shows any text (a `<div class="termy">` wrapper does not)."""
+    return bool(_TAG.sub("", html).strip())
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # here, not at the top: only builds parse
+
+    return MarkdownIt("commonmark").enable("table")
+
+
+def markdown_blocks(text: str, start: int = 0) -> list[Block]:
+    lines = Lines(text)
+    source = _parse_copy(text, start)
+    out: list[Block] = []
+    section: tuple[tuple[int, str], ...] = ()
+    lists = 0
+    depth = 0  # lists open around the current token
+    list_group = -1
+    inside = ""  # "heading" or "table" while their own inline tokens go by
+    for token in _parser().parse(source):
+        if token.type in {"heading_close", "table_close"}:
+            inside = ""
+        if inside:
+            continue
+        if token.type in {"bullet_list_open", "ordered_list_open"}:
+            if depth == 0:
+                list_group, lists = lists, lists + 1
+            depth += 1
+            continue
+        if token.type in {"bullet_list_close", "ordered_list_close"}:
+            depth -= 1
+            list_group = list_group if depth else -1
+            continue
+        if token.map is None:
+            continue
+        first, last = token.map[0], token.map[1] - 1
+        if token.type == "heading_open":
+            level = int(token.tag[1])
+            name = section_name(lines.text[lines.start(first) : lines.end(first)])
+            section = (*tuple(s for s in section if s[0] < level), (level, name))
+            block = _heading(lines, first, tuple(n for _, n in section[:-1]))
+            out.extend([block] if block else [])
+            inside = "heading"
+            continue
+        if token.type == "table_open":
+            inside = "table"
+        names = tuple(n for _, n in section)
+        kind = _kind(token)
+        if kind is None:
+            continue
+        if kind == PROSE:
+            begin = _content_start(lines, first, token.content)
+            end = lines.span(first, last)[1]
+        else:
+            begin, end = lines.span(first, last)
+        if end > begin:
+            out.append(Block(kind, begin, end, names, list_group))
+    return out
+
+
+def _parse_copy(text: str, start: int) -> str:
+    """The text markdown-it reads: front matter and admonition lines blanked, `!!!` bodies dedented.
+
+    Every line stays where it was, so the parser's line numbers hold for the original.
+    """
+    out: list[str] = []
+    indented = False  # inside the indented body of a `!!! note`
+    # front matter ends with a newline, so `start` is the first offset of a line
+    skipped = text.count("\n", 0, start)
+    for number, line in enumerate(text.split("\n")):
+        if number < skipped:
+            out.append("")
+            continue
+        if _ADMONITION.match(line):
+            indented = bool(_INDENTED_ADMONITION.match(line))
+            out.append("")
+            continue
+        if indented:
+            if line.startswith("    ") or not line.strip():
+                line = line[4:]
+            else:
+                indented = False
+        out.append(line)
+    return "\n".join(out)
+
+
+def _kind(token: Any) -> str | None:
+    if token.type in {"fence", "code_block"}:
+        return CODE
+    if token.type == "table_open":
+        return TABLE
+    if token.type == "html_block":
+        return HTML if visible(token.content) else None
+    if token.type == "inline" and token.level > 0 and token.content.strip():
+        if _INCLUDE.fullmatch(token.content.strip()):
+            return INCLUDE
+        return PROSE
+    return None
+
+
+def _content_start(lines: Lines, first: int, content: str) -> int:
+    """Where a paragraph's text begins on its first line (after a list marker or `>`)."""
+    line_start, line_end = lines.start(first), lines.end(first)
+    head = content.lstrip().split("\n", 1)[0][:20]
+    found = lines.text.find(head, line_start, line_end) if head else -1
+    return found if found >= 0 else trimmed(lines.text, line_start, line_end)[0]
+
+
+def _heading(lines: Lines, line: int, parents: tuple[str, ...]) -> Block | None:
+    """The heading's words on its line (no `#` marks, no `{ #anchor }`), under its parents' path."""
+    start, end = lines.start(line), lines.end(line)
+    raw = lines.text[start:end]
+    marks = _HEADING_MARKS.match(raw)
+    begin = start + (marks.end() if marks else 0)
+    attributes = _ATTRIBUTES.search(raw)
+    finish = start + attributes.start() if attributes else end
+    closing = re.search(r"[ \t]+#+[ \t]*$", lines.text[begin:finish])
+    finish = begin + closing.start() if closing else finish
+    begin, finish = trimmed(lines.text, begin, finish)
+    return Block(HEADING, begin, finish, parents) if finish > begin else None
+
+
+# ---------------------------------------------------------------- showing a quote
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of a quote for display: prose, or code (without its fence lines) in `language`."""
+
+    code: bool
+    text: str
+    language: str = ""
+
+
+def pieces(quote: str) -> list[Piece]:
+    """A quote cut into prose and code for display (a cut quote's unclosed fence runs to its end).
+
+    Only for showing: the quote itself stays as it is. In code, HTML tags are dropped and entities
+    read (the FastAPI docs colour their console output with `<font>` and `<span>`).
+    """
+    if "```" not in quote and "~~~" not in quote and "\n    " not in quote and "::" not in quote:
+        return [Piece(False, quote)]
+    lines = Lines(quote)
+    out: list[Piece] = []
+    cursor = 0
+    for token in _parser().parse(quote):
+        if token.type not in {"fence", "code_block"} or token.map is None or token.level:
+            continue
+        start, end = lines.start(token.map[0]), lines.end(token.map[1] - 1)
+        out.extend(_prose(quote[cursor:start]))
+        out.append(Piece(True, _shown_code(token.content), token.info.split(" ")[0].strip()))
+        cursor = end
+    out.extend(_prose(quote[cursor:]))
+    return out or [Piece(False, quote)]
+
+
+def _prose(text: str) -> list[Piece]:
+    """Prose between code blocks, without lines of tags alone (`<div class="termy">`)."""
+    shown = "\n".join(line for line in text.strip().split("\n") if visible(line) or not line.strip())
+    return [Piece(False, shown.strip())] if shown.strip() else []
+
+
+def _shown_code(code: str) -> str:
+    import html
+
+    code = code.rstrip("\n")
+    return html.unescape(_TAG.sub("", code)) if "<" in code else code

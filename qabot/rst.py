@@ -1,0 +1,129 @@
+"""reStructuredText structure via docutils, as qabot.markup blocks with offsets into the file's text.
+
+docutils gives the document tree (sections and their titles, paragraphs, literal blocks, lists) but no
+character offsets, and its line numbers are not consistent across node types. Each node is found in the
+text instead: its source's first and last lines, searched in document order from where the previous
+node ended, so a block's offsets always index the file. A node that cannot be found is left to the
+fallback: text between found blocks that holds words becomes prose, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from qabot.markup import CODE, HEADING, INCLUDE, PROSE, Block, trimmed
+
+_MARKUP_LINE = re.compile(r"^\s*(?:\.\.\s.*|[-=~^\"'`#*+<>:._]{3,}|::)\s*$")
+_SETTINGS = {
+    "report_level": 5,  # no messages: Sphinx roles and directives docutils does not know are not errors
+    "halt_level": 5,
+    "warning_stream": False,
+    "doctitle_xform": False,  # keep the first title a section, as the others
+    "file_insertion_enabled": False,  # `.. include::` and `.. raw:: file` never read other files
+    "raw_enabled": False,
+}
+
+
+def rst_blocks(text: str, start: int = 0) -> list[Block]:
+    import docutils.core
+    import docutils.nodes as nodes
+
+    tree = docutils.core.publish_doctree(text[start:], settings_overrides=_SETTINGS)
+    found: list[Block] = []
+    cursor = start
+    lists: dict[int, int] = {}
+    for node in tree.findall(lambda n: isinstance(n, nodes.title | nodes.paragraph | nodes.literal_block)):
+        if node.parent is not None and isinstance(node.parent, nodes.table | nodes.entry):
+            continue
+        kind = _kind(node, nodes)
+        located = _locate(text, str(getattr(node, "rawsource", "")), cursor)
+        if located is None:
+            continue
+        begin, end = located
+        found.append(Block(kind, begin, end, _section(node, nodes), _group(node, nodes, lists)))
+        cursor = end
+    return _with_gaps(text, start, found)
+
+
+def _kind(node: Any, nodes: Any) -> str:
+    if isinstance(node, nodes.title):
+        return HEADING
+    if isinstance(node, nodes.literal_block):
+        # a directive docutils does not know (Sphinx's autofunction, say) arrives as its literal source
+        return INCLUDE if isinstance(node.parent, nodes.system_message) else CODE
+    return PROSE
+
+
+def _section(node: Any, nodes: Any) -> tuple[str, ...]:
+    """Titles of the sections around `node`, outermost first (a title's own section excluded)."""
+    names: list[str] = []
+    parent = node.parent.parent if isinstance(node, nodes.title) else node.parent
+    while parent is not None:
+        if isinstance(parent, nodes.section) and parent.children and isinstance(parent[0], nodes.title):
+            names.append(parent[0].astext())
+        parent = parent.parent
+    return tuple(reversed(names))
+
+
+def _group(node: Any, nodes: Any, lists: dict[int, int]) -> int:
+    """The number of the outermost list holding `node`, or -1."""
+    outer = None
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, nodes.bullet_list | nodes.enumerated_list):
+            outer = parent
+        parent = parent.parent
+    if outer is None:
+        return -1
+    return lists.setdefault(id(outer), len(lists))
+
+
+def _locate(text: str, raw: str, cursor: int) -> tuple[int, int] | None:
+    """Offsets of `raw` (a node's source, dedented and maybe with `::` dropped) in `text` after `cursor`:
+    from its first line's words to its last line's."""
+    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    if not lines:
+        return None
+    first = text.find(lines[0], cursor)
+    if first < 0:
+        return None
+    last = text.find(lines[-1], first) if len(lines) > 1 else first
+    if last < 0:
+        return None
+    return first, last + len(lines[-1])
+
+
+def _with_gaps(text: str, start: int, found: list[Block]) -> list[Block]:
+    """`found` with the text between blocks that holds words (not underlines or directive lines) added
+    as prose, under the section of the block before it."""
+    out: list[Block] = []
+    cursor = start
+    section: tuple[str, ...] = ()
+    for block in [*found, Block(PROSE, len(text), len(text))]:
+        for gap_start, gap_end in _word_runs(text, cursor, block.start):
+            out.append(Block(PROSE, gap_start, gap_end, section))
+        if block.start < len(text):
+            out.append(block)
+            heading = block.kind == HEADING
+            section = (*block.section, text[block.start : block.end]) if heading else block.section
+        cursor = max(cursor, block.end)
+    return out
+
+
+def _word_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Runs of lines in `text[start:end]` that hold words and are not reST markup."""
+    runs: list[tuple[int, int]] = []
+    offset = start
+    run_start = -1
+    for line in text[start:end].splitlines(keepends=True):
+        wordy = any(c.isalnum() for c in line) and not _MARKUP_LINE.match(line)
+        if wordy and run_start < 0:
+            run_start = offset
+        if not wordy and run_start >= 0:
+            runs.append(trimmed(text, run_start, offset))
+            run_start = -1
+        offset += len(line)
+    if run_start >= 0:
+        runs.append(trimmed(text, run_start, end))
+    return [r for r in runs if r[1] > r[0]]

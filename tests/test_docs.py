@@ -1,0 +1,131 @@
+"""Documentation as a corpus, end to end: the packaged model on a small Markdown and reST corpus."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from qabot import discord_render, render, store
+from qabot.answer import Answer, Answerer, Quote, Source
+from qabot.config import Settings
+from qabot.evaluate import QuoteChecker
+
+from .conftest import ROOT
+
+DOCS = ROOT / "tests" / "data" / "docs"
+
+
+@pytest.fixture(scope="module")
+def docs_answerer(seed_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answerer]:
+    index_dir = tmp_path_factory.mktemp("docs-index")
+    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
+    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
+    store.build(settings)
+    index = store.open_index(settings)
+    yield Answerer(index, min_score=0.0)
+    index.close()
+
+
+def top(answerer: Answerer, question: str) -> Quote:
+    answer = answerer.answer(question, k=3)
+    assert answer.quotes, answer
+    assert all(QuoteChecker(DOCS)(q) for q in answer.quotes)  # verbatim at their offsets, code included
+    return answer.quotes[0]
+
+
+def test_the_command_comes_with_the_sentence_that_introduces_it(docs_answerer: Answerer) -> None:
+    quote = top(docs_answerer, "How do I set the Weather API key?")
+    assert quote.text == (
+        "To set the default key to be used for the Weather API, run this:\n\n"
+        "```bash\nqabot keys set weather --value sk-12345\n```"
+    )
+    assert quote.source.path == "cli.md"  # above the changelog line naming the same command
+    assert quote.source.section == ("Command line", "Setting the key")
+
+
+def test_a_question_about_versions_may_be_answered_by_the_changelog(docs_answerer: Answerer) -> None:
+    quote = top(docs_answerer, "Which version added the --log-level option?")
+    assert quote.source.path == "CHANGELOG.md"
+    assert quote.source.section == ("Changelog", "0.3.0")
+
+
+def test_the_section_path_is_evidence(docs_answerer: Answerer) -> None:
+    quote = top(docs_answerer, "What is the default logging level?")
+    assert quote.text == "Set the level with `--log-level`. The default level is `warning`."
+    assert quote.source.section == ("Command line", "Logging")  # "logging" is only in its heading
+
+
+def test_rst_literal_blocks_are_quoted_with_their_sentence(docs_answerer: Answerer) -> None:
+    quote = top(docs_answerer, "How do I serve on all interfaces?")
+    assert quote.text.endswith("qabot serve --host 0.0.0.0 --port 8080")
+    assert quote.source.section == ("Running servers", "Production")
+
+
+def test_headings_alone_are_not_answers(docs_answerer: Answerer) -> None:
+    answer = docs_answerer.answer("Installing plugins", k=3)
+    assert answer.quotes and all(q.text != "Installing plugins" for q in answer.quotes)
+
+
+CODE_QUOTE = Quote(
+    text="Install it:\n\n```console\n$ <b>pip</b> install x\n```",
+    start=10,
+    end=60,
+    score=12.0,
+    source=Source("cli", "The qabot command line", "cli.md", None, None, ("Command line", "Setting the key")),
+    cut=True,
+)
+
+
+def test_terminal_shows_code_as_code_with_the_section_path() -> None:
+    console = Console(record=True, width=100, color_system=None)
+    console.print(render.answer_text(Answer("q?", True, (CODE_QUOTE,))))
+    shown = console.export_text()
+    assert "$ pip install x" in shown and "```" not in shown
+    assert "The qabot command line › Command line › Setting the key (undated) — cli.md" in shown
+    assert "cut: the block goes on after char 60" in shown
+    source = render.answer_json(Answer("q?", True, (CODE_QUOTE,)))["quotes"][0]
+    assert source["source"]["section"] == ["Command line", "Setting the key"]
+    assert source["cut"] is True
+
+
+def test_discord_puts_code_in_a_fenced_block_it_cannot_break_out_of() -> None:
+    text = "Run @everyone:\n\n```sh\necho ```@everyone <@123>\n```"
+    sneaky = Quote(**{**CODE_QUOTE.__dict__, "text": text})
+    (message,) = discord_render.answer_embeds(Answer("q?", True, (CODE_QUOTE, sneaky)))
+    description = message[0].description or ""
+    assert "```console\n$ pip install x\n```" in description
+    fences = [line for line in description.split("\n") if line.startswith("```")]
+    assert fences == ["```console", "```", "```sh", "```"]  # the quoted ``` no longer closes the block
+    assert "@everyone" not in description.replace("@\u200beveryone", "")
+    assert message[0].fields[0].name == "[1] The qabot command line › Command line › Setting the key"
+
+
+def test_discord_code_blocks_stay_within_the_size_limits() -> None:
+    code = "\n".join(f"line {i} " + "x" * 100 for i in range(200))
+    long = Quote(**{**CODE_QUOTE.__dict__, "text": f"Run:\n\n```\n{code}\n```"})
+    for message in discord_render.answer_embeds(Answer("q?", True, (long, long, long))):
+        assert sum(discord_render.embed_size(e) for e in message) <= discord_render.MESSAGE_EMBEDS_TOTAL
+        for embed in message:
+            assert discord_render.size(embed.description or "") <= discord_render.DESCRIPTION_LIMIT
+            assert (embed.description or "").count("```") % 2 == 0
+            assert discord_render.CODE_SHORTENED in (embed.description or "")
+
+
+def test_a_bad_reST_file_is_indexed_as_plain_text(tmp_path: Path) -> None:
+    from qabot.text import split
+
+    text = "Title\n=====\n\n.. include:: /etc/passwd\n\n.. raw:: html\n   :file: /etc/passwd\n\nWords here."
+    spans = split(text, "bad.rst")
+    assert [text[s.start : s.end] for s in spans][-1] == "Words here."
+    assert all("root:" not in text[s.start : s.end] for s in spans)
+
+
+def test_discord_neighbours_leave_their_code_out() -> None:
+    plain = Quote(**{**CODE_QUOTE.__dict__, "text": "Create a key.", "cut": False})
+    plain = Quote(**{**plain.__dict__, "after": "Run:\n\n```\nopenssl rand -hex 32\n```"})
+    (message,) = discord_render.answer_embeds(Answer("q?", True, (plain,)))
+    assert (message[0].description or "").endswith("> **Create a key.** Run: …")

@@ -1,0 +1,210 @@
+"""Document structure (qabot.markup, qabot.rst) and the quote units built on it (qabot.text.split)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qabot import evidence, markup
+from qabot.corpus import load_corpus
+from qabot.text import INTRO, MAX_BLOCK_CHARS, SENTENCE, split
+
+from .conftest import ROOT
+
+DOCS = ROOT / "tests" / "data" / "docs"
+
+
+def units(text: str, path: str = "page.md", start: int = 0) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(u.kind, text[u.start : u.end], u.section) for u in split(text, path, start)]
+
+
+def test_a_sentence_introducing_code_is_one_unit_with_it() -> None:
+    text = "# Keys\n\nTo set the key, run this:\n\n```bash\nqabot keys set k\n```\n\nDone."
+    assert units(text) == [
+        ("heading", "Keys", ()),
+        (INTRO, "To set the key, run this:\n\n```bash\nqabot keys set k\n```", ("Keys",)),
+        (SENTENCE, "Done.", ("Keys",)),
+    ]
+
+
+def test_section_paths_follow_heading_levels_without_anchors_or_marks() -> None:
+    text = "# Guide { #guide }\n\n## `fastapi dev` ##\n\nOne.\n\n### Deeper\n\nTwo.\n\n## Other\n\nThree."
+    assert [(kind, words, section) for kind, words, section in units(text) if kind == SENTENCE] == [
+        (SENTENCE, "One.", ("Guide", "fastapi dev")),
+        (SENTENCE, "Two.", ("Guide", "fastapi dev", "Deeper")),
+        (SENTENCE, "Three.", ("Guide", "Other")),
+    ]
+    assert units(text)[0] == ("heading", "Guide", ())
+
+
+def test_code_is_never_split_into_sentences() -> None:
+    code = "```python\nx = 1. \ny = 2! Then z.\n```"
+    assert units("Some text.\n\n" + code) == [(SENTENCE, "Some text.", ()), ("code", code, ())]
+    indented = "Text here.\n\n    a = 1. b = 2.\n    c = 3."
+    assert units(indented)[1] == ("code", "a = 1. b = 2.\n    c = 3.", ())
+
+
+def test_a_long_block_is_cut_at_line_ends_and_marked() -> None:
+    lines = [f"line_{i} = {i}  # a comment that makes the line longer" for i in range(100)]
+    text = "Run this:\n\n```python\n" + "\n".join(lines) + "\n```"
+    spans = split(text, "page.md")
+    assert [s.kind for s in spans][:2] == [INTRO, "code"]
+    assert all(s.end - s.start <= MAX_BLOCK_CHARS for s in spans)
+    assert [s.cut for s in spans] == [True] * (len(spans) - 1) + [False]
+    assert all(text[s.end] == "\n" for s in spans[:-1])  # cut at line ends
+    joined = "".join(text[s.start : s.end] for s in spans)
+    assert "".join(joined.split()) == "".join(text.split())  # nothing lost
+
+
+def test_an_introduced_list_joins_its_sentence_and_a_plain_list_is_one_unit_an_item() -> None:
+    text = "Plugins:\n\n* one is here.\n* two is there.\n\nMore.\n\n* three. Four.\n* five."
+    assert units(text) == [
+        (INTRO, "Plugins:\n\n* one is here.\n* two is there.", ()),
+        (SENTENCE, "More.", ()),
+        (SENTENCE, "three. Four.", ()),
+        (SENTENCE, "five.", ()),
+    ]
+
+
+def test_short_paragraphs_are_one_unit_and_long_ones_are_sentences() -> None:
+    short = "Let's say you want the client's host. Declare a `Request` parameter."
+    long = " ".join(["This sentence is one of many in a long paragraph."] * 14)
+    assert units(f"{short}\n\n{long}") == [
+        (SENTENCE, short, ()),
+        *[(SENTENCE, "This sentence is one of many in a long paragraph.", ())] * 14,
+    ]
+    intro = f"{long} Run this:\n\n```\nx\n```"
+    assert units(intro)[-1] == (INTRO, "Run this:\n\n```\nx\n```", ())
+
+
+def test_admonitions_tag_only_html_and_front_matter_are_not_units() -> None:
+    text = (
+        "---\ntitle: T\n---\n# Page\n\n/// tip | Note this\n\nInside the tip.\n\n///\n\n"
+        '<div class="termy">\n\n```console\n$ run\n```\n\n</div>\n\n{* ../src/app.py hl[3] *}\n\n'
+        "!!! note\n    Indented admonition text.\n"
+    )
+    start = text.index("# Page")
+    assert units(text, start=start) == [
+        ("heading", "Page", ()),
+        (SENTENCE, "Inside the tip.", ("Page",)),
+        ("code", "```console\n$ run\n```", ("Page",)),
+        ("include", "{* ../src/app.py hl[3] *}", ("Page",)),
+        (SENTENCE, "Indented admonition text.", ("Page",)),
+    ]
+
+
+def test_wrapped_paragraph_lines_do_not_end_sentences() -> None:
+    text = "This sentence is wrapped\nat a width. The next one\nis too. " + "And more words here. " * 30
+    spans = units(text.strip())
+    assert spans[:2] == [
+        (SENTENCE, "This sentence is wrapped\nat a width.", ()),
+        (SENTENCE, "The next one\nis too.", ()),
+    ]
+    plain = [t for _, t, _ in units("This sentence is wrapped\nat a width.", "notes.txt")]
+    assert plain == ["This sentence is wrapped", "at a width."]  # in plain text a line ends a sentence
+
+
+def test_rst_sections_literal_blocks_and_unknown_directives() -> None:
+    text = (DOCS / "server.rst").read_text(encoding="utf-8")
+    assert units(text, "server.rst") == [
+        ("heading", "Running servers", ()),
+        ("heading", "Production", ("Running servers",)),
+        (
+            INTRO,
+            "Servers are started by the ``serve`` command. To serve on all interfaces, use::\n\n"
+            "    qabot serve --host 0.0.0.0 --port 8080",
+            ("Running servers", "Production"),
+        ),
+        (
+            SENTENCE,
+            "The default port is 8000, and the default host is 127.0.0.1.",
+            ("Running servers", "Production"),
+        ),
+        ("include", ".. autofunction:: qabot.serve.main", ("Running servers", "Production")),
+    ]
+
+
+def test_titles_of_markdown_and_rst_documents_are_their_first_heading() -> None:
+    titles = {d.path: d.title for d in load_corpus(DOCS).documents}
+    assert titles == {
+        "CHANGELOG.md": "Changelog",
+        "cli.md": "The qabot command line",  # front matter first
+        "server.rst": "Running servers",
+    }
+
+
+def test_display_pieces_show_code_without_fences_or_colouring_tags() -> None:
+    quote = 'Run it:\n\n<div class="termy">\n\n```console\n$ <font color="#4">uv run</font> x &amp; y\n```'
+    assert markup.pieces(quote) == [
+        markup.Piece(False, "Run it:"),
+        markup.Piece(True, "$ uv run x & y", "console"),
+    ]
+    assert markup.pieces("Plain sentence.") == [markup.Piece(False, "Plain sentence.")]
+
+
+def test_changelogs_and_questions_about_versions() -> None:
+    assert evidence.is_changelog("CHANGELOG.md", "Changelog")
+    assert evidence.is_changelog("docs/release-notes.md", "Release Notes")
+    assert not evidence.is_changelog("history-design-future.md", "History, Design and Future")
+    assert not evidence.is_changelog("news.txt", "News")  # plain text is never read as a changelog
+    assert evidence.about_versions("Which version added server-sent events?")
+    assert not evidence.about_versions("How do I set the Weather API key?")
+
+
+def test_code_the_question_does_not_name_is_evidence() -> None:
+    words = frozenset({"compress", "responses", "gzip"})
+    assert evidence.new_code("Use `GZipMiddleware` for it.", words)
+    assert evidence.new_code("Run this:\n\n```\nuvicorn main:app\n```", words)
+    assert not evidence.new_code("Responses can be compressed with `gzip`.", words)
+    assert not evidence.new_code("No code at all.", words)
+
+
+def test_the_section_path_counts_only_for_words_the_unit_lacks() -> None:
+    idf = {"log": 3.0, "level": 1.0}
+    assert evidence.section_gain(("CLI", "Logging"), "Set it with --verbose.", idf) == 0.75
+    assert evidence.section_gain(("CLI", "Logging"), "Set the log level.", idf) == 0.0
+    assert evidence.section_gain((), "Anything.", idf) == 0.0
+
+
+blocks_alphabet = st.sampled_from(
+    [
+        "# Title\n\n",
+        "## Sub { #sub }\n\n",
+        "Run this:\n\n",
+        "Some words. More words!\n",
+        "```py\nx = 1. y = 2.\n```\n\n",
+        "    indented code\n\n",
+        "* item one.\n* item two\n\n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n",
+        "/// tip\n\n",
+        "///\n\n",
+        '<div class="x">\n\n',
+        "<p>html words</p>\n\n",
+        "{* ../a.py *}\n\n",
+        "> quoted text.\n\n",
+        "\n",
+        "é",
+        "word ",
+    ]
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(blocks_alphabet, max_size=30).map("".join), st.sampled_from(["a.md", "a.rst"]))
+def test_every_unit_is_the_text_at_its_offsets_in_order(text: str, path: str) -> None:
+    previous_end = 0
+    for span in split(text, path):
+        piece = text[span.start : span.end]
+        assert piece and piece == piece.strip()
+        assert previous_end <= span.start < span.end <= len(text)
+        previous_end = span.end
+
+
+def test_a_short_paragraph_between_an_introduction_and_its_block_joins_them() -> None:
+    text = (
+        "Start workers with `--workers`:\n\n//// tab | fastapi\n\n"
+        "If you use `fastapi`:\n\n```\nfastapi run --workers 4\n```"
+    )
+    assert units(text) == [(INTRO, text, ())]
+    unrelated = "Start workers:\n\nThis paragraph does not introduce anything.\n\n```\ncode\n```"
+    assert [kind for kind, _, _ in units(unrelated)] == [SENTENCE, SENTENCE, "code"]
