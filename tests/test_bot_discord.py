@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 import logging
+import re
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -30,10 +31,19 @@ from qabot import bot as qabot_bot
 from qabot import store
 from qabot.answer import MAX_QUESTION_CHARS, Answerer
 from qabot.config import Settings
-from qabot.discord_render import DESCRIPTION_LIMIT, MESSAGE_EMBEDS_TOTAL, embed_size, sanitize
+from qabot.discord_render import (
+    BLOCK_LIMIT,
+    DESCRIPTION_LIMIT,
+    MESSAGE_EMBEDS_TOTAL,
+    embed_size,
+    marked,
+    sanitize,
+)
 from qabot.render import NOT_IN_CORPUS
 
 APP_ID = 900000000000000001
+# a quote's confidence in words after its number, "likely answers it (78 %)"
+CONFIDENCE = r"(?: [a-z ]+ \(\d+ %\))?"
 BOT_ID = 900000000000000002
 OWNER_ID = 100000000000000009
 GUILD_ID = 300000000000000001
@@ -554,9 +564,9 @@ def test_ask_defers_then_answers_with_quotes_and_citations(
     for n, (quote, block, citation) in enumerate(
         zip(expected.quotes, blocks, embed["fields"], strict=True), 1
     ):
-        assert block.startswith(f"**[{n}]**\n> ")
-        assert f"**{sanitize(quote.text)}**" in block
-        assert block.endswith(f"**{sanitize(quote.text)}** {sanitize(quote.after)}")
+        assert re.match(rf"\*\*\[{n}\]\*\*{CONFIDENCE}\n> ", block), block
+        after = f"*{sanitize(quote.after)}*" if quote.answer else sanitize(quote.after)
+        assert block.endswith(f"{marked(quote, BLOCK_LIMIT)} {after}")  # the answer in bold inside
         assert citation["name"] == f"[{n}] {sanitize(quote.source.title)}"
         where = f"{quote.source.path} · chars {quote.start}–{quote.end}"
         date = f"as of {quote.source.date}" if quote.source.date else "undated"
@@ -646,8 +656,9 @@ def test_more_quotes_and_context_are_ephemeral(
     description = context.message["embeds"][0]["description"]
     date = f"as of {first_quote.source.date}" if first_quote.source.date else "undated"
     where = f"{first_quote.source.path} · chars {first_quote.start}–{first_quote.end}"
-    assert description.startswith(f"**[1]** {date} · {where} · score {first_quote.score:.2f}\n> ")
-    assert f"**{sanitize(first_quote.text)}**" in description
+    header = re.escape(f" {date} · {where} · score {first_quote.score:.2f}\n> ")
+    assert re.match(rf"\*\*\[1\]\*\*{CONFIDENCE}{header}", description), description
+    assert sanitize(first_quote.text) in description.replace("**", "")
 
 
 def test_votes_are_stored_once_per_person(bot_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -740,7 +751,9 @@ def test_ask_filters_reach_the_answer_its_buttons_and_its_votes(
     assert defer.callback_type == DEFERRED and defer.flags == 0
     assert_safe(answer)
     [embed] = answer.message["embeds"]
-    assert embed["description"].startswith("*Only documents since 2023-11-01.*\n\n**[1]**\n> ")
+    assert re.match(
+        rf"\*Only documents since 2023-11-01\.\*\n\n\*\*\[1\]\*\*{CONFIDENCE}\n> ", embed["description"]
+    )
     assert "Sergei Kopyrkin, the Russian ambassador to Armenia" in embed["description"]
     quoted = dates(answer)
     assert quoted and all(d.startswith("as of ") and d[6:] >= "2023-11-01" for d in quoted), quoted
@@ -840,7 +853,8 @@ def test_a_timeline_answer_is_dated_oldest_first(
     _, answer = fake.by("webhook")
     assert_safe(answer)
     description = answer.message["embeds"][0]["description"]
-    assert description.startswith("*Timeline: one quote per document, oldest first.*\n\n**[1]** · ")
+    timeline = re.escape("*Timeline: one quote per document, oldest first.*\n\n**[1]**")
+    assert re.match(rf"{timeline}{CONFIDENCE} · ", description), description
     headers = timeline_headers(answer)
     assert len(headers) >= 2 and headers == dates(answer)  # each quote's header repeats its citation's date
     dated = [h.removeprefix("as of ") for h in headers if h != "undated"]

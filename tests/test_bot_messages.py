@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from tests.test_bot_discord import (
     BOT_ID,
     BOT_USER,
     CHANNEL_ID,
+    CONFIDENCE,
     DM_CHANNEL_ID,
     QUESTION,
     FakeDiscord,
@@ -59,7 +61,7 @@ def test_a_mention_is_answered_in_its_channel_as_a_reply(
     assert reply.json["allowed_mentions"] == {"parse": [], "replied_user": False}
     assert_safe(reply)
     assert reply.json["embeds"][0]["title"] == QUESTION
-    assert reply.json["embeds"][0]["description"].startswith("**[1]**\n> ")
+    assert re.match(rf"\*\*\[1\]\*\*{CONFIDENCE}\n> ", reply.json["embeds"][0]["description"])
     assert list(buttons(reply)) == ["More quotes", "Show context", "👍", "👎"]
 
 

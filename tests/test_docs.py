@@ -26,7 +26,7 @@ def docs_answerer(seed_settings: Settings, tmp_path_factory: pytest.TempPathFact
     settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
     store.build(settings)
     index = store.open_index(settings)
-    yield Answerer(index, min_score=0.0)
+    yield Answerer(index, min_confidence=0.0)
     index.close()
 
 

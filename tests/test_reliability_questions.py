@@ -75,8 +75,14 @@ def assert_verbatim_json(quotes: list[dict[str, object]], corpus_dir: Path) -> N
         assert text[q["start"] : q["end"]] == q["text"]
 
 
+def consistent(answered: bool, status: str, quotes: object) -> bool:
+    """Answered: quotes and the status says so; declined: the closest quotes ("unsure") or none."""
+    expected = {"answered": answered and bool(quotes), "unsure": not answered and bool(quotes)}
+    return expected.get(status, not answered and not quotes)
+
+
 def assert_whole_answer(answer: Answer, corpus_dir: Path) -> None:
-    assert answer.answered == bool(answer.quotes)
+    assert consistent(answer.answered, answer.status, answer.quotes), answer
     for quote in answer.quotes:
         text = (corpus_dir / quote.source.path).read_text(encoding="utf-8")
         assert text[quote.start : quote.end] == quote.text
@@ -113,7 +119,9 @@ def test_cli_ask_json_never_crashes(seed_settings: Settings, name: str) -> None:
         return
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert set(data) >= {"question", "answered", "quotes"} and data["answered"] == bool(data["quotes"])
+    assert set(data) >= {"question", "answered", "quotes"} and consistent(
+        data["answered"], data.get("status", "not_found"), data["quotes"]
+    )
     assert_verbatim_json(data["quotes"], seed_settings.corpus_dir)
 
 
@@ -154,7 +162,7 @@ def test_cli_ask_stdin_writes_one_json_line_per_question(seed_settings: Settings
     asked = [(name, line) for name, line in questions if line.strip()]  # blank lines are skipped, by design
     assert len(out) == len(asked)
     for (name, _), data in zip(asked, out, strict=True):
-        assert data["answered"] == bool(data["quotes"])
+        assert consistent(data["answered"], data.get("status", "not_found"), data["quotes"])
         assert ("error" in data) == (name in REFUSED), name
         if "error" in data:
             assert data["answered"] is False and data["error"] and "\n" not in data["error"]
@@ -186,4 +194,4 @@ def test_no_candidates_is_never_an_answer_whatever_the_threshold(answerer: Answe
     """A keyword baseline without a floor (as eval and calibrate run it) on a question of stopwords."""
     floorless = Answerer(answerer.index, min_confidence=0.0, mode="keyword")
     answer = floorless.answer(QUESTIONS["only stopwords"])
-    assert answer.answered == bool(answer.quotes)
+    assert consistent(answer.answered, answer.status, answer.quotes)
