@@ -20,7 +20,7 @@ import json
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks.fit_scorer import fit as listwise_fit
 from qabot import scoring
-from qabot.models.reader import OnnxReader
+from qabot.models.reader import CONFIG_FILE, OnnxReader, ReaderConfig
 from training.examples import Corpus, Ranked, ranked, records
 
 COMBINED = ("reader", "scorer", "rank")  # features of the final order
@@ -45,14 +45,19 @@ class Read:
     article: str
 
 
-def refit_scorer(questions: Sequence[Ranked]) -> np.ndarray:
+def refit_scorer(questions: Sequence[Ranked], drop: Sequence[str] = ()) -> np.ndarray:
+    """Listwise fit of the scorer's weights; features in `drop` are held at 0 (an ablation)."""
     examples = []
     for q in questions:
-        x = np.array([scoring.vector(c["features"]) for c in q.candidates])
+        x = np.array([_without(scoring.vector(c["features"]), drop) for c in q.candidates])
         y = np.array([float(c["holds"]) for c in q.candidates])
         if len(x):
             examples.append((x, y))
     return listwise_fit(examples)
+
+
+def _without(vector: Sequence[float], drop: Sequence[str]) -> list[float]:
+    return [0.0 if name in drop else v for name, v in zip(scoring.FEATURES, vector, strict=True)]
 
 
 def reorder(q: Ranked, weights: np.ndarray) -> tuple[list[dict[str, Any]], np.ndarray]:
@@ -143,13 +148,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--questions", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--drop", default="", help="Scorer features left out (comma-separated).")
     args = parser.parse_args()
     corpus = Corpus(args.data)
     questions = [ranked(r, corpus) for r in records(args.data, "fit")]
     random.Random(args.seed).shuffle(questions)
     questions = questions[: args.questions]
-    weights = refit_scorer(questions)
+    weights = refit_scorer(questions, [f for f in args.drop.split(",") if f])
     print("scorer weights", dict(zip(scoring.FEATURES, np.round(weights, 4).tolist(), strict=True)))
+    if not (args.model / CONFIG_FILE).exists():  # the reader loads with a config; this one only reads
+        placeholder = ReaderConfig(max(DEPTHS), 1.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.15)
+        (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(placeholder)}))
     reader = OnnxReader(args.model, threads=2)
     reads = read_all(reader, questions, weights)
     depth, combination, report = choose(reads)
