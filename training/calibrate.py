@@ -157,6 +157,7 @@ def tradeoffs(confidence: np.ndarray, right: np.ndarray, n_in: int, n_out: int) 
     on the whole mix."""
     rows = []
     inside, outside = confidence[:n_in], confidence[n_in : n_in + n_out]
+    hits = right[:n_in] > 0
     for at in np.arange(0.1, 0.95, 0.05):
         given = confidence >= at
         rows.append(
