@@ -165,9 +165,7 @@ def tradeoffs(confidence: np.ndarray, right: np.ndarray, n_in: int, n_out: int) 
                 "answer_at": round(float(at), 2),
                 "precision": round(float(right[given].mean()) if given.any() else 1.0, 3),
                 "answered_in_corpus": round(float(np.mean(inside >= at)), 3),
-                "top1_in_corpus_after_declining": round(
-                    float(np.mean((inside >= at) & (right[:n_in] > 0))), 3
-                ),
+                "top1_in_corpus_after_declining": round(float(np.mean((inside >= at) & hits)), 3),
                 "answered_without_article": round(float(np.mean(outside >= at)), 3),
             }
         )
