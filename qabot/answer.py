@@ -144,6 +144,7 @@ class Candidate:
     features: dict[str, float] = field(default_factory=dict, compare=False)
     confidence: float | None = None  # set once the reader has read it
     answer: tuple[int, int] | None = None  # the reader's answer span, in document offsets
+    answer_score: float = 0.0  # how answer-like that span is (the reader's start + end logit)
 
 
 def wants_timeline(question: str) -> bool:
@@ -396,8 +397,8 @@ class Answerer:
             span = (
                 None if r.answer is None else (c.sentence.start + r.answer[0], c.sentence.start + r.answer[1])
             )
-            confidence = config.confidence(config.combine(r.relevance, c.score, rank))
-            read.append(Candidate(c.sentence, combined, c.features, confidence, span))
+            confidence = config.confidence(config.combine(r.relevance, c.score, rank), r.answer_score)
+            read.append(Candidate(c.sentence, combined, c.features, confidence, span, r.answer_score))
         read.sort(key=lambda c: -c.score)
         floor = read[-1].score if read else 0.0
         rest = [

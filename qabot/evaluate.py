@@ -163,10 +163,17 @@ def score(results: Sequence[QuestionResult], check: Callable[[Quote], bool]) -> 
     answerable = [r for r in results if r.item.answers]
     unanswerable = [r for r in results if not r.item.answers]
     abstained = [r for r in results if not r.answer.answered]
+    # a declined question is a miss, even when it shows its closest quotes ("unsure")
     top1 = sum(
-        bool(r.answer.quotes) and contains_answer(r.answer.quotes[0].text, r.item.answers) for r in answerable
+        r.answer.answered
+        and bool(r.answer.quotes)
+        and contains_answer(r.answer.quotes[0].text, r.item.answers)
+        for r in answerable
     )
-    top3 = sum(any(contains_answer(q.text, r.item.answers) for q in r.answer.quotes[:3]) for r in answerable)
+    top3 = sum(
+        r.answer.answered and any(contains_answer(q.text, r.item.answers) for q in r.answer.quotes[:3])
+        for r in answerable
+    )
     with_source = [r for r in answerable if r.item.source]
     source_at1 = sum(
         bool(r.answer.quotes)
@@ -226,7 +233,12 @@ def squad_normalize(text: str) -> str:
 
 
 def _top1(answer: Answer | None, answers: Sequence[str]) -> bool:
-    return answer is not None and bool(answer.quotes) and contains_answer(answer.quotes[0].text, answers)
+    return (
+        answer is not None
+        and answer.answered
+        and bool(answer.quotes)
+        and contains_answer(answer.quotes[0].text, answers)
+    )
 
 
 def _conversation_metrics(answerable: Sequence[QuestionResult]) -> dict[str, float]:

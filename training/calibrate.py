@@ -32,7 +32,7 @@ from qabot.models.reader import CONFIG_FILE, OnnxReader, ReaderConfig
 from qabot.store import Index, Scope, build, open_index
 from training.examples import records
 
-Point = tuple[float, bool]  # (top candidate's final score, whether it holds the answer)
+Point = tuple[float, float, bool]  # the top candidate's final score and span score; does it hold the answer
 
 
 def top(answerer: Answerer, question: str, answers: Sequence[str], scope: object = None) -> Point | None:
@@ -41,7 +41,7 @@ def top(answerer: Answerer, question: str, answers: Sequence[str], scope: object
         return None
     best = candidates[0]
     text = answerer.index.document(best.sentence.doc).text[best.sentence.start : best.sentence.end]
-    return best.score, contains_answer(text, answers)
+    return best.score, best.answer_score, contains_answer(text, answers)
 
 
 def without(index: Index, article: str, cache: dict[str, object]) -> object:
@@ -61,13 +61,22 @@ def _filtered(search: Callable[..., list[retrieve.Hit]]) -> Callable[..., list[r
     return within
 
 
-def platt(points: Sequence[Point]) -> tuple[float, float]:
+def platt(points: Sequence[Point], span: bool) -> tuple[float, float, float]:
+    """Logistic map from the final score (and the span's score, if `span`) to P(the top quote holds the
+    answer): slope, span weight, intercept."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.array([[p[0]] for p in points])
-    y = np.array([p[1] for p in points])
+    x = np.array([[p[0], p[1]] if span else [p[0]] for p in points])
+    y = np.array([p[2] for p in points])
     model = LogisticRegression(C=100.0).fit(x, y)
-    return float(model.coef_[0, 0]), float(model.intercept_[0])
+    weights = model.coef_[0]
+    return float(weights[0]), float(weights[1]) if span else 0.0, float(model.intercept_[0])
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores))
 
 
 def threshold(confidences: np.ndarray, right: np.ndarray, precision: float) -> float:
@@ -88,6 +97,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=1500)
     parser.add_argument("--precision", type=float, default=0.85)
     parser.add_argument("--close", type=float, default=0.15)
+    parser.add_argument("--span", action="store_true", help="Use the answer span's score in the confidence.")
     parser.add_argument("--seed-questions", type=Path, default=Path("eval/seed_questions.jsonl"))
     parser.add_argument("--seed-corpus", type=Path, default=Path("corpus"))
     args = parser.parse_args()
@@ -125,11 +135,21 @@ def main() -> None:
     off_topic = [top(seed, i.question, ()) for i in load_items(args.seed_questions) if not i.answers]
     unanswerable = [p for p in off_topic if p]
     points = inside + outside + unanswerable
-    slope, intercept = platt(points)
-    confidence = 1 / (1 + np.exp(-(slope * np.array([p[0] for p in points]) + intercept)))
-    right = np.array([p[1] for p in points], dtype=float)
+    right = np.array([p[2] for p in points], dtype=float)
+    final, spans = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    a, b, _ = platt(points, True)
+    separation = {"auc_final_score": auc(final, right), "auc_with_span": auc(a * final + b * spans, right)}
+    slope, span_weight, intercept = platt(points, args.span)
+    confidence = 1 / (1 + np.exp(-(slope * final + span_weight * spans + intercept)))
     answer_at = threshold(confidence, right, args.precision)
-    config = replace(config, slope=slope, intercept=intercept, answer_at=answer_at, close_at=args.close)
+    config = replace(
+        config,
+        slope=slope,
+        span_weight=span_weight,
+        intercept=intercept,
+        answer_at=answer_at,
+        close_at=args.close,
+    )
     n_in = len(inside)
     conf_in, conf_out = confidence[:n_in], confidence[n_in : n_in + len(outside)]
     report = {
@@ -143,6 +163,7 @@ def main() -> None:
         "unsure_without_article": float(np.mean((conf_out < answer_at) & (conf_out >= args.close))),
         "seed_unanswerable_answered": int(np.sum(confidence[n_in + len(outside) :] >= answer_at)),
         "precision": args.precision,
+        **separation,
         "reliability": reliability(confidence, right),
         "thresholds": tradeoffs(confidence, right, n_in, len(outside)),
     }

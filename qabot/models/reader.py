@@ -114,6 +114,7 @@ class Reading:
 
     relevance: float  # logit that the sentence answers the question
     answer: tuple[int, int] | None  # the answer's characters in the sentence (None: nothing readable)
+    answer_score: float = 0.0  # the span's start + end logit: how answer-like the best span is
 
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -138,12 +139,14 @@ class ReaderConfig:
     answer_at: float  # confidence from which an answer is given
     close_at: float  # confidence from which declined passages are still shown as "closest"
     history_discount: float = 1.0  # final-score handicap of a follow-up read with its antecedent
+    span_weight: float = 0.0  # weight of the answer span's score in the confidence
 
     def combine(self, relevance: float, scorer: float, rank: int) -> float:
         return self.reader_weight * relevance + self.scorer_weight * scorer + self.rank_weight / (1 + rank)
 
-    def confidence(self, combined: float) -> float:
-        return float(1 / (1 + np.exp(-(self.slope * combined + self.intercept))))
+    def confidence(self, combined: float, answer_score: float = 0.0) -> float:
+        z = self.slope * combined + self.span_weight * answer_score + self.intercept
+        return float(1 / (1 + np.exp(-z)))
 
 
 def load_config(model_dir: Path) -> ReaderConfig:
@@ -183,9 +186,10 @@ class OnnxReader:
         )
         out = []
         for row, offsets in enumerate(pairs.offsets):
-            s, e, _ = best_span(start[row], end[row], offsets)
+            s, e, score = best_span(start[row], end[row], offsets)
             s, e = whole_words(sentences[row], s, e)
-            out.append(Reading(float(relevance[row]), (s, e) if e > s else None))
+            found = e > s and np.isfinite(score)
+            out.append(Reading(float(relevance[row]), (s, e) if found else None, score if found else 0.0))
         return out
 
 
