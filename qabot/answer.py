@@ -22,6 +22,7 @@ from qabot.store import Index, Scope, SentenceRow
 MAX_QUESTION_CHARS = 1000
 CANDIDATE_CHUNKS = 12
 TIMELINE_CHUNKS = 40  # a timeline wants the best of many documents, not the many best of a few
+TIMELINE_DOCUMENTS = 10  # documents whose best sentence the reader reads for a timeline
 _CHANGE = re.compile(
     r"\b(?:over time|over the years|timeline|chronolog\w*|evolv\w*|chang\w*|shift\w*|develop\w*|"
     r"history of|trend\w*|deteriorat\w*|improv\w*|since (?:19|20)\d\d)\b",
@@ -214,17 +215,17 @@ class Answerer:
         if not candidates or best < self.close_at:
             nearest = tuple(self._nearest_sources(fused, 3))
             return Answer(text, False, nearest=nearest, top_score=best, status=NOT_FOUND)
-        if best < self.min_confidence:
-            quotes = tuple(self._distinct(candidates, k))
-            nearest = tuple(self._nearest_sources(fused, 3))
-            return Answer(text, False, quotes, nearest=nearest, top_score=best, status=UNSURE)
+        answered = best >= self.min_confidence
+        status = ANSWERED if answered else UNSURE
+        nearest = () if answered else tuple(self._nearest_sources(fused, 3))
         if timeline:
             dated = self._timeline(candidates, k)
             # undated quotes have no order in time: documentation asking how to "change" or "develop"
             # something is not asking for a timeline
             if sum(q.source.date is not None for q in dated) > 1:
-                return Answer(text, True, tuple(dated), top_score=best, timeline=True)
-        return Answer(text, True, tuple(self._distinct(candidates, k)), top_score=best)
+                return Answer(text, answered, tuple(dated), nearest, best, timeline=True, status=status)
+        quotes = tuple(self._distinct(candidates, k))
+        return Answer(text, answered, quotes, nearest, top_score=best, status=status)
 
     def ranked(
         self,
@@ -242,7 +243,7 @@ class Answerer:
         if previous:
             candidates, fused = self._with_history(text, previous, candidates, fused, scope, depth)
         if self.reader is not None:
-            candidates = self._read(text, previous, candidates, k)
+            candidates = self._read(text, previous, candidates, k, timeline)
         return candidates, fused
 
     def check_filters(self, filters: Filters | None) -> None:
@@ -258,10 +259,14 @@ class Answerer:
         return scope
 
     def _timeline(self, candidates: Sequence[Candidate], k: int) -> list[Quote]:
-        """The best quote of each of the `k` best documents that clear the threshold, oldest first."""
+        """The best read quote of each of the `k` best documents, oldest first.
+
+        No threshold per quote: a timeline's entries are evidence of how things stood at each date, which
+        a reader trained on factual questions rates low; each shows its own confidence instead."""
         per_doc: dict[int, Candidate] = {}
         for c in candidates:
-            if _trust(c) >= self.min_confidence and c.sentence.doc not in per_doc and len(per_doc) < k:
+            unread = self.reader is not None and c.confidence is None
+            if not unread and c.sentence.doc not in per_doc and len(per_doc) < k:
                 per_doc[c.sentence.doc] = c
         quotes = [self._quote(c) for c in per_doc.values()]
         return sorted(quotes, key=lambda q: (q.source.date is None, q.source.date or ""))
@@ -372,7 +377,9 @@ class Answerer:
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
-    def _read(self, text: str, previous: str, candidates: list[Candidate], k: int) -> list[Candidate]:
+    def _read(
+        self, text: str, previous: str, candidates: list[Candidate], k: int, timeline: bool = False
+    ) -> list[Candidate]:
         """The scorer's best candidates reread by the reader and put in the order of the fitted
         combination, each with its confidence and answer span; the rest follow unread.
 
@@ -382,6 +389,13 @@ class Answerer:
         assert self.reader is not None
         config = self.reader.config
         head = candidates[: max(config.depth, k)]
+        if timeline:  # a timeline quotes many documents: read the best sentence of each of them too
+            seen = {c.sentence.doc for c in head}
+            for c in candidates[len(head) :]:
+                if c.sentence.doc not in seen and len(seen) < TIMELINE_DOCUMENTS:
+                    seen.add(c.sentence.doc)
+                    head.append(c)
+        chosen = {id(c) for c in head}
         texts = [self._sentence_text(c.sentence) for c in head]
         readings = self.reader.read(text, texts)
         if previous:
@@ -401,9 +415,8 @@ class Answerer:
             read.append(Candidate(c.sentence, combined, c.features, confidence, span, r.answer_score))
         read.sort(key=lambda c: -c.score)
         floor = read[-1].score if read else 0.0
-        rest = [
-            Candidate(c.sentence, floor - 1 - i, c.features) for i, c in enumerate(candidates[len(head) :])
-        ]
+        unread = [c for c in candidates if id(c) not in chosen]
+        rest = [Candidate(c.sentence, floor - 1 - i, c.features) for i, c in enumerate(unread)]
         return read + rest
 
     def _sentence_text(self, s: SentenceRow) -> str:

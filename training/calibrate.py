@@ -156,7 +156,7 @@ def main() -> None:
         "questions_in_corpus": n_in,
         "questions_without_article": len(outside),
         "seed_unanswerable": len(unanswerable),
-        "top1_in_corpus": float(np.mean([p[1] for p in inside])),
+        "top1_in_corpus": float(np.mean([p[2] for p in inside])),
         "answered_in_corpus": float(np.mean(conf_in >= answer_at)),
         "top1_in_corpus_after_declining": float(np.mean((conf_in >= answer_at) & right[:n_in].astype(bool))),
         "answered_without_article": float(np.mean(conf_out >= answer_at)),

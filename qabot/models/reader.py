@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from qabot.models.encoder import session
+from qabot.models.encoder import ModelError, session
 
 MAX_TOKENS = 128  # question + sentence word pieces, special tokens included
 MAX_QUESTION_TOKENS = 48  # longer questions are cut (the sentence needs the room)
@@ -121,7 +121,7 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 CONFIG_FILE = "reader.json"
 
 
-class ReaderMissing(RuntimeError):
+class ReaderMissing(ModelError):
     """No reader model where one was expected."""
 
 
@@ -154,7 +154,9 @@ def load_config(model_dir: Path) -> ReaderConfig:
         data = json.loads((model_dir / CONFIG_FILE).read_text())
         return ReaderConfig(**data["config"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ReaderMissing(f"no usable reader in {model_dir} ({exc})") from None
+        raise ReaderMissing(
+            f"no usable reader in {model_dir} ({exc}); reinstall qabot to get its packaged weights"
+        ) from None
 
 
 class OnnxReader:
