@@ -243,7 +243,7 @@ class Answerer:
         if previous:
             candidates, fused = self._with_history(text, previous, candidates, fused, scope, depth)
         if self.reader is not None:
-            candidates = self._read(text, previous, candidates, k, timeline)
+            candidates = self._read(text, candidates, k, timeline)
         return candidates, fused
 
     def check_filters(self, filters: Filters | None) -> None:
@@ -378,13 +378,15 @@ class Answerer:
         return candidates
 
     def _read(
-        self, text: str, previous: str, candidates: list[Candidate], k: int, timeline: bool = False
+        self, text: str, candidates: list[Candidate], k: int, timeline: bool = False
     ) -> list[Candidate]:
         """The scorer's best candidates reread by the reader and put in the order of the fitted
         combination, each with its confidence and answer span; the rest follow unread.
 
-        A follow-up is also read after its antecedent, the better reading kept with a handicap (as the
-        scorer does), so "How many are stationed there?" can find what "there" is.
+        The reader reads the question as asked, even a follow-up: its antecedent has already brought its
+        candidates in (`_with_history`), and reading the two questions together as well lost follow-ups
+        and subject changes alike (eval/seed_conversations.jsonl and eval/heldout_conversations.jsonl,
+        docs/benchmarks.md).
         """
         assert self.reader is not None
         config = self.reader.config
@@ -398,12 +400,6 @@ class Answerer:
         chosen = {id(c) for c in head}
         texts = [self._sentence_text(c.sentence) for c in head]
         readings = self.reader.read(text, texts)
-        if previous:
-            contextual = self.reader.read(f"{previous} {text}", texts)
-            readings = [
-                r if r.relevance >= c.relevance - config.history_discount else c
-                for r, c in zip(readings, contextual, strict=True)
-            ]
         ranked_by = self.mode
         read = []
         for rank, (c, r) in enumerate(zip(head, readings, strict=True)):

@@ -138,7 +138,6 @@ class ReaderConfig:
     intercept: float
     answer_at: float  # confidence from which an answer is given
     close_at: float  # confidence from which declined passages are still shown as "closest"
-    history_discount: float = 1.0  # final-score handicap of a follow-up read with its antecedent
     span_weight: float = 0.0  # weight of the answer span's score in the confidence
 
     def combine(self, relevance: float, scorer: float, rank: int) -> float:
