@@ -9,6 +9,7 @@ tokenizer. `training/ship.py` copies a measured model into the package with its 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -20,8 +21,8 @@ from training.train import model_path
 
 
 def export(weights: Path, out: Path, layers: int | None = None) -> Path:
-    state = torch.load(weights, weights_only=False)
-    state = state.get("model", state)
+    saved = torch.load(weights, weights_only=False)
+    state = saved.get("model", saved)
     kept = max(int(k.split(".")[3]) for k in state if k.startswith("encoder.encoder.layer.")) + 1
     model = Reader(load_encoder(model_path(), layers or kept))
     model.load_state_dict(state)
@@ -50,6 +51,9 @@ def export(weights: Path, out: Path, layers: int | None = None) -> Path:
         )
     quantise(fp32, out / "reader.onnx")
     shutil.copy(model_path() / "tokenizer.json", out / "reader-tokenizer.json")
+    # where in training these weights were taken: the card reports it (a run may be stopped early)
+    trained = {"step": saved.get("step"), "hours": round(saved.get("seconds", 0.0) / 3600, 2)}
+    (out / "trained.json").write_text(json.dumps(trained))
     return out / "reader.onnx"
 
 

@@ -74,7 +74,9 @@ def card(info: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"{'on' if training.get('bf16') else 'off'}; loss = softmax cross-entropy over each group + 0.5 × "
         "binary cross-entropy per pair + start/end cross-entropy on the answering sentence; "
         f"max {training['max_tokens']} word pieces a pair",
-        f"- **steps** {training['steps']:,}, **wall time** {training['hours']:.1f} h on 2 CPU cores",
+        f"- **steps** {training['steps']:,} of the {training.get('planned_steps') or training['steps']:,} "
+        f"planned (one pass; the learning rate had not decayed to zero if fewer), **wall time** "
+        f"{training['hours']:.1f} h on 2 CPU cores",
         f"- **answer path** (`reader.json`): the scorer's best {c['depth']} candidates are read; final "
         f"score = {c['reader_weight']:.3f} × reader logit + {c['scorer_weight']:.3f} × scorer score + "
         f"{c['rank_weight']:.3f} / (1 + scorer rank); confidence = sigmoid({c['slope']:.4f} × final "
@@ -104,6 +106,8 @@ def main() -> None:
     run = json.loads((args.run / "config.json").read_text())
     log = [json.loads(line) for line in (args.run / "log.jsonl").read_text().splitlines() if line.strip()]
     model = args.model / "reader.onnx"
+    trained_file = args.model / "trained.json"
+    trained = json.loads(trained_file.read_text()) if trained_file.exists() else {}
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     info = {
         "config": calibrated["config"],
@@ -117,8 +121,9 @@ def main() -> None:
             "bf16": run.get("bf16"),
             "layers": run.get("layers"),
             "max_tokens": 128,
-            "steps": log[-1]["step"] if log else 0,
-            "hours": log[-1]["hours"] if log else 0.0,
+            "steps": trained.get("step") or (log[-1]["step"] if log else 0),
+            "planned_steps": run.get("total_steps"),
+            "hours": trained.get("hours") or (log[-1]["hours"] if log else 0.0),
             "held_out_log": log,
         },
         "reference": reference(args.model, args.data),
