@@ -153,9 +153,8 @@ def load_config(model_dir: Path) -> ReaderConfig:
         data = json.loads((model_dir / CONFIG_FILE).read_text())
         return ReaderConfig(**data["config"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ReaderMissing(
-            f"no usable reader in {model_dir} ({exc}); reinstall qabot to get its packaged weights"
-        ) from None
+        advice = "; reinstall qabot to get its packaged weights" if model_dir == WEIGHTS_DIR else ""
+        raise ReaderMissing(f"no usable reader in {model_dir} ({exc}){advice}") from None
 
 
 class OnnxReader:
