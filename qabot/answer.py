@@ -35,6 +35,7 @@ HISTORY_TURNS = 1  # previous questions a follow-up is read with
 # Score handicap of the contextual reading: measured on eval/seed_conversations.jsonl over 0, 0.5, 1, 1.5, 2
 # and "never": 1.5 is the largest gain on follow-ups with no loss on subject changes (docs/benchmarks.md).
 HISTORY_DISCOUNT = 1.5
+READ_HISTORY_DISCOUNT = 1.0  # the same for the reader's logit, in a follow-up's confidence
 # hybrid: the scorer's best candidates reread by the reader, in the fitted combination's order (qabot).
 # The rest are the baselines eval compares it with, none of which declines: the linear scorer alone, the
 # reader alone over the scorer's candidates, the best dense sentence, the best keyword sentence.
@@ -243,7 +244,7 @@ class Answerer:
         if previous:
             candidates, fused = self._with_history(text, previous, candidates, fused, scope, depth)
         if self.reader is not None:
-            candidates = self._read(text, candidates, k, timeline)
+            candidates = self._read(text, previous, candidates, k, timeline)
         return candidates, fused
 
     def check_filters(self, filters: Filters | None) -> None:
@@ -378,15 +379,17 @@ class Answerer:
         return candidates
 
     def _read(
-        self, text: str, candidates: list[Candidate], k: int, timeline: bool = False
+        self, text: str, previous: str, candidates: list[Candidate], k: int, timeline: bool = False
     ) -> list[Candidate]:
         """The scorer's best candidates reread by the reader and put in the order of the fitted
         combination, each with its confidence and answer span; the rest follow unread.
 
-        The reader reads the question as asked, even a follow-up: its antecedent has already brought its
-        candidates in (`_with_history`), and reading the two questions together as well lost follow-ups
-        and subject changes alike (eval/seed_conversations.jsonl and eval/heldout_conversations.jsonl,
-        docs/benchmarks.md).
+        The order comes from reading the question as asked, even a follow-up: its antecedent has already
+        brought its candidates in (`_with_history`), and ordering by the two questions read together lost
+        follow-ups and subject changes alike (eval/seed_conversations.jsonl and
+        eval/heldout_conversations.jsonl, docs/benchmarks.md). But "How many are stationed there?" alone
+        cannot be confidently answered by any sentence, so a follow-up's confidence takes the better of the
+        two readings, the joint one handicapped as the scorer's is.
         """
         assert self.reader is not None
         config = self.reader.config
@@ -400,14 +403,18 @@ class Answerer:
         chosen = {id(c) for c in head}
         texts = [self._sentence_text(c.sentence) for c in head]
         readings = self.reader.read(text, texts)
+        sure = [r.relevance for r in readings]
+        if previous:
+            joint = self.reader.read(f"{previous} {text}", texts)
+            sure = [max(a, j.relevance - READ_HISTORY_DISCOUNT) for a, j in zip(sure, joint, strict=True)]
         ranked_by = self.mode
         read = []
-        for rank, (c, r) in enumerate(zip(head, readings, strict=True)):
+        for rank, (c, r, relevance) in enumerate(zip(head, readings, sure, strict=True)):
             combined = config.combine(r.relevance, c.score, rank) if ranked_by == "hybrid" else r.relevance
             span = (
                 None if r.answer is None else (c.sentence.start + r.answer[0], c.sentence.start + r.answer[1])
             )
-            confidence = config.confidence(config.combine(r.relevance, c.score, rank), r.answer_score)
+            confidence = config.confidence(config.combine(relevance, c.score, rank), r.answer_score)
             read.append(Candidate(c.sentence, combined, c.features, confidence, span, r.answer_score))
         read.sort(key=lambda c: -c.score)
         floor = read[-1].score if read else 0.0

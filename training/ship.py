@@ -69,7 +69,8 @@ def card(info: dict[str, Any], metrics: dict[str, Any]) -> str:
         'the reader, 1 in 10 ("fit") fit the combination and calibrate confidence. Examples mined with '
         "qabot's own pipeline (`training/prepare.py`): for each question the sentence holding the answer "
         "and the 3 wrong sentences qabot's linear scorer ranked highest",
-        f"- **recipe** (`training/train.py`): {training['examples']:,} questions, batch {training['batch']}, "
+        f"- **recipe** (`training/train.py`): {training['examples']:,} training questions "
+        f"({training['steps'] * training['batch']:,} of them seen), batch {training['batch']}, "
         f"lr {training['lr']} (warm-up {training['warmup']}, linear decay), bf16 autocast "
         f"{'on' if training.get('bf16') else 'off'}; loss = softmax cross-entropy over each group + 0.5 × "
         "binary cross-entropy per pair + start/end cross-entropy on the answering sentence; "
