@@ -30,6 +30,9 @@ SEED_QUESTIONS = [
     ("Where would the second Russian facility be created?", ["Syunik"]),
     ("Which Russian TV channel aired the program about Pashinyan?", ["Channel One"]),
 ]
+# measured with the shipped reader and threshold (docs/benchmarks.md): 52 of 56 answered, 11 of 15 declined
+ANSWERED_AT_LEAST = 0.85
+DECLINED_AT_LEAST = 0.6
 OFF_TOPIC = [
     "What is the capital of Australia?",
     "How do I bake sourdough bread?",
@@ -113,15 +116,23 @@ def test_search_ranks_documents(answerer: Answerer) -> None:
 
 def test_seed_question_set_meets_the_bar(answerer: Answerer, seed_settings: Settings) -> None:
     items = evaluate.load_items(EVAL_DIR / "seed_questions.jsonl")
-    report = evaluate.score(
-        evaluate.run_items(answerer, items), evaluate.QuoteChecker(seed_settings.corpus_dir)
-    )
-    assert report.verbatim == 1.0
-    assert report.top3 >= 0.85
+    results = evaluate.run_items(answerer, items)
+    assert evaluate.score(results, evaluate.QuoteChecker(seed_settings.corpus_dir)).verbatim == 1.0
+    answerable = [r for r in results if r.item.answers]
+    unanswerable = [r for r in results if not r.item.answers]
+    # the answer among the quotes shown, whether qabot answered or showed them as closest passages
+    shown = [
+        any(evaluate.contains_answer(q.text, r.item.answers) for q in r.answer.quotes) for r in answerable
+    ]
+    assert sum(shown) / len(answerable) >= 0.85
+    # confidence: most of what the articles answer is answered, most of what they do not is declined
+    assert sum(r.answer.answered for r in answerable) >= ANSWERED_AT_LEAST * len(answerable)
+    assert sum(not r.answer.answered for r in unanswerable) >= DECLINED_AT_LEAST * len(unanswerable)
 
 
 def test_follow_ups_use_the_conversation_and_subject_changes_lose_nothing(answerer: Answerer) -> None:
     items = evaluate.load_items(EVAL_DIR / "seed_conversations.jsonl")
+    answerer = Answerer(answerer.index, min_confidence=0.0)  # the ranking, whatever the threshold
 
     def top(item: evaluate.Item, history: tuple[str, ...]) -> tuple[bool, bool]:
         quotes = answerer.answer(item.question, 3, history=history).quotes
