@@ -118,19 +118,32 @@ class Quote:
     answer: tuple[int, int] | None = None  # the answer's characters in the document, inside the quote
     cut: bool = False  # a block too long to quote whole: it continues past `end`
 
+    @property
+    def marked(self) -> tuple[int, int] | None:
+        """The answer's characters within `text` (None when no answer is marked)."""
+        return None if self.answer is None else (self.answer[0] - self.start, self.answer[1] - self.start)
+
+    @property
+    def answer_text(self) -> str | None:
+        return None if self.marked is None else self.text[slice(*self.marked)]
+
 
 @dataclass(frozen=True)
 class Answer:
-    """`status` is ANSWERED (confident), UNSURE (declined, the closest quotes shown for a person to judge)
-    or NOT_FOUND (declined, nothing close: no quotes, the nearest documents)."""
-
     question: str
     answered: bool
     quotes: tuple[Quote, ...] = ()
     nearest: tuple[Source, ...] = ()  # when not answered: where the closest material is
     top_score: float = 0.0  # the best candidate's confidence (its score where nothing reads), for calibration
     timeline: bool = False  # quotes are one per document, oldest first
-    status: str = ANSWERED
+
+    @property
+    def status(self) -> str:
+        """ANSWERED (confident), UNSURE (declined, the closest quotes shown for a person to judge) or
+        NOT_FOUND (declined, nothing close: no quotes, the nearest documents)."""
+        if self.answered:
+            return ANSWERED
+        return UNSURE if self.quotes else NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -215,18 +228,17 @@ class Answerer:
         best = _trust(candidates[0]) if candidates else 0.0
         if not candidates or best < self.close_at:
             nearest = tuple(self._nearest_sources(fused, 3))
-            return Answer(text, False, nearest=nearest, top_score=best, status=NOT_FOUND)
+            return Answer(text, False, nearest=nearest, top_score=best)
         answered = best >= self.min_confidence
-        status = ANSWERED if answered else UNSURE
         nearest = () if answered else tuple(self._nearest_sources(fused, 3))
         if timeline:
             dated = self._timeline(candidates, k)
             # undated quotes have no order in time: documentation asking how to "change" or "develop"
             # something is not asking for a timeline
             if sum(q.source.date is not None for q in dated) > 1:
-                return Answer(text, answered, tuple(dated), nearest, best, timeline=True, status=status)
+                return Answer(text, answered, tuple(dated), nearest, best, timeline=True)
         quotes = tuple(self._distinct(candidates, k))
-        return Answer(text, answered, quotes, nearest, top_score=best, status=status)
+        return Answer(text, answered, quotes, nearest, top_score=best)
 
     def ranked(
         self,
@@ -407,15 +419,13 @@ class Answerer:
         if previous:
             joint = self.reader.read(f"{previous} {text}", texts)
             sure = [max(a, j.relevance - READ_HISTORY_DISCOUNT) for a, j in zip(sure, joint, strict=True)]
-        ranked_by = self.mode
         read = []
         for rank, (c, r, relevance) in enumerate(zip(head, readings, sure, strict=True)):
-            combined = config.combine(r.relevance, c.score, rank) if ranked_by == "hybrid" else r.relevance
-            span = (
-                None if r.answer is None else (c.sentence.start + r.answer[0], c.sentence.start + r.answer[1])
-            )
+            order = config.combine(r.relevance, c.score, rank) if self.mode == "hybrid" else r.relevance
+            at = c.sentence.start
+            span = None if r.answer is None else (at + r.answer[0], at + r.answer[1])
             confidence = config.confidence(config.combine(relevance, c.score, rank), r.answer_score)
-            read.append(Candidate(c.sentence, combined, c.features, confidence, span, r.answer_score))
+            read.append(Candidate(c.sentence, order, c.features, confidence, span, r.answer_score))
         read.sort(key=lambda c: -c.score)
         floor = read[-1].score if read else 0.0
         unread = [c for c in candidates if id(c) not in chosen]

@@ -178,9 +178,9 @@ def marked(quote: Quote, room: int) -> str:
     """The quote, sanitised, with its answer span in bold; the whole quote in bold when no span is
     marked or when the quote must be shortened to fit `room`."""
     whole = f"**{fit(quote.text, room - 4, marker=SHORTENED) or '(blank)'}**"
-    if quote.answer is None:
+    if quote.marked is None:
         return whole
-    start, end = (at - quote.start for at in quote.answer)
+    start, end = quote.marked
     pre, span, post = quote.text[:start], quote.text[start:end], quote.text[end:]
     if not sanitize(span):
         return whole

@@ -90,7 +90,7 @@ class QuoteChecker:
             return True
         start, end = quote.answer
         inside = quote.start <= start < end <= quote.end
-        return inside and text[start:end] == quote.text[start - quote.start : end - quote.start]
+        return inside and text[start:end] == quote.answer_text
 
     def _text(self, path: str, doc_id: str) -> str:
         key = (path, doc_id if path.endswith(".jsonl") else "")
@@ -220,8 +220,7 @@ def _span_metrics(spans: Sequence[tuple[Quote, Sequence[str]]]) -> dict[str, flo
         return {}
     exact = 0
     for quote, answers in spans:
-        assert quote.answer is not None
-        marked = quote.text[quote.answer[0] - quote.start : quote.answer[1] - quote.start]
+        marked = quote.answer_text or ""
         exact += any(squad_normalize(marked) == squad_normalize(a) for a in answers)
     return {"span_exact": _ratio(exact, len(spans))}
 

@@ -44,8 +44,7 @@ def quote_json(q: Quote) -> dict[str, Any]:
     if q.confidence is not None:
         out["confidence"] = q.confidence
     if q.answer is not None:
-        start, end = q.answer
-        out["answer"] = {"text": q.text[start - q.start : end - q.start], "start": start, "end": end}
+        out["answer"] = {"text": q.answer_text, "start": q.answer[0], "end": q.answer[1]}
     if q.also:
         out["also"] = [source_json(s) for s in q.also]
     if q.cut:
@@ -139,10 +138,10 @@ def _quote_text(quote: Quote) -> RenderableType:
         if quote.before:
             text.append(quote.before + "\n", style="dim")
         text.append("▶ ")
-        if quote.answer is None:
+        if quote.marked is None:
             text.append(quote.text, style="bold")
         else:
-            start, end = (at - quote.start for at in quote.answer)
+            start, end = quote.marked
             text.append(quote.text[:start])
             text.append(quote.text[start:end], style="bold")
             text.append(quote.text[end:])

@@ -180,7 +180,7 @@ def test_the_answer_is_bold_inside_its_quote_under_its_confidence_in_words() -> 
 
 def test_an_unsure_answer_says_so_above_its_closest_quotes() -> None:
     q = Quote("The base is in Gyumri.", 0, 22, 1.0, source(), confidence=0.3, answer=(15, 21))
-    [[embed]] = dr.answer_embeds(Answer("Who commands the base?", False, (q,), status="unsure"))
+    [[embed]] = dr.answer_embeds(Answer("Who commands the base?", False, (q,)))
     description = str(embed.description)
     assert description.startswith("Low confidence: these are the closest passages")
     assert "**[1]** unlikely to answer it (30 %)" in description

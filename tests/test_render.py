@@ -32,7 +32,7 @@ def test_json_carries_confidence_and_the_answer_in_document_offsets() -> None:
 
 
 def test_json_of_an_unsure_answer_keeps_its_quotes_and_says_it_declined() -> None:
-    out = render.answer_json(Answer("How many?", False, (marked_quote(0.3),), status="unsure"))
+    out = render.answer_json(Answer("How many?", False, (marked_quote(0.3),)))
     assert out["answered"] is False
     assert out["status"] == "unsure"
     assert out["quotes"][0]["confidence"] == 0.3
@@ -49,7 +49,7 @@ def test_the_terminal_puts_confidence_in_words_and_the_answer_in_bold() -> None:
 
 
 def test_the_terminal_flags_an_unsure_answer_and_still_shows_the_passage() -> None:
-    text = printed(Answer("How many?", False, (marked_quote(0.3),), status="unsure"))
+    text = printed(Answer("How many?", False, (marked_quote(0.3),)))
     assert render.UNSURE_NOTICE in text
     assert "unlikely to answer it (30 %)" in text
     assert "3,000 soldiers" in text
