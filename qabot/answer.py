@@ -413,7 +413,7 @@ class Answerer:
                     seen.add(c.sentence.doc)
                     head.append(c)
         chosen = {id(c) for c in head}
-        texts = [self._sentence_text(c.sentence) for c in head]
+        texts = [self.sentence_text(c.sentence) for c in head]
         readings = self.reader.read(text, texts)
         sure = [r.relevance for r in readings]
         if previous:
@@ -432,7 +432,7 @@ class Answerer:
         rest = [Candidate(c.sentence, floor - 1 - i, c.features) for i, c in enumerate(unread)]
         return read + rest
 
-    def _sentence_text(self, s: SentenceRow) -> str:
+    def sentence_text(self, s: SentenceRow) -> str:
         return self.index.document(s.doc).text[s.start : s.end]
 
     def _places(self, doc_of: Mapping[int, int]) -> dict[int, evidence.Place]:

@@ -40,7 +40,7 @@ def top(answerer: Answerer, question: str, answers: Sequence[str], scope: object
     if not candidates:
         return None
     best = candidates[0]
-    text = answerer.index.document(best.sentence.doc).text[best.sentence.start : best.sentence.end]
+    text = answerer.sentence_text(best.sentence)
     return best.score, best.answer_score, contains_answer(text, answers)
 
 

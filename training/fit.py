@@ -7,10 +7,8 @@
 2. How many of the scorer's best candidates the reader rereads, and how its logit, the scorer's score and
    the scorer's rank combine into the final order: listwise softmax regression, chosen by two-fold
    cross-validation over articles.
-3. Confidence: a logistic (Platt) map from the best candidate's combined score to the probability that it
-   holds the answer, fitted on the same questions asked of the whole index and asked of the index without
-   their article (where the answer is, almost always, absent), plus on-topic unanswerable questions of
-   our own (eval/seed_questions.jsonl's, asked of the seed corpus). Thresholds for a stated precision.
+Confidence and the answering threshold are fitted afterwards, on this file's combination, by
+training/calibrate.py.
 """
 
 from __future__ import annotations
@@ -128,13 +126,6 @@ def choose(reads: list[Read]) -> tuple[int, np.ndarray, dict[str, Any]]:
     best = max(table[d][0] for d in DEPTHS)
     depth = min(d for d in DEPTHS if table[d][0] >= best - 0.002)  # the cheapest within 0.2 points
     return depth, combine_fit(reads, depth), report
-
-
-def platt(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=100.0).fit(scores.reshape(-1, 1), labels)
-    return float(model.coef_[0, 0]), float(model.intercept_[0])
 
 
 def main() -> None:
