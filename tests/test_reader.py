@@ -120,3 +120,16 @@ def test_the_int8_reader_ranks_the_card_sample_like_the_fp32_one() -> None:
         correlations.append(np.corrcoef(logits, fp32)[0, 1])
     assert same_top >= 0.9 * len(sample)
     assert float(np.mean(correlations)) > 0.97
+
+
+def test_a_sentence_reads_the_same_whatever_it_is_read_with() -> None:
+    """The int8 model's activation scales come from its whole input: a sentence's confidence must not
+    move with the other candidates of the same question (or with their length)."""
+    card = json.loads((WEIGHTS_DIR / "reader.json").read_text())
+    model = OnnxReader()
+    for item in card["reference"][:5]:
+        together = model.read(item["question"], item["sentences"])
+        for sentence, reading in zip(item["sentences"], together, strict=True):
+            alone = model.read(item["question"], [sentence])[0]
+            assert alone.relevance == pytest.approx(reading.relevance, abs=1e-5)
+            assert alone.answer == reading.answer
