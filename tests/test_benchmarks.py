@@ -161,6 +161,13 @@ def test_cold_ask(bench_env: dict[str, str]) -> None:
     line(r"heavy packages imported on the ask path: none", out)
 
 
+def test_reader(bench_env: dict[str, str]) -> None:
+    out = run_benchmark(bench_env, "reader", "--rounds", "1")
+    line(rf"one padded batch \(baseline\): +median +{NUMBER} ms a question", out)
+    line(rf"qabot \(pairs alone, workers\): median +{NUMBER} ms a question \({NUMBER} x baseline\)", out)
+    line(rf"logit moved between the two: mean {NUMBER}, max {NUMBER}", out)
+
+
 def test_scale(bench_env: dict[str, str], tmp_path: Path) -> None:
     needs(SQUAD / "questions.jsonl", SQUAD / "corpus", SCIFACT / "corpus.jsonl")
     out = run_benchmark(

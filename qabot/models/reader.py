@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,32 +169,37 @@ class OnnxReader:
         self.threads = threads
         self._tokenizer = configure(Tokenizer.from_file(str(model_dir / "reader-tokenizer.json")))
         self._session: Any = None
+        self._pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="reader")  # threads start on use
 
     def read(self, question: str, sentences: Sequence[str]) -> list[Reading]:
         """One reading per sentence, in order.
 
-        Each pair runs alone, unpadded: the int8 model quantises activations with scales taken from its
-        whole input, so in a batch a sentence's logit moved with its batch mates (by up to ~1.2), and
-        padding every pair to the longest cost more than the separate runs (74 vs 107 ms for 10 pairs)."""
+        Each pair runs alone, unpadded, one pair per worker thread. In one padded batch, the int8 model's
+        activation scales came from the whole batch, so a sentence's logit moved with its batch mates (by
+        up to ~1.2), and padding cost time: 10 pairs take 30 ms this way against 48 ms as one batch
+        on two threads (docs/benchmarks.md)."""
         if not sentences:
             return []
         if self._session is None:
-            self._session = session(self.model_path, self.threads)
+            self._session = session(self.model_path, 1)
         pairs = encode_pairs(self._tokenizer, question, sentences)
+        lengths = pairs.attention_mask.sum(axis=1)
+
+        def run(row: int) -> list[np.ndarray]:
+            n = int(lengths[row])
+            feed = {
+                "input_ids": pairs.input_ids[row : row + 1, :n],
+                "attention_mask": pairs.attention_mask[row : row + 1, :n],
+                "token_type_ids": pairs.token_type_ids[row : row + 1, :n],
+            }
+            return [a[0] for a in self._session.run(None, feed)]
+
+        # longest first, so the workers finish together
+        order = sorted(range(len(sentences)), key=lambda row: -lengths[row])
+        results = dict(zip(order, self._pool.map(run, order), strict=True))
         out = []
         for row, offsets in enumerate(pairs.offsets):
-            n = int(pairs.attention_mask[row].sum())
-            relevance, start, end = (
-                a[0]
-                for a in self._session.run(
-                    None,
-                    {
-                        "input_ids": pairs.input_ids[row : row + 1, :n],
-                        "attention_mask": pairs.attention_mask[row : row + 1, :n],
-                        "token_type_ids": pairs.token_type_ids[row : row + 1, :n],
-                    },
-                )
-            )
+            relevance, start, end = results[row]
             s, e, score = best_span(start, end, offsets)
             s, e = whole_words(sentences[row], s, e)
             found = e > s and np.isfinite(score)
