@@ -76,7 +76,9 @@ def card(info: dict[str, Any], metrics: dict[str, Any]) -> str:
         "binary cross-entropy per pair + start/end cross-entropy on the answering sentence; "
         f"max {training['max_tokens']} word pieces a pair",
         f"- **steps** {training['steps']:,} of the {training.get('planned_steps') or training['steps']:,} "
-        f"planned (one pass; the learning rate had not decayed to zero if fewer), **wall time** "
+        f"planned ({training.get('epochs') or 1:g} of a pass over the training questions; the learning rate "
+        "decays linearly to its floor at the last planned step; the plan may change on resume, as "
+        "training/README.md tells of this one), **wall time** "
         f"{training['hours']:.1f} h on 2 CPU cores",
         f"- **answer path** (`reader.json`): the scorer's best {c['depth']} candidates are read; final "
         f"score = {c['reader_weight']:.3f} × reader logit + {c['scorer_weight']:.3f} × scorer score + "
@@ -124,6 +126,7 @@ def main() -> None:
             "max_tokens": 128,
             "steps": trained.get("step") or (log[-1]["step"] if log else 0),
             "planned_steps": run.get("total_steps"),
+            "epochs": run.get("epochs"),
             "hours": trained.get("hours") or (log[-1]["hours"] if log else 0.0),
             "held_out_log": log,
         },
