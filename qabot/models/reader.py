@@ -176,8 +176,8 @@ class OnnxReader:
 
         Each pair runs alone, unpadded, one pair per worker thread. In one padded batch, the int8 model's
         activation scales came from the whole batch, so a sentence's logit moved with its batch mates (by
-        up to ~1.2), and padding cost time: 10 pairs take 30 ms this way against 48 ms as one batch
-        on two threads (docs/benchmarks.md)."""
+        up to ~1.2), and padding cost time: this way takes 0.6-0.7 x as long as one padded batch on the
+        same two threads (`python -m benchmarks.reader`)."""
         if not sentences:
             return []
         if self._session is None:
