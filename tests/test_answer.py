@@ -30,7 +30,7 @@ SEED_QUESTIONS = [
     ("Where would the second Russian facility be created?", ["Syunik"]),
     ("Which Russian TV channel aired the program about Pashinyan?", ["Channel One"]),
 ]
-# measured with the shipped reader and threshold (docs/benchmarks.md): 52 of 56 answered, 11 of 15 declined
+# measured with the shipped reader and threshold (docs/benchmarks.md): 50 of 56 answered, 11 of 15 declined
 ANSWERED_AT_LEAST = 0.85
 DECLINED_AT_LEAST = 0.6
 OFF_TOPIC = [
