@@ -12,6 +12,12 @@
 Articles are split by a hash of their title: one in ten goes to the "fit" part (never trained on; used to
 fit the final combination and to calibrate confidence), the rest to "train". Output:
 `shards/NNNN.jsonl.gz`, one question a line, each shard written whole; a rerun skips finished shards.
+
+With `--absent` (after the above, on the same index): every question is asked again of the index without
+its own article, as calibration asks it, and its best ABSENT_KEEP candidates from the other articles go to
+`absent/NNNN.jsonl.gz` (same rows). Those are questions whose answer is absent, worded against topical
+sentences that do not hold it: training on them teaches the reader absence, which groups that always hold
+their answering sentence never show it.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from qabot.store import build, open_index
 
 SHARD = 2000  # questions a shard file
 KEEP = 30  # candidates kept a question: the reader reranks far fewer, the rest are spare negatives
+ABSENT_KEEP = 10  # candidates kept a question asked without its article (as many as the reader reads)
 
 
 def split_of(title: str) -> str:
@@ -82,6 +89,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/reader/data"))
     parser.add_argument("--articles", type=int, default=None, help="Only the first N articles (smoke runs).")
     parser.add_argument(
+        "--absent",
+        action="store_true",
+        help="Ask each question of the index without its article (absent/); needs the index built.",
+    )
+    parser.add_argument(
         "--reverse",
         action="store_true",
         help="Last shard first (a second process working towards the first).",
@@ -90,14 +102,21 @@ def main() -> None:
     corpus, index_dir = args.out / "corpus", args.out / "index"
     questions = write_corpus(args.squad, corpus, args.articles)
     settings = Settings(corpus_dir=corpus, index_dir=index_dir)
-    report = build(settings)
-    print(
-        f"index: {report.documents} documents, {report.sentences} sentences, {report.seconds:.0f} s",
-        flush=True,
-    )
+    if args.absent:
+        from training.calibrate import scoped_search, without
+
+        scoped_search()
+        questions = [q for q in questions if q["split"] == "train"]  # calibration asks the fit ones itself
+    else:
+        report = build(settings)
+        print(
+            f"index: {report.documents} documents, {report.sentences} sentences, {report.seconds:.0f} s",
+            flush=True,
+        )
     answerer = Answerer(open_index(settings, verify=False), threads=settings.threads, mode="scorer")
-    shards = args.out / "shards"
+    shards = args.out / ("absent" if args.absent else "shards")
     shards.mkdir(exist_ok=True)
+    scopes: dict[str, object] = {}
     began = time.perf_counter()
     starts = list(enumerate(range(0, len(questions), SHARD)))
     for number, first in reversed(starts) if args.reverse else starts:
@@ -107,18 +126,25 @@ def main() -> None:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as sink:
             for q in questions[first : first + SHARD]:
-                sink.write(json.dumps({**q, "candidates": _candidates(answerer, q)}) + "\n")
+                if args.absent:
+                    scope = without(answerer.index, str(q["article"]), scopes)
+                    rows = _candidates(answerer, q, scope, ABSENT_KEEP)
+                else:
+                    rows = _candidates(answerer, q)
+                sink.write(json.dumps({**q, "candidates": rows}) + "\n")
         tmp.replace(path)  # a shard is there whole or not at all: an interrupted run redoes only one
         rate = (first + SHARD) / (time.perf_counter() - began)
         print(f"shard {number}: {min(first + SHARD, len(questions))} questions, {rate:.1f}/s", flush=True)
     print(f"done in {time.perf_counter() - began:.0f} s", flush=True)
 
 
-def _candidates(answerer: Answerer, q: dict[str, object]) -> list[dict[str, object]]:
-    candidates, _ = answerer.candidates(str(q["question"]))
+def _candidates(
+    answerer: Answerer, q: dict[str, object], scope: object = None, keep: int = KEEP
+) -> list[dict[str, object]]:
+    candidates, _ = answerer.candidates(str(q["question"]), scope=scope)  # type: ignore[arg-type]
     answers = [str(a) for a in q["answers"]]  # type: ignore[attr-defined]
     rows = []
-    for c in candidates[:KEEP]:
+    for c in candidates[:keep]:
         s = c.sentence
         doc = answerer.index.document(s.doc)
         rows.append(
