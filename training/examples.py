@@ -24,6 +24,7 @@ class Example:
     positive: str  # the sentence holding the gold answer
     answer: tuple[int, int]  # the gold answer's characters in `positive`
     negatives: tuple[str, ...]
+    absent: tuple[str, ...] = ()  # sentences of other articles the pipeline ranked highest (none answers)
 
 
 @dataclass(frozen=True)
@@ -115,3 +116,16 @@ def ranked(record: dict[str, Any], corpus: Corpus) -> Ranked:
         {**c, "text": corpus.text(c["doc"])[c["start"] : c["end"]]} for c in record["candidates"]
     )
     return Ranked(record["id"], record["question"], tuple(record["answers"]), record["article"], candidates)
+
+
+def absent_sentences(data: Path, corpus: Corpus, keep: int = HARD) -> dict[str, tuple[str, ...]]:
+    """Per question id, the best `keep` candidates from the other articles that do not hold the answer
+    (`training/prepare.py --absent`); empty when that pass has not been run."""
+    out: dict[str, tuple[str, ...]] = {}
+    for shard in sorted((data / "absent").glob("*.jsonl.gz")):
+        with gzip.open(shard, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                record = json.loads(line)
+                rows = [c for c in record["candidates"] if not c["holds"]][:keep]
+                out[record["id"]] = tuple(corpus.text(c["doc"])[c["start"] : c["end"]] for c in rows)
+    return out

@@ -9,16 +9,25 @@ across questions, which confidence needs), plus cross-entropy of the answer's st
 the right sentence. A checkpoint (model, optimiser, schedule, position, RNG) is written every
 `--checkpoint-minutes`; rerunning the same command resumes from it. Every `--eval-minutes` the reader
 reranks the pipeline's candidates for held-out questions (the "fit" articles) and logs top-1 and span EM.
+
+With `--absent-share F` (after `training/prepare.py --absent`), that share of the questions also brings a
+group without its answer: the question with the best sentences of other articles. Every pair of it is a
+negative, and its listwise term is cross-entropy over its logits plus a fixed "none of these" logit of 0,
+with "none" the target: the reader learns that an on-topic sentence that does not answer must score low
+in absolute terms, not only below the right sentence. `--init WEIGHTS` starts from trained weights (a
+checkpoint or final.pt) instead of the packaged MiniLM.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +37,7 @@ from torch.nn import functional as F
 
 from qabot.evaluate import normalize
 from qabot.models.reader import PairTokenizer, best_span, configure, encode_pairs, token_span
-from training.examples import Corpus, Example, Ranked, example, ranked, records
+from training.examples import Corpus, Example, Ranked, absent_sentences, example, ranked, records
 from training.model import Reader, load_encoder
 
 BCE_WEIGHT = 0.5
@@ -64,6 +73,11 @@ def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: Pair
     return out
 
 
+def _share(key: str) -> float:
+    """A stable draw in [0, 1) for `key`."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 2**32
+
+
 def step_loss(
     model: Reader, tok: PairTokenizer, group: list[Example]
 ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -83,8 +97,24 @@ def step_loss(
             np.concatenate([np.pad(a, ((0, 0), (0, width - a.shape[1]))) for a in arrays])
         )
 
+    for ex in group:  # groups without their answer, after the others (rows past sum(sizes))
+        if ex.absent:
+            pairs = encode_pairs(tok, ex.question, list(ex.absent))
+            ids.append(pairs.input_ids)
+            mask.append(pairs.attention_mask)
+            types.append(pairs.token_type_ids)
+            width = max(width, pairs.input_ids.shape[1])
     relevance, start, end = model(stack(ids), stack(mask), stack(types))
     listwise, pointwise, span_loss, with_span = [], [], [], 0
+    row = sum(sizes)
+    for ex in group:
+        if ex.absent:
+            logits = relevance[row : row + len(ex.absent)].float()
+            with_none = torch.cat([logits, torch.zeros(1)])
+            target = torch.tensor([len(ex.absent)])  # "none of these"
+            listwise.append(F.cross_entropy(with_none.unsqueeze(0), target))
+            pointwise.append(F.binary_cross_entropy_with_logits(logits, torch.zeros(len(ex.absent))))
+            row += len(ex.absent)
     row = 0
     for n, size in enumerate(sizes):
         logits = relevance[row : row + size].float()
@@ -162,6 +192,8 @@ def main() -> None:
     parser.add_argument("--checkpoint-minutes", type=float, default=10)
     parser.add_argument("--eval-minutes", type=float, default=30)
     parser.add_argument("--eval-questions", type=int, default=400)
+    parser.add_argument("--absent-share", type=float, default=0.0, help="Questions with an absent group.")
+    parser.add_argument("--init", type=Path, default=None, help="Start from these trained weights.")
     parser.add_argument("--max-steps", type=int, default=None, help="Stop after this many steps (trials).")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -169,6 +201,15 @@ def main() -> None:
     tok = tokenizer()
     corpus = Corpus(args.data)
     examples = [e for e in (example(r, corpus) for r in records(args.data, "train")) if e is not None]
+    if args.absent_share > 0:
+        absent = absent_sentences(args.data, corpus)
+        if not absent:
+            parser.error(f"--absent-share needs {args.data / 'absent'} (training/prepare.py --absent)")
+        examples = [
+            replace(e, absent=absent.get(e.id, ())) if _share(e.id) < args.absent_share else e
+            for e in examples
+        ]
+        print(f"{sum(1 for e in examples if e.absent)} questions also bring a group without their answer")
     rng = random.Random(args.seed)
     held = [ranked(r, corpus) for r in records(args.data, "fit")]
     rng.shuffle(held)
@@ -177,6 +218,9 @@ def main() -> None:
 
     torch.manual_seed(args.seed)
     model = Reader(load_encoder(model_path(), args.layers))
+    if args.init is not None:
+        saved = torch.load(args.init, weights_only=False)
+        model.load_state_dict(saved.get("model", saved))
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     steps_per_epoch = math.ceil(len(examples) / args.batch)
     total = int(steps_per_epoch * args.epochs)
@@ -203,6 +247,7 @@ def main() -> None:
                 **vars(args),
                 "data": str(args.data),
                 "run": str(args.run),
+                "init": str(args.init) if args.init else None,
                 "examples": len(examples),
                 "total_steps": total,
             },
