@@ -77,8 +77,13 @@ class Corpus:
         return None
 
 
+def share(key: str) -> float:
+    """A stable draw in [0, 1) for `key`: the same on every run and machine."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 2**32
+
+
 def _draw(key: str, n: int) -> int:
-    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % n if n else 0
+    return int(share(key) * n)
 
 
 def example(record: dict[str, Any], corpus: Corpus) -> Example | None:

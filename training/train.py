@@ -21,7 +21,6 @@ checkpoint or final.pt) instead of the packaged MiniLM.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -37,7 +36,7 @@ from torch.nn import functional as F
 
 from qabot.evaluate import normalize
 from qabot.models.reader import PairTokenizer, best_span, configure, encode_pairs, token_span
-from training.examples import Corpus, Example, Ranked, absent_sentences, example, ranked, records
+from training.examples import Corpus, Example, Ranked, absent_sentences, example, ranked, records, share
 from training.model import Reader, load_encoder
 
 BCE_WEIGHT = 0.5
@@ -73,11 +72,6 @@ def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: Pair
     return out
 
 
-def _share(key: str) -> float:
-    """A stable draw in [0, 1) for `key`."""
-    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 2**32
-
-
 def step_loss(
     model: Reader, tok: PairTokenizer, group: list[Example]
 ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -90,6 +84,12 @@ def step_loss(
         spans.append(token_span(pairs.offsets[0], *ex.answer))
         valid.append([o is not None for o in pairs.offsets[0]])  # the sentence's word pieces
         sizes.append(len(pairs.offsets))
+    for ex in group:  # groups without their answer, after the others (rows past sum(sizes))
+        if ex.absent:
+            pairs = encode_pairs(tok, ex.question, list(ex.absent))
+            ids.append(pairs.input_ids)
+            mask.append(pairs.attention_mask)
+            types.append(pairs.token_type_ids)
     width = max(a.shape[1] for a in ids)
 
     def stack(arrays: list[np.ndarray]) -> torch.Tensor:
@@ -97,13 +97,6 @@ def step_loss(
             np.concatenate([np.pad(a, ((0, 0), (0, width - a.shape[1]))) for a in arrays])
         )
 
-    for ex in group:  # groups without their answer, after the others (rows past sum(sizes))
-        if ex.absent:
-            pairs = encode_pairs(tok, ex.question, list(ex.absent))
-            ids.append(pairs.input_ids)
-            mask.append(pairs.attention_mask)
-            types.append(pairs.token_type_ids)
-            width = max(width, pairs.input_ids.shape[1])
     relevance, start, end = model(stack(ids), stack(mask), stack(types))
     listwise, pointwise, span_loss, with_span = [], [], [], 0
     row = sum(sizes)
@@ -206,7 +199,7 @@ def main() -> None:
         if not absent:
             parser.error(f"--absent-share needs {args.data / 'absent'} (training/prepare.py --absent)")
         examples = [
-            replace(e, absent=absent.get(e.id, ())) if _share(e.id) < args.absent_share else e
+            replace(e, absent=absent.get(e.id, ())) if share(e.id) < args.absent_share else e
             for e in examples
         ]
         print(f"{sum(1 for e in examples if e.absent)} questions also bring a group without their answer")

@@ -166,7 +166,6 @@ class OnnxReader:
 
         self.config = load_config(model_dir)
         self.model_path = model_dir / "reader.onnx"
-        self.threads = threads
         self._tokenizer = configure(Tokenizer.from_file(str(model_dir / "reader-tokenizer.json")))
         self._session: Any = None
         self._pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="reader")  # threads start on use
