@@ -209,8 +209,34 @@ def score(results: Sequence[QuestionResult], check: Callable[[Quote], bool]) -> 
         verbatim=_ratio(sum(check(q) for q in quotes), len(quotes)),
         p50_ms=_percentile(latencies, 50),
         p95_ms=_percentile(latencies, 95),
-        extra={**_conversation_metrics(answerable), **_span_metrics(spans)},
+        extra={**_conversation_metrics(answerable), **_span_metrics(spans), **_section_metrics(answerable)},
     )
+
+
+def _section_metrics(answerable: Sequence[QuestionResult]) -> dict[str, float]:
+    """Top-1/top-3 counting the headings shown above a quote (a docs page's section path, e.g. "Advanced
+    Middleware › GZipMiddleware") as part of what the reader sees. Only for answers that carry sections;
+    the strict top1/top3 stay the figures judged."""
+    if not any(q.source.section for r in answerable for q in r.answer.quotes):
+        return {}
+
+    def shown(q: Quote) -> str:
+        return " ".join((*q.source.section, q.text))
+
+    top1 = sum(
+        r.answer.answered
+        and bool(r.answer.quotes)
+        and contains_answer(shown(r.answer.quotes[0]), r.item.answers)
+        for r in answerable
+    )
+    top3 = sum(
+        r.answer.answered and any(contains_answer(shown(q), r.item.answers) for q in r.answer.quotes[:3])
+        for r in answerable
+    )
+    return {
+        "top1_with_section": _ratio(top1, len(answerable)),
+        "top3_with_section": _ratio(top3, len(answerable)),
+    }
 
 
 def _span_metrics(spans: Sequence[tuple[Quote, Sequence[str]]]) -> dict[str, float]:
