@@ -51,6 +51,25 @@ def reference(model_dir: Path, data: Path) -> list[dict[str, Any]]:
     return out
 
 
+def _stage_lines(training: dict[str, Any]) -> list[str]:
+    """A fine-tuned reader's card tells the run it started from (the recipe line above is this run's)."""
+    before = training.get("before")
+    if not before:
+        return []
+    absent = training.get("absent_share") or 0
+    return [
+        f"- **started from** the reader before it ({before['steps']:,} steps, {before['examples']:,} "
+        f"questions, batch {before['batch']}, lr {before['lr']}, {before['hours']:.1f} h)"
+        + (
+            f"; in this run {absent:g} of the questions whose other-article candidates were mined "
+            "(`training/prepare.py --absent`) also brought a group without their answer, whose listwise "
+            'target is "none of these" (a fixed logit 0) and whose every pair is a negative'
+            if absent
+            else ""
+        ),
+    ]
+
+
 def card(info: dict[str, Any], metrics: dict[str, Any]) -> str:
     c = info["config"]
     training = info["training"]
@@ -75,6 +94,7 @@ def card(info: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"{'on' if training.get('bf16') else 'off'}; loss = softmax cross-entropy over each group + 0.5 × "
         "binary cross-entropy per pair + start/end cross-entropy on the answering sentence; "
         f"max {training['max_tokens']} word pieces a pair",
+        *_stage_lines(training),
         f"- **steps** {training['steps']:,} of the {training.get('planned_steps') or training['steps']:,} "
         f"planned ({training.get('epochs') or 1:g} of a pass over the training questions; the learning rate "
         "decays linearly to its floor at the last planned step; the plan may change on resume, as "
@@ -104,6 +124,9 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True, help="The training run (config.json, log.jsonl).")
     parser.add_argument("--data", type=Path, default=Path("runs/reader/data"))
     parser.add_argument("--metrics", type=Path, default=None, help="JSON of measured metrics for the card.")
+    parser.add_argument(
+        "--before", type=Path, default=None, help="reader.json of the reader a fine-tuning run started from."
+    )
     args = parser.parse_args()
     calibrated = json.loads((args.model / CONFIG_FILE).read_text())
     run = json.loads((args.run / "config.json").read_text())
@@ -132,6 +155,11 @@ def main() -> None:
         },
         "reference": reference(args.model, args.data),
     }
+    if args.before:
+        before = json.loads(args.before.read_text())["training"]
+        info["training"]["init"] = run.get("init")
+        info["training"]["absent_share"] = run.get("absent_share")
+        info["training"]["before"] = {k: v for k, v in before.items() if k not in ("held_out_log", "before")}
     metrics = json.loads(args.metrics.read_text()) if args.metrics else {}
     WEIGHTS_DIR.mkdir(exist_ok=True)
     shutil.copy(model, WEIGHTS_DIR / "reader.onnx")
