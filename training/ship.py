@@ -61,7 +61,8 @@ def _stage_lines(training: dict[str, Any]) -> list[str]:
         f"- **started from** the reader before it ({before['steps']:,} steps, {before['examples']:,} "
         f"questions, batch {before['batch']}, lr {before['lr']}, {before['hours']:.1f} h)"
         + (
-            f"; in this run {absent:g} of the questions whose other-article candidates were mined "
+            f"; in this run {'every question' if absent >= 1 else f'{absent:.0%} of the questions'} whose "
+            "other-article candidates were mined "
             "(`training/prepare.py --absent`) also brought a group without their answer, whose listwise "
             'target is "none of these" (a fixed logit 0) and whose every pair is a negative'
             if absent
