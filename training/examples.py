@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ class Example:
     answer: tuple[int, int]  # the gold answer's characters in `positive`
     negatives: tuple[str, ...]
     absent: tuple[str, ...] = ()  # sentences of other articles the pipeline ranked highest (none answers)
+    blanked: bool = False  # the last negative is `positive` with the answer cut out
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,21 @@ def example(record: dict[str, Any], corpus: Corpus) -> Example | None:
         answer=(gold[0] - span[0], gold[1] - span[0]),
         negatives=tuple(corpus.text(c["doc"])[c["start"] : c["end"]] for c in chosen),
     )
+
+
+def blanked(ex: Example) -> str | None:
+    """The answering sentence with its answer cut out: on topic, worded like the question, and no longer
+    an answer (what an on-topic question the documents do not answer meets). None when the answer, or
+    another of the question's gold answers, would still be in it, or too little is left."""
+    from qabot.evaluate import contains_answer
+
+    a, b = ex.answer
+    text = re.sub(r"\s+([,.;:)])", r"\1", ex.positive[:a].rstrip() + " " + ex.positive[b:].lstrip())
+    text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)  # "interview, , the" -> "interview, the"
+    text = re.sub(r"\(\s*\)|\s{2,}", " ", text).strip()
+    if len(text.split()) < 4 or contains_answer(text, ex.answers):
+        return None
+    return text
 
 
 def ranked(record: dict[str, Any], corpus: Corpus) -> Ranked:

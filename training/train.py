@@ -10,6 +10,10 @@ the right sentence. A checkpoint (model, optimiser, schedule, position, RNG) is 
 `--checkpoint-minutes`; rerunning the same command resumes from it. Every `--eval-minutes` the reader
 reranks the pipeline's candidates for held-out questions (the "fit" articles) and logs top-1 and span EM.
 
+With `--blanked-share F`, that share of the questions also has, among its negatives, its own answering
+sentence with the answer cut out (`examples.blanked`): a sentence on the very subject, in the question's
+words, that no longer answers it, which is what an on-topic question the documents do not answer meets.
+
 With `--absent-share F` (after `training/prepare.py --absent`), that share of the questions also brings a
 group without its answer: the question with the best sentences of other articles. Every pair of it is a
 negative, and its listwise term is cross-entropy over its logits plus a fixed "none of these" logit of 0,
@@ -36,7 +40,17 @@ from torch.nn import functional as F
 
 from qabot.evaluate import normalize
 from qabot.models.reader import PairTokenizer, best_span, configure, encode_pairs, token_span
-from training.examples import Corpus, Example, Ranked, absent_sentences, example, ranked, records, share
+from training.examples import (
+    Corpus,
+    Example,
+    Ranked,
+    absent_sentences,
+    blanked,
+    example,
+    ranked,
+    records,
+    share,
+)
 from training.model import Reader, load_encoder
 
 BCE_WEIGHT = 0.5
@@ -70,6 +84,12 @@ def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: Pair
         out.extend([i for _, i in part[k : k + size]] for k in range(0, len(part), size))
     rng.shuffle(out)
     return out
+
+
+def with_blanked(ex: Example) -> Example:
+    """`ex` with its answering sentence, answer cut out, as one more negative of its group."""
+    text = blanked(ex)
+    return replace(ex, negatives=(*ex.negatives, text), blanked=True) if text else ex
 
 
 def step_loss(
@@ -186,6 +206,12 @@ def main() -> None:
     parser.add_argument("--eval-minutes", type=float, default=30)
     parser.add_argument("--eval-questions", type=int, default=400)
     parser.add_argument("--absent-share", type=float, default=0.0, help="Questions with an absent group.")
+    parser.add_argument(
+        "--blanked-share",
+        type=float,
+        default=0.0,
+        help="Questions whose group also holds their answering sentence with the answer cut out.",
+    )
     parser.add_argument("--init", type=Path, default=None, help="Start from these trained weights.")
     parser.add_argument("--max-steps", type=int, default=None, help="Stop after this many steps (trials).")
     args = parser.parse_args()
@@ -203,6 +229,11 @@ def main() -> None:
             for e in examples
         ]
         print(f"{sum(1 for e in examples if e.absent)} questions also bring a group without their answer")
+    if args.blanked_share > 0:
+        examples = [with_blanked(e) if share(f"{e.id}:blanked") < args.blanked_share else e for e in examples]
+        print(
+            f"{sum(1 for e in examples if e.blanked)} questions also bring their sentence without the answer"
+        )
     rng = random.Random(args.seed)
     held = [ranked(r, corpus) for r in records(args.data, "fit")]
     rng.shuffle(held)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from training.examples import Example, blanked
+
+
+def _example(positive: str, answer: str, answers: tuple[str, ...] = ()) -> Example:
+    at = positive.index(answer)
+    return Example(
+        "q1",
+        "Who is the Russian ambassador to Armenia?",
+        answers or (answer,),
+        positive,
+        (at, at + len(answer)),
+        ("A wrong sentence.",),
+    )
+
+
+def test_blanked_cuts_the_answer_out_and_mends_the_punctuation() -> None:
+    ex = _example(
+        "In an interview, Sergei Kopyrkin, the Russian ambassador to Armenia, praised the alliance.",
+        "Sergei Kopyrkin",
+    )
+    assert blanked(ex) == "In an interview, the Russian ambassador to Armenia, praised the alliance."
+
+
+def test_blanked_refuses_a_sentence_that_still_answers_or_is_too_short() -> None:
+    twice = _example("Kopyrkin said it, and Kopyrkin repeated it in Yerevan on Monday.", "Kopyrkin")
+    assert blanked(twice) is None  # the answer's second occurrence still answers
+    other = _example(
+        "Kopyrkin, Russia's envoy, also called Sergei, spoke on Monday in Yerevan.",
+        "Kopyrkin",
+        ("Kopyrkin", "Sergei"),
+    )
+    assert blanked(other) is None  # another gold answer is still there
+    assert blanked(_example("It was Kopyrkin.", "Kopyrkin")) is None
