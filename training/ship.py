@@ -51,15 +51,31 @@ def reference(model_dir: Path, data: Path) -> list[dict[str, Any]]:
     return out
 
 
+def _without_logs(training: dict[str, Any]) -> dict[str, Any]:
+    """A run's training record, and those of the runs it started from, without their held-out logs."""
+    out = {k: v for k, v in training.items() if k != "held_out_log"}
+    if out.get("before"):
+        out["before"] = _without_logs(out["before"])
+    return out
+
+
 def _stage_lines(training: dict[str, Any]) -> list[str]:
-    """A fine-tuned reader's card tells the run it started from (the recipe line above is this run's)."""
+    """A fine-tuned reader's card tells the runs it started from, newest first (the recipe line above is
+    this run's)."""
     before = training.get("before")
     if not before:
         return []
     absent = training.get("absent_share") or 0
+    blanked = training.get("blanked_share") or 0
     return [
         f"- **started from** the reader before it ({before['steps']:,} steps, {before['examples']:,} "
         f"questions, batch {before['batch']}, lr {before['lr']}, {before['hours']:.1f} h)"
+        + (
+            f"; in this run {'every question' if blanked >= 1 else f'{blanked:.0%} of the questions'} also "
+            "had their answering sentence with the answer cut out among their negatives (`--blanked-share`)"
+            if blanked
+            else ""
+        )
         + (
             f"; in this run {'every question' if absent >= 1 else f'{absent:.0%} of the questions'} whose "
             "other-article candidates were mined "
@@ -68,6 +84,7 @@ def _stage_lines(training: dict[str, Any]) -> list[str]:
             if absent
             else ""
         ),
+        *_stage_lines(before),
     ]
 
 
@@ -160,7 +177,8 @@ def main() -> None:
         before = json.loads(args.before.read_text())["training"]
         info["training"]["init"] = run.get("init")
         info["training"]["absent_share"] = run.get("absent_share")
-        info["training"]["before"] = {k: v for k, v in before.items() if k not in ("held_out_log", "before")}
+        info["training"]["blanked_share"] = run.get("blanked_share")
+        info["training"]["before"] = _without_logs(before)
     metrics = json.loads(args.metrics.read_text()) if args.metrics else {}
     WEIGHTS_DIR.mkdir(exist_ok=True)
     shutil.copy(model, WEIGHTS_DIR / "reader.onnx")
