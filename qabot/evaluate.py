@@ -164,16 +164,7 @@ def score(results: Sequence[QuestionResult], check: Callable[[Quote], bool]) -> 
     unanswerable = [r for r in results if not r.item.answers]
     abstained = [r for r in results if not r.answer.answered]
     # a declined question is a miss, even when it shows its closest quotes ("unsure")
-    top1 = sum(
-        r.answer.answered
-        and bool(r.answer.quotes)
-        and contains_answer(r.answer.quotes[0].text, r.item.answers)
-        for r in answerable
-    )
-    top3 = sum(
-        r.answer.answered and any(contains_answer(q.text, r.item.answers) for q in r.answer.quotes[:3])
-        for r in answerable
-    )
+    top1, top3 = _hits(answerable, lambda q: q.text)
     with_source = [r for r in answerable if r.item.source]
     source_at1 = sum(
         bool(r.answer.quotes)
@@ -213,16 +204,9 @@ def score(results: Sequence[QuestionResult], check: Callable[[Quote], bool]) -> 
     )
 
 
-def _section_metrics(answerable: Sequence[QuestionResult]) -> dict[str, float]:
-    """Top-1/top-3 counting the headings shown above a quote (a docs page's section path, e.g. "Advanced
-    Middleware › GZipMiddleware") as part of what the reader sees. Only for answers that carry sections;
-    the strict top1/top3 stay the figures judged."""
-    if not any(q.source.section for r in answerable for q in r.answer.quotes):
-        return {}
-
-    def shown(q: Quote) -> str:
-        return " ".join((*q.source.section, q.text))
-
+def _hits(answerable: Sequence[QuestionResult], shown: Callable[[Quote], str]) -> tuple[int, int]:
+    """Answered questions whose first quote, and whose first three quotes, hold a gold answer in what
+    `shown` gives of a quote."""
     top1 = sum(
         r.answer.answered
         and bool(r.answer.quotes)
@@ -233,6 +217,16 @@ def _section_metrics(answerable: Sequence[QuestionResult]) -> dict[str, float]:
         r.answer.answered and any(contains_answer(shown(q), r.item.answers) for q in r.answer.quotes[:3])
         for r in answerable
     )
+    return top1, top3
+
+
+def _section_metrics(answerable: Sequence[QuestionResult]) -> dict[str, float]:
+    """Top-1/top-3 counting the headings shown above a quote (a docs page's section path, e.g. "Advanced
+    Middleware › GZipMiddleware") as part of what the reader sees. Only for answers that carry sections;
+    the strict top1/top3 stay the figures judged."""
+    if not any(q.source.section for r in answerable for q in r.answer.quotes):
+        return {}
+    top1, top3 = _hits(answerable, lambda q: " ".join((*q.source.section, q.text)))
     return {
         "top1_with_section": _ratio(top1, len(answerable)),
         "top3_with_section": _ratio(top3, len(answerable)),

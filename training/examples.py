@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qabot.evaluate import contains_answer
+
 HARD = 3  # the pipeline's best-ranked wrong sentences, always in the group
 SPARE = 0  # plus this many drawn from the rest of its 30 (0: each pair costs training time)
 
@@ -26,7 +28,6 @@ class Example:
     answer: tuple[int, int]  # the gold answer's characters in `positive`
     negatives: tuple[str, ...]
     absent: tuple[str, ...] = ()  # sentences of other articles the pipeline ranked highest (none answers)
-    blanked: bool = False  # the last negative is `positive` with the answer cut out
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,6 @@ def blanked(ex: Example) -> str | None:
     """The answering sentence with its answer cut out: on topic, worded like the question, and no longer
     an answer (what an on-topic question the documents do not answer meets). None when the answer, or
     another of the question's gold answers, would still be in it, or too little is left."""
-    from qabot.evaluate import contains_answer
-
     a, b = ex.answer
     text = re.sub(r"\s+([,.;:)])", r"\1", ex.positive[:a].rstrip() + " " + ex.positive[b:].lstrip())
     text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)  # "interview, , the" -> "interview, the"

@@ -59,6 +59,10 @@ def _without_logs(training: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _portion(share: float) -> str:
+    return "every question" if share >= 1 else f"{share:.0%} of the questions"
+
+
 def _stage_lines(training: dict[str, Any]) -> list[str]:
     """A fine-tuned reader's card tells the runs it started from, newest first (the recipe line above is
     this run's)."""
@@ -67,25 +71,22 @@ def _stage_lines(training: dict[str, Any]) -> list[str]:
         return []
     absent = training.get("absent_share") or 0
     blanked = training.get("blanked_share") or 0
-    return [
+    line = (
         f"- **started from** the reader before it ({before['steps']:,} steps, {before['examples']:,} "
         f"questions, batch {before['batch']}, lr {before['lr']}, {before['hours']:.1f} h)"
-        + (
-            f"; in this run {'every question' if blanked >= 1 else f'{blanked:.0%} of the questions'} also "
-            "had their answering sentence with the answer cut out among their negatives (`--blanked-share`)"
-            if blanked
-            else ""
+    )
+    if blanked:
+        line += (
+            f"; in this run {_portion(blanked)} also had their answering sentence with the answer cut out "
+            "among their negatives (`--blanked-share`)"
         )
-        + (
-            f"; in this run {'every question' if absent >= 1 else f'{absent:.0%} of the questions'} whose "
-            "other-article candidates were mined "
+    if absent:
+        line += (
+            f"; in this run {_portion(absent)} whose other-article candidates were mined "
             "(`training/prepare.py --absent`) also brought a group without their answer, whose listwise "
             'target is "none of these" (a fixed logit 0) and whose every pair is a negative'
-            if absent
-            else ""
-        ),
-        *_stage_lines(before),
-    ]
+        )
+    return [line, *_stage_lines(before)]
 
 
 def card(info: dict[str, Any], metrics: dict[str, Any]) -> str:

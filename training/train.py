@@ -89,7 +89,7 @@ def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: Pair
 def with_blanked(ex: Example) -> Example:
     """`ex` with its answering sentence, answer cut out, as one more negative of its group."""
     text = blanked(ex)
-    return replace(ex, negatives=(*ex.negatives, text), blanked=True) if text else ex
+    return replace(ex, negatives=(*ex.negatives, text)) if text else ex
 
 
 def step_loss(
@@ -230,10 +230,10 @@ def main() -> None:
         ]
         print(f"{sum(1 for e in examples if e.absent)} questions also bring a group without their answer")
     if args.blanked_share > 0:
-        examples = [with_blanked(e) if share(f"{e.id}:blanked") < args.blanked_share else e for e in examples]
-        print(
-            f"{sum(1 for e in examples if e.blanked)} questions also bring their sentence without the answer"
-        )
+        drawn = [with_blanked(e) if share(f"{e.id}:blanked") < args.blanked_share else e for e in examples]
+        added = sum(1 for old, new in zip(examples, drawn, strict=True) if new is not old)
+        examples = drawn
+        print(f"{added} questions also bring their sentence without the answer")
     rng = random.Random(args.seed)
     held = [ranked(r, corpus) for r in records(args.data, "fit")]
     rng.shuffle(held)
