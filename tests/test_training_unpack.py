@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from qabot.models.reader import WEIGHTS_DIR
+from training.unpack import _module_of, reference_check, unpack
+
+
+def test_quantised_layers_are_named_by_their_module_path() -> None:
+    out = "/encoder/encoder/layer.3/attention/self/key/MatMul_output_0_output_quantized"
+    assert _module_of(out) == "encoder.encoder.layer.3.attention.self.key"
+    assert _module_of("/relevance/Gemm_output_0_MatMul_output_quantized") == "relevance"
+
+
+def test_the_unpacked_shipped_reader_scores_the_card_sample_like_the_fp32_model() -> None:
+    """Dequantised weights must give back the model the card describes: the same candidate first and
+    logits within the int8 rounding (the served int8 file itself differs from fp32 by up to ~1)."""
+    agree, gap = reference_check(unpack(WEIGHTS_DIR), WEIGHTS_DIR)
+    assert agree >= 0.9
+    assert gap < 0.75
