@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from training.examples import Example, blanked
+import gzip
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from training.examples import Example, blanked, load_groups
 
 
 def _example(positive: str, answer: str, answers: tuple[str, ...] = ()) -> Example:
@@ -33,3 +38,11 @@ def test_blanked_refuses_a_sentence_that_still_answers_or_is_too_short() -> None
     )
     assert blanked(other) is None  # another gold answer is still there
     assert blanked(_example("It was Kopyrkin.", "Kopyrkin")) is None
+
+
+def test_groups_written_whole_load_back_as_examples(tmp_path: Path) -> None:
+    group = Example("docs-1", "Setting the key", (), "Run this: qabot keys set", (0, 0), ("a", "b", "c"))
+    path = tmp_path / "examples.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as sink:
+        sink.write(json.dumps(asdict(group)) + "\n")
+    assert load_groups(path) == [group]

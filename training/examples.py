@@ -119,6 +119,18 @@ def example(record: dict[str, Any], corpus: Corpus) -> Example | None:
     )
 
 
+def load_groups(path: Path) -> list[Example]:
+    """Groups written whole as Example fields, one a line (training/docs.py's examples.jsonl.gz)."""
+    out = []
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            for name in ("answers", "answer", "negatives", "absent"):
+                row[name] = tuple(row.get(name, ()))
+            out.append(Example(**row))
+    return out
+
+
 def blanked(ex: Example) -> str | None:
     """The answering sentence with its answer cut out: on topic, worded like the question, and no longer
     an answer (what an on-topic question the documents do not answer meets). None when the answer, or

@@ -19,7 +19,12 @@ group without its answer: the question with the best sentences of other articles
 negative, and its listwise term is cross-entropy over its logits plus a fixed "none of these" logit of 0,
 with "none" the target: the reader learns that an on-topic sentence that does not answer must score low
 in absolute terms, not only below the right sentence. `--init WEIGHTS` starts from trained weights (a
-checkpoint or final.pt) instead of the packaged MiniLM.
+checkpoint or final.pt) instead of the packaged MiniLM (training/unpack.py makes one from the shipped
+int8 file when the run that trained it is gone).
+
+`--extra FILE` adds groups written whole (training/docs.py: documentation headings as questions, the unit
+under each as its answer, no span), `--extra-copies N` times each a pass; they bring no absent group and
+are never blanked.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from training.examples import (
     absent_sentences,
     blanked,
     example,
+    load_groups,
     ranked,
     records,
     share,
@@ -212,6 +218,14 @@ def main() -> None:
         default=0.0,
         help="Questions whose group also holds their answering sentence with the answer cut out.",
     )
+    parser.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        help="More groups to train on (training/docs.py's examples.jsonl.gz); repeatable.",
+    )
+    parser.add_argument("--extra-copies", type=int, default=1, help="Each extra group, times a pass.")
     parser.add_argument("--init", type=Path, default=None, help="Start from these trained weights.")
     parser.add_argument("--max-steps", type=int, default=None, help="Stop after this many steps (trials).")
     args = parser.parse_args()
@@ -234,6 +248,10 @@ def main() -> None:
         added = sum(1 for old, new in zip(examples, drawn, strict=True) if new is not old)
         examples = drawn
         print(f"{added} questions also bring their sentence without the answer")
+    for path in args.extra:
+        groups = load_groups(path)
+        examples += groups * args.extra_copies
+        print(f"{len(groups)} groups from {path}, each {args.extra_copies} times a pass")
     rng = random.Random(args.seed)
     held = [ranked(r, corpus) for r in records(args.data, "fit")]
     rng.shuffle(held)

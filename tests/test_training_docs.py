@@ -1,0 +1,55 @@
+"""Reader groups from documentation headings (training/docs.py), on the small docs corpus of test_docs."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from qabot import store
+from qabot.config import Settings
+from training.docs import docs_member, examples, topic
+
+from .test_docs import DOCS
+
+
+@pytest.mark.parametrize(
+    ("heading", "expected"),
+    [
+        ("Setting the key", True),
+        ("How do I skip a test?", True),
+        ("Logging", False),  # too short to stand as a question
+        ("0.135.0", False),
+        ("app.add_middleware(cls, **options)", False),  # an identifier, not a topic
+        ("`app.state` and `request.state`", False),  # one plain word
+    ],
+)
+def test_a_heading_is_a_question_when_it_names_a_topic_in_words(heading: str, expected: bool) -> None:
+    assert topic(heading) is expected
+
+
+def test_docs_folders_are_kept_without_release_notes_or_other_files() -> None:
+    assert docs_member("flask-3.1.3/docs/patterns/celery.rst") == "patterns/celery.rst"
+    assert docs_member("django-5.2.19/docs/topics/http/middleware.txt") == "topics/http/middleware.txt"
+    assert docs_member("django-5.2.19/docs/releases/5.2.txt") is None
+    assert docs_member("flask-3.1.3/docs/changes.rst") is None
+    assert docs_member("flask-3.1.3/src/flask/app.py") is None
+    assert docs_member("flask-3.1.3/README.md") is None
+
+
+def test_a_group_asks_a_heading_and_answers_with_the_unit_under_it(
+    seed_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    index_dir = tmp_path_factory.mktemp("docs-groups")
+    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
+    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
+    store.build(settings)
+    groups = {g.question: g for g in examples(settings)}
+    group = groups["Setting the key"]
+    cli = (DOCS / "cli.md").read_text(encoding="utf-8")
+    under = cli[cli.index("## Setting the key") :]
+    assert group.positive in under and group.positive in cli
+    assert group.answer == (0, 0)  # no span: a heading names a topic, not an answer's words
+    assert len(group.negatives) == 3 and group.positive not in group.negatives
+    following = under[: under.index("\n## ", 1)]  # the section's own text: never a negative
+    assert not any(n in following for n in group.negatives)

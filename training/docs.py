@@ -1,0 +1,198 @@
+"""Reader examples from documentation: a section's heading as the question, the unit under it as the answer.
+
+    python -m training.docs --out runs/docs
+
+The reader learnt from Wikipedia sentences; documentation units (a sentence with the code block it
+introduces, a list of options) read differently, and no question set over docs exists to train on
+besides the FastAPI one we measure with. Headings are the docs' own questions ("Using a custom
+middleware", "How do I skip a test?"), and the unit right under one is, more often than not, its answer.
+
+1. Downloads pinned source distributions from PyPI (`pip download`) and keeps their docs folders
+   (Markdown and reST; Django's .txt pages are reST), without release notes and generated API stubs.
+   Not FastAPI, nor the projects its docs are built on (Starlette, Pydantic, Typer, SQLModel): the
+   FastAPI set must measure reading of docs the reader never saw.
+2. Builds a qabot index of them (the loader, units and section paths served).
+3. For each section whose heading reads like a topic (three to twelve words, not a version or an API
+   name), one group: the heading as the question, the first unit under it as the answer (prose, or a
+   sentence with the block it introduces), and the pipeline's best units from other sections for that
+   question as negatives. No answer span is marked.
+
+Output: `examples.jsonl.gz`, one group a line with the fields of `training.examples.Example`; a rerun
+reuses the download, the corpus and the index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import tarfile
+from dataclasses import asdict
+from pathlib import Path, PurePosixPath
+
+from qabot import markup, text
+from qabot.answer import Answerer
+from qabot.config import Settings
+from qabot.store import build, open_index
+from training.examples import HARD, Example
+
+SOURCES = (
+    "django==5.2.19",
+    "flask==3.1.3",
+    "click==8.5.1",
+    "werkzeug==3.1.9",
+    "jinja2==3.1.6",
+    "pytest==9.2.0",
+    "sphinx==9.0.4",
+    "celery==5.7.0",
+    "pip==26.3",
+    "scrapy==2.19.0",
+    "aiohttp==3.14.5",
+    "alembic==1.20.1",
+    "marshmallow==4.4.0",
+    "attrs==26.1.0",
+    "black==26.10.1",
+    "mkdocs==1.6.1",
+)
+DOC_ROOTS = ("docs", "doc")
+SKIPPED = re.compile(
+    r"/(?:releases?|announce|changes|changelog|history|internals|man|_build|_templates)/|"
+    r"(?:^|/)(?:changes|changelog|history|news|release[-_]?notes|authors|license|contributing|plugin_list)[^/]*$",
+    re.IGNORECASE,
+)
+SUFFIXES = {".md": ".md", ".rst": ".rst", ".txt": ".rst"}
+_TOPIC = re.compile(r"[A-Za-z]")
+_VERSIONISH = re.compile(r"^\s*v?\d+(?:\.\d+)+|^\W*$")
+MIN_WORDS, MAX_WORDS = 3, 12
+MIN_ANSWER_WORDS = 6
+ANSWER_KINDS = {text.SENTENCE, text.INTRO}  # prose, or a sentence with the block it introduces
+
+
+def fetch(sdists: Path) -> list[Path]:
+    sdists.mkdir(parents=True, exist_ok=True)
+    have = {p.name.split("-")[0].lower(): p for p in sdists.glob("*.tar.gz")}
+    wanted = [s for s in SOURCES if s.split("==")[0].replace("-", "_") not in have]
+    if wanted:
+        command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"]
+        subprocess.run([*command, "-d", str(sdists), *wanted], check=True)
+    return sorted(sdists.glob("*.tar.gz"))
+
+
+def docs_member(name: str) -> str | None:
+    """The path under the project's docs folder for a member worth reading, else None."""
+    parts = PurePosixPath(name).parts
+    for i, part in enumerate(parts[:-1]):
+        if part in DOC_ROOTS:
+            inner = "/".join(parts[i + 1 :])
+            suffix = PurePosixPath(inner).suffix.lower()
+            if suffix in SUFFIXES and not SKIPPED.search("/" + inner):
+                return inner
+            return None
+    return None
+
+
+def write_corpus(archives: list[Path], corpus: Path) -> int:
+    written = 0
+    for archive in archives:
+        project = archive.name.rsplit("-", 1)[0].lower()
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                inner = docs_member(member.name) if member.isfile() else None
+                if inner is None:
+                    continue
+                source = tar.extractfile(member)
+                if source is None:
+                    continue
+                path = PurePosixPath(inner)
+                target = corpus / project / path.with_suffix(SUFFIXES[path.suffix.lower()])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(source.read())
+                written += 1
+    return written
+
+
+def topic(heading: str) -> bool:
+    """A heading that can stand as a question: a few words, not a version number or an identifier."""
+    words = heading.split()
+    if not MIN_WORDS <= len(words) <= MAX_WORDS or _VERSIONISH.search(heading):
+        return False
+    plain = [w for w in words if _TOPIC.search(w) and not re.search(r"[._()=/]", w)]
+    return len(plain) >= MIN_WORDS
+
+
+def sections(store: Path) -> list[tuple[int, tuple[str, ...], int, int, int]]:
+    """(document row, section path, first unit's sentence id, start, end) for every section whose
+    heading is a topic and whose first unit is prose (a sentence, or one with the block it introduces)."""
+    db = sqlite3.connect(store)
+    rows = db.execute(
+        "SELECT s.rowid, s.doc, s.start, s.end, u.kind, u.section FROM sentences s"
+        " JOIN units u ON u.rowid = s.rowid ORDER BY s.rowid"
+    ).fetchall()
+    db.close()
+    seen: set[tuple[int, tuple[str, ...]]] = set()
+    out = []
+    for sid, doc, start, end, kind, section_json in rows:
+        section = tuple(json.loads(section_json))
+        if kind == markup.HEADING or not section or (doc, section) in seen:
+            continue
+        seen.add((doc, section))
+        if kind in ANSWER_KINDS and topic(section[-1]):
+            out.append((doc, section, sid, start, end))
+    return out
+
+
+def examples(index_settings: Settings) -> list[Example]:
+    index = open_index(index_settings, verify=False)
+    answerer = Answerer(index, threads=index_settings.threads, mode="scorer")
+    generation = (index_settings.index_dir / "CURRENT").read_text().strip()
+    found = sections(index_settings.index_dir / "generations" / generation / "store.sqlite")
+    out = []
+    for number, (doc, section, sid, start, end) in enumerate(found):
+        positive = index.document(doc).text[start:end]
+        if len(positive.split()) < MIN_ANSWER_WORDS:
+            continue
+        question = section[-1]
+        candidates, _ = answerer.candidates(question)
+        units = index.units([c.sentence.id for c in candidates])
+        negatives = []
+        for c in candidates:
+            row = c.sentence
+            unit = units.get(row.id)
+            if row.id == sid or (row.doc == doc and unit is not None and unit.section == section):
+                continue
+            text = index.document(row.doc).text[row.start : row.end]
+            if text != positive:
+                negatives.append(text)
+            if len(negatives) == HARD:
+                break
+        if len(negatives) == HARD:
+            out.append(Example(f"docs-{number}", question, (), positive, (0, 0), tuple(negatives)))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=Path("runs/docs"))
+    args = parser.parse_args()
+    corpus = args.out / "corpus"
+    if not corpus.exists():
+        print(f"{write_corpus(fetch(args.out / 'sdists'), corpus)} pages", flush=True)
+    settings = Settings(corpus_dir=corpus, index_dir=args.out / "index")
+    if not (settings.index_dir / "CURRENT").exists():
+        report = build(settings)
+        print(f"index: {report.documents} documents, {report.sentences} units, {report.seconds:.0f} s")
+    groups = examples(settings)
+    with gzip.open(args.out / "examples.jsonl.gz", "wt", encoding="utf-8") as sink:
+        for ex in groups:
+            sink.write(json.dumps(asdict(ex)) + "\n")
+    print(f"{len(groups)} groups", flush=True)
+
+
+if __name__ == "__main__":
+    main()
