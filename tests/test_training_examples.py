@@ -5,7 +5,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from training.examples import Example, blanked, load_groups
+from training.examples import Example, blanked, load_groups, with_history
 
 
 def _example(positive: str, answer: str, answers: tuple[str, ...] = ()) -> Example:
@@ -46,3 +46,21 @@ def test_groups_written_whole_load_back_as_examples(tmp_path: Path) -> None:
     with gzip.open(path, "wt", encoding="utf-8") as sink:
         sink.write(json.dumps(asdict(group)) + "\n")
     assert load_groups(path) == [group]
+
+
+def test_with_history_asks_a_share_after_another_question_of_the_same_article() -> None:
+    def ex(i: int) -> Example:
+        return Example(f"q{i}", f"Question {i}?", ("a",), "a b", (0, 1), ("c",))
+
+    groups = [ex(i) for i in range(200)]
+    article_of = {f"q{i}": "Armenia" if i % 2 else "Russia" for i in range(200)}
+    asked = with_history(groups, article_of, 0.3)
+    changed = [(old, new) for old, new in zip(groups, asked, strict=True) if new != old]
+    assert 30 < len(changed) < 90  # about the share asked for
+    for old, new in changed:
+        previous, last = new.question.rsplit(" ", 2)[0], " ".join(new.question.split()[-2:])
+        assert last == old.question and previous != old.question  # the last question is still the one
+        number = int(previous.split()[1].rstrip("?"))
+        assert article_of[f"q{number}"] == article_of[old.id]  # asked after one of its own article
+        assert (new.positive, new.answer, new.negatives) == (old.positive, old.answer, old.negatives)
+    assert with_history(groups, article_of, 0.3) == asked  # the same draw on every run

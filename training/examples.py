@@ -9,7 +9,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,26 @@ def load_groups(path: Path) -> list[Example]:
             for name in ("answers", "answer", "negatives", "absent"):
                 row[name] = tuple(row.get(name, ()))
             out.append(Example(**row))
+    return out
+
+
+def articles(data: Path, split: str = "train") -> dict[str, str]:
+    """Question id -> its article, for the questions of `split`."""
+    return {r["id"]: r["article"] for r in records(data, split)}
+
+
+def with_history(examples: list[Example], article_of: dict[str, str], portion: float) -> list[Example]:
+    """That portion of the questions asked after another question of their article, as qabot reads a
+    follow-up jointly ("{previous} {question}"): the answer stays the one to the last question."""
+    asked: dict[str, list[str]] = {}
+    for e in examples:
+        asked.setdefault(article_of.get(e.id, ""), []).append(e.question)
+    out = []
+    for e in examples:
+        others = [q for q in asked.get(article_of.get(e.id, ""), []) if q != e.question]
+        if e.id in article_of and others and share(f"{e.id}:history") < portion:
+            e = replace(e, question=f"{others[_draw(f'{e.id}:previous', len(others))]} {e.question}")
+        out.append(e)
     return out
 
 

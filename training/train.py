@@ -22,6 +22,10 @@ in absolute terms, not only below the right sentence. `--init WEIGHTS` starts fr
 checkpoint or final.pt) instead of the packaged MiniLM (training/unpack.py makes one from the shipped
 int8 file when the run that trained it is gone).
 
+`--history-share F`: that share of the questions is asked after another question of its article
+("{previous} {question}"), as qabot reads a follow-up together with its antecedent for its confidence;
+the answer stays that of the last question.
+
 `--extra FILE` adds groups written whole (training/docs.py: documentation headings as questions, the unit
 under each as its answer, no span), `--extra-copies N` times each a pass; they bring no absent group and
 are never blanked.
@@ -50,12 +54,14 @@ from training.examples import (
     Example,
     Ranked,
     absent_sentences,
+    articles,
     blanked,
     example,
     load_groups,
     ranked,
     records,
     share,
+    with_history,
 )
 from training.model import Reader, load_encoder
 
@@ -219,6 +225,12 @@ def main() -> None:
         help="Questions whose group also holds their answering sentence with the answer cut out.",
     )
     parser.add_argument(
+        "--history-share",
+        type=float,
+        default=0.0,
+        help="Questions asked after another question of their article, as a follow-up is read.",
+    )
+    parser.add_argument(
         "--extra",
         type=Path,
         action="append",
@@ -248,6 +260,9 @@ def main() -> None:
         added = sum(1 for old, new in zip(examples, drawn, strict=True) if new is not old)
         examples = drawn
         print(f"{added} questions also bring their sentence without the answer")
+    if args.history_share > 0:
+        examples = with_history(examples, articles(args.data), args.history_share)
+        print(f"a share {args.history_share} of the questions asked after another of their article")
     for path in args.extra:
         groups = load_groups(path)
         examples += groups * args.extra_copies
