@@ -71,10 +71,25 @@ def _stage_lines(training: dict[str, Any]) -> list[str]:
         return []
     absent = training.get("absent_share") or 0
     blanked = training.get("blanked_share") or 0
+    history = training.get("history_share") or 0
+    extra = training.get("extra")
     line = (
         f"- **started from** the reader before it ({before['steps']:,} steps, {before['examples']:,} "
         f"questions, batch {before['batch']}, lr {before['lr']}, {before['hours']:.1f} h)"
     )
+    if training.get("init_unpacked_from"):
+        line += ", from its shipped int8 weights dequantised (`training/unpack.py`; its run was gone)"
+    if history:
+        line += (
+            f"; in this run {_portion(history)} were asked after another question of their article, as a "
+            "follow-up is read with its antecedent (`--history-share`)"
+        )
+    if extra:
+        line += (
+            f"; this run also trained on documentation groups ({', '.join(extra['files'])}, each "
+            f"{extra['copies']} times a pass: `training/docs.py`, a section heading as the question and the "
+            "unit under it as the answer, no span)"
+        )
     if blanked:
         line += (
             f"; in this run {_portion(blanked)} also had their answering sentence with the answer cut out "
@@ -179,6 +194,10 @@ def main() -> None:
         info["training"]["init"] = run.get("init")
         info["training"]["absent_share"] = run.get("absent_share")
         info["training"]["blanked_share"] = run.get("blanked_share")
+        info["training"]["history_share"] = run.get("history_share")
+        info["training"]["init_unpacked_from"] = run.get("init_unpacked_from")
+        if run.get("extra"):
+            info["training"]["extra"] = {"files": run["extra"], "copies": run.get("extra_copies", 1)}
         info["training"]["before"] = _without_logs(before)
     metrics = json.loads(args.metrics.read_text()) if args.metrics else {}
     WEIGHTS_DIR.mkdir(exist_ok=True)

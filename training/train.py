@@ -275,9 +275,11 @@ def main() -> None:
 
     torch.manual_seed(args.seed)
     model = Reader(load_encoder(model_path(), args.layers))
+    unpacked_from = None
     if args.init is not None:
         saved = torch.load(args.init, weights_only=False)
         model.load_state_dict(saved.get("model", saved))
+        unpacked_from = saved.get("unpacked_from")  # training/unpack.py: weights of a shipped int8 file
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     steps_per_epoch = math.ceil(len(examples) / args.batch)
     total = int(steps_per_epoch * args.epochs)
@@ -305,6 +307,8 @@ def main() -> None:
                 "data": str(args.data),
                 "run": str(args.run),
                 "init": str(args.init) if args.init else None,
+                "init_unpacked_from": unpacked_from,
+                "extra": [str(p) for p in args.extra],
                 "examples": len(examples),
                 "total_steps": total,
             },
