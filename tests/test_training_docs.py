@@ -18,13 +18,15 @@ from .test_docs import DOCS
     [
         ("Setting the key", True),
         ("How do I skip a test?", True),
+        ("Can I change the interval of a periodic task at runtime?", True),
+        ("Requirements File Format", False),  # a noun heading: its first unit seldom answers it
         ("Logging", False),  # too short to stand as a question
         ("0.135.0", False),
         ("app.add_middleware(cls, **options)", False),  # an identifier, not a topic
         ("`app.state` and `request.state`", False),  # one plain word
     ],
 )
-def test_a_heading_is_a_question_when_it_names_a_topic_in_words(heading: str, expected: bool) -> None:
+def test_a_heading_is_a_question_when_it_names_a_task_in_words(heading: str, expected: bool) -> None:
     assert topic(heading) is expected
 
 

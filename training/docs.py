@@ -13,10 +13,10 @@ middleware", "How do I skip a test?"), and the unit right under one is, more oft
    FastAPI set must measure reading of docs the reader never saw. Nor Click: eval/click_questions.jsonl
    is a second docs set, written blind over Click's docs, that no rule or weight was chosen on.
 2. Builds a qabot index of them (the loader, units and section paths served).
-3. For each section whose heading reads like a topic (three to twelve words, not a version or an API
-   name), one group: the heading as the question, the first unit under it as the answer (prose, or a
-   sentence with the block it introduces), and the pipeline's best units from other sections for that
-   question as negatives. No answer span is marked.
+3. For each section whose heading reads like a task or a question (three to twelve words: "Using a
+   login shell", "How to set up bash completion", "Can I …?"), one group: the heading as the question,
+   the first unit under it as the answer (prose, or a sentence with the block it introduces), and the
+   pipeline's best units from other sections for that question as negatives. No answer span is marked.
 
 Output: `examples.jsonl.gz`, one group a line with the fields of `training.examples.Example`; a rerun
 reuses the download, the corpus and the index.
@@ -66,6 +66,7 @@ SKIPPED = re.compile(
 )
 SUFFIXES = {".md": ".md", ".rst": ".rst", ".txt": ".rst"}
 _TOPIC = re.compile(r"[A-Za-z]")
+_TASK = re.compile(r"^(?:how|what|why|when|where|which|can|should|do|does|is|are)\b|^\w+ing\b|\?$", re.I)
 _VERSIONISH = re.compile(r"^\s*v?\d+(?:\.\d+)+|^\W*$")
 MIN_WORDS, MAX_WORDS = 3, 12
 MIN_ANSWER_WORDS = 6
@@ -116,7 +117,12 @@ def write_corpus(archives: list[Path], corpus: Path) -> int:
 
 
 def topic(heading: str) -> bool:
-    """A heading that can stand as a question: a few words, not a version number or an identifier."""
+    """A heading that can stand as a question: a task or a question ("Using a login shell", "How to set
+    up bash completion", "Can I change the interval at runtime?") in a few words, not a version number or
+    an identifier. Noun headings ("Requirements File Format") were tried too: their first unit answers
+    them far less often, and another section of the page often answers better (a false negative)."""
+    if not _TASK.search(heading.strip()):
+        return False
     words = heading.split()
     if not MIN_WORDS <= len(words) <= MAX_WORDS or _VERSIONISH.search(heading):
         return False
