@@ -119,8 +119,8 @@ def write_corpus(archives: list[Path], corpus: Path) -> int:
 def topic(heading: str) -> bool:
     """A heading that can stand as a question: a task or a question ("Using a login shell", "How to set
     up bash completion", "Can I change the interval at runtime?") in a few words, not a version number or
-    an identifier. Noun headings ("Requirements File Format") were tried too: their first unit answers
-    them far less often, and another section of the page often answers better (a false negative)."""
+    an identifier. Noun headings ("Requirements File Format") were taken at first: in a sample read by
+    hand their first unit seldom answered them, and another section often answered better."""
     if not _TASK.search(heading.strip()):
         return False
     words = heading.split()
