@@ -164,7 +164,8 @@ def step_loss(
     loss_point = torch.stack(pointwise).mean()
     loss_span = torch.stack(span_loss).mean() / 2 if span_loss else torch.zeros(())
     loss = loss_list + BCE_WEIGHT * loss_point + SPAN_WEIGHT * loss_span
-    return loss, {"list": float(loss_list), "point": float(loss_point), "span": float(loss_span)}
+    parts = {"list": loss_list, "point": loss_point, "span": loss_span}
+    return loss, {k: float(v.detach()) for k, v in parts.items()}
 
 
 @torch.no_grad()
