@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from qabot.models.reader import WEIGHTS_DIR
+import json
+
+import numpy as np
+
+from qabot.models.reader import WEIGHTS_DIR, OnnxReader
 from training.unpack import _module_of, reference_check, unpack
 
 
@@ -11,8 +15,19 @@ def test_quantised_layers_are_named_by_their_module_path() -> None:
 
 
 def test_the_unpacked_shipped_reader_scores_the_card_sample_like_the_fp32_model() -> None:
-    """Dequantised weights must give back the model the card describes: the same candidate first and
-    logits within the int8 rounding (the served int8 file itself differs from fp32 by up to ~1)."""
+    """Dequantised weights must give back the model the card describes: the same candidate first, and
+    logits no further from the fp32 ones than the served int8 file's own (its activations are rounded
+    too, so it is the looser of the two)."""
+    card = json.loads((WEIGHTS_DIR / "reader.json").read_text())
+    served = OnnxReader()
+    int8_gap = max(
+        float(
+            np.abs(
+                np.array([r.relevance for r in served.read(i["question"], i["sentences"])]) - i["fp32_logits"]
+            ).max()
+        )
+        for i in card["reference"]
+    )
     agree, gap = reference_check(unpack(WEIGHTS_DIR), WEIGHTS_DIR)
     assert agree >= 0.9
-    assert gap < 0.75
+    assert gap <= int8_gap
