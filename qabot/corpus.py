@@ -217,12 +217,19 @@ def _clean(value: object) -> str | None:
     return text or None
 
 
+# MyST's "(options)=" and reST's ".. _options:" name the heading below them for links
+_LINK_TARGET = re.compile(r"\s*(?:\([^()\s]+\)=|\.\. _[^:]+:)\s*$")
+
+
 def _first_heading(body: str, path: str) -> str | None:
     """A Markdown or reST document's first line as a title when it is a heading ("# First Steps { #x }"
-    gives "First Steps"; reST's "Guide" over "=====" gives "Guide")."""
+    gives "First Steps"; reST's "Guide" over "=====" gives "Guide"), link targets above it skipped."""
     if not structured(path):
         return None
-    lines = [line for line in body.splitlines()[:4] if line.strip()]
+    lines = [line for line in body.splitlines()[:8] if line.strip()]
+    while lines and _LINK_TARGET.match(lines[0]):  # a label for cross-references, not text
+        lines = lines[1:]
+    lines = lines[:4]
     if lines and re.match(r"\s*[=\-~^*#+]{3,}\s*$", lines[0]):  # a reST overline
         lines = lines[1:]
     if not lines:

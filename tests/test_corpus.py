@@ -34,6 +34,17 @@ def test_markdown_without_front_matter_takes_title_from_first_line(tmp_path: Pat
     assert plain.title == "Base notes"
 
 
+def test_link_targets_above_the_first_heading_are_not_the_title(tmp_path: Path) -> None:
+    (tmp_path / "options.md").write_text(
+        "(options)=\n\n# Options\n\nOptions are optional.\n", encoding="utf-8"
+    )
+    (tmp_path / "intro.rst").write_text(
+        ".. _intro:\n\nIntroduction\n============\n\nHello.\n", encoding="utf-8"
+    )
+    intro, options = load_corpus(tmp_path).documents
+    assert (options.title, intro.title) == ("Options", "Introduction")
+
+
 def test_jsonl_records_are_documents(tmp_path: Path) -> None:
     records = [
         {"_id": "a1", "title": "First", "text": "Alpha text.", "metadata": {"kind": "x"}},
