@@ -24,7 +24,9 @@ _GAP = re.compile(r"\n\s*\n")
 _DATE_LINE = re.compile(
     r"(?i)date:?\s+(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})\b"
 )
-SEGMENTER_VERSION = 3  # bump when segmentation changes, so incremental builds re-split every document
+# bump when segmentation, or what the loader derives for units (titles, section paths), changes, so
+# incremental builds re-split every document (4: link targets above a heading are no longer titles)
+SEGMENTER_VERSION = 4
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
