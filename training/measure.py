@@ -1,0 +1,104 @@
+"""A staged reader on a question set, before it ships: one pass, the order and what the asker sees.
+
+    python -m training.measure INDEX CORPUS eval/fresh_questions.jsonl --reader runs/reader/run4/onnx
+
+Each question is answered once with abstention off (the order), and "as served" applies the reader's own
+threshold to the top confidence afterwards, which is what `qabot eval` counts as answered; the confidence
+AUC is that of a right top quote against the rest (wrong, or a question that must be declined). Without
+`--reader`, the shipped reader. Prints one JSON line; `--out` also keeps every question's row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from qabot.answer import Answerer
+from qabot.evaluate import contains_answer, load_items, run_items
+from qabot.models.reader import WEIGHTS_DIR, OnnxReader
+from qabot.store import open_index_dir
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str | None
+    kind: str | None
+    answerable: bool
+    hit1: bool
+    hit3: bool
+    confidence: float
+    served: bool  # the top confidence reaches the reader's threshold
+
+
+def auc(right: list[float], rest: list[float]) -> float:
+    """Chance that a right answer's confidence beats another's (ties count half)."""
+    if not right or not rest:
+        return float("nan")
+    wins = sum((r > o) + 0.5 * (r == o) for r in right for o in rest)
+    return wins / (len(right) * len(rest))
+
+
+def measure(index: Path, questions: Path, reader_dir: Path, limit: int | None = None) -> dict[str, Any]:
+    reader = OnnxReader(reader_dir)
+    answerer = Answerer(open_index_dir(index), min_confidence=0.0, reader=reader)
+    items = load_items(questions)
+    if limit:
+        random.Random(0).shuffle(items)
+        items = items[:limit]
+    at = reader.config.answer_at
+    rows = []
+    for r in run_items(answerer, items, 3):
+        quotes, gold = r.answer.quotes, r.item.answers
+        hit1 = bool(gold) and bool(quotes) and contains_answer(quotes[0].text, gold)
+        hit3 = bool(gold) and any(contains_answer(q.text, gold) for q in quotes[:3])
+        top = r.answer.top_score
+        rows.append(Row(r.item.id, r.item.kind, bool(gold), hit1, hit3, top, top >= at))
+    answerable = [x for x in rows if x.answerable]
+    unanswerable = [x for x in rows if not x.answerable]
+    n = max(1, len(answerable))
+    summary: dict[str, Any] = {
+        "set": str(questions),
+        "reader": str(reader_dir),
+        "answer_at": at,
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "order_top1": round(sum(x.hit1 for x in answerable) / n, 4),
+        "order_top3": round(sum(x.hit3 for x in answerable) / n, 4),
+        "served_top1": round(sum(x.hit1 and x.served for x in answerable) / n, 4),
+        "served_top3": round(sum(x.hit3 and x.served for x in answerable) / n, 4),
+        "declined": sum(not x.served for x in answerable),
+        "unans_declined": sum(not x.served for x in unanswerable),
+        "auc": round(
+            auc([x.confidence for x in rows if x.hit1], [x.confidence for x in rows if not x.hit1]), 3
+        ),
+    }
+    follow = [x for x in answerable if x.kind == "followup"]
+    if follow:
+        summary["followup_order"] = round(sum(x.hit1 for x in follow) / len(follow), 4)
+        summary["followup_served"] = round(sum(x.hit1 and x.served for x in follow) / len(follow), 4)
+    return {"summary": summary, "rows": [asdict(x) for x in rows]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("index", type=Path)
+    parser.add_argument("corpus", type=Path, help="The corpus folder (kept for symmetry with qabot eval).")
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("--reader", type=Path, default=WEIGHTS_DIR, help="An exported, calibrated reader.")
+    parser.add_argument("--limit", type=int, default=None, help="A fixed random sample of this size.")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    result = measure(args.index, args.questions, args.reader, args.limit)
+    print(json.dumps(result["summary"]))
+    if args.out:
+        args.out.write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
