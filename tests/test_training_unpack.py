@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from qabot.models.reader import WEIGHTS_DIR, OnnxReader
-from training.unpack import _module_of, reference_check, unpack
+from training.unpack import _module_of, against_card, reference_check, unpack
 
 
 def test_quantised_layers_are_named_by_their_module_path() -> None:
@@ -18,15 +16,9 @@ def test_the_unpacked_shipped_reader_scores_the_card_sample_like_the_fp32_model(
     """Dequantised weights must give back the model the card describes: the same candidate first, and
     logits no further from the fp32 ones than the served int8 file's own (its activations are rounded
     too, so it is the looser of the two)."""
-    card = json.loads((WEIGHTS_DIR / "reader.json").read_text())
     served = OnnxReader()
-    int8_gap = max(
-        float(
-            np.abs(
-                np.array([r.relevance for r in served.read(i["question"], i["sentences"])]) - i["fp32_logits"]
-            ).max()
-        )
-        for i in card["reference"]
+    _, int8_gap = against_card(
+        WEIGHTS_DIR, lambda q, sentences: np.array([r.relevance for r in served.read(q, sentences)])
     )
     agree, gap = reference_check(unpack(WEIGHTS_DIR), WEIGHTS_DIR)
     assert agree >= 0.9

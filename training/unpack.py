@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,26 +83,36 @@ def unpack(model_dir: Path) -> Reader:
     return model
 
 
-def reference_check(model: Reader, model_dir: Path) -> tuple[float, float]:
-    """Over the card's reference sample: the share of questions whose first candidate the unpacked
-    model and the fp32 one agree on, and the largest |unpacked - fp32| relevance logit."""
-    from qabot.models.reader import CONFIG_FILE, encode_pairs
-    from training.train import tokenizer
+def against_card(model_dir: Path, logits_of: Callable[[str, list[str]], np.ndarray]) -> tuple[float, float]:
+    """Over the card's reference sample: the share of questions whose first candidate `logits_of` and the
+    fp32 model agree on, and the largest |logits_of - fp32| relevance logit."""
+    from qabot.models.reader import CONFIG_FILE
 
     card: dict[str, Any] = json.loads((model_dir / CONFIG_FILE).read_text())
-    tok = tokenizer()
     same_top, worst = 0, 0.0
-    with torch.no_grad():
-        for item in card["reference"]:
-            pairs = encode_pairs(tok, item["question"], item["sentences"])
-            ids, mask, types = (
-                torch.from_numpy(a) for a in (pairs.input_ids, pairs.attention_mask, pairs.token_type_ids)
-            )
-            logits = model(ids, mask, types)[0].numpy()
-            fp32 = np.array(item["fp32_logits"])
-            same_top += int(np.argmax(logits) == np.argmax(fp32))
-            worst = max(worst, float(np.abs(logits - fp32).max()))
+    for item in card["reference"]:
+        logits, fp32 = logits_of(item["question"], item["sentences"]), np.array(item["fp32_logits"])
+        same_top += int(np.argmax(logits) == np.argmax(fp32))
+        worst = max(worst, float(np.abs(logits - fp32).max()))
     return same_top / len(card["reference"]), worst
+
+
+def reference_check(model: Reader, model_dir: Path) -> tuple[float, float]:
+    """`against_card` for the unpacked torch model."""
+    from qabot.models.reader import encode_pairs
+    from training.train import tokenizer
+
+    tok = tokenizer()
+
+    @torch.no_grad()
+    def logits_of(question: str, sentences: list[str]) -> np.ndarray:
+        pairs = encode_pairs(tok, question, sentences)
+        ids, mask, types = (
+            torch.from_numpy(a) for a in (pairs.input_ids, pairs.attention_mask, pairs.token_type_ids)
+        )
+        return np.asarray(model(ids, mask, types)[0].numpy())
+
+    return against_card(model_dir, logits_of)
 
 
 def main() -> None:
