@@ -131,11 +131,6 @@ def load_groups(path: Path) -> list[Example]:
     return out
 
 
-def articles(data: Path, split: str = "train") -> dict[str, str]:
-    """Question id -> its article, for the questions of `split`."""
-    return {r["id"]: r["article"] for r in records(data, split)}
-
-
 def with_history(examples: list[Example], article_of: dict[str, str], portion: float) -> list[Example]:
     """That portion of the questions asked after another question of their article, as qabot reads a
     follow-up jointly ("{previous} {question}"): the answer stays the one to the last question."""
@@ -144,9 +139,10 @@ def with_history(examples: list[Example], article_of: dict[str, str], portion: f
         asked.setdefault(article_of.get(e.id, ""), []).append(e.question)
     out = []
     for e in examples:
-        others = [q for q in asked.get(article_of.get(e.id, ""), []) if q != e.question]
-        if e.id in article_of and others and share(f"{e.id}:history") < portion:
-            e = replace(e, question=f"{others[_draw(f'{e.id}:previous', len(others))]} {e.question}")
+        if e.id in article_of and share(f"{e.id}:history") < portion:
+            others = [q for q in asked[article_of[e.id]] if q != e.question]
+            if others:
+                e = replace(e, question=f"{others[_draw(f'{e.id}:previous', len(others))]} {e.question}")
         out.append(e)
     return out
 

@@ -54,7 +54,6 @@ from training.examples import (
     Example,
     Ranked,
     absent_sentences,
-    articles,
     blanked,
     example,
     load_groups,
@@ -246,7 +245,12 @@ def main() -> None:
     args.run.mkdir(parents=True, exist_ok=True)
     tok = tokenizer()
     corpus = Corpus(args.data)
-    examples = [e for e in (example(r, corpus) for r in records(args.data, "train")) if e is not None]
+    examples, article_of = [], {}
+    for record in records(args.data, "train"):
+        article_of[record["id"]] = record["article"]
+        found = example(record, corpus)
+        if found is not None:
+            examples.append(found)
     if args.absent_share > 0:
         absent = absent_sentences(args.data, corpus)
         if not absent:
@@ -262,7 +266,7 @@ def main() -> None:
         examples = drawn
         print(f"{added} questions also bring their sentence without the answer")
     if args.history_share > 0:
-        examples = with_history(examples, articles(args.data), args.history_share)
+        examples = with_history(examples, article_of, args.history_share)
         print(f"a share {args.history_share} of the questions asked after another of their article")
     for path in args.extra:
         groups = load_groups(path)
