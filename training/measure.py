@@ -1,6 +1,6 @@
 """A staged reader on a question set, before it ships: one pass, the order and what the asker sees.
 
-    python -m training.measure INDEX CORPUS eval/fresh_questions.jsonl --reader runs/reader/run4/onnx
+    python -m training.measure INDEX eval/fresh_questions.jsonl --reader runs/reader/run4/onnx
 
 Each question is answered once with abstention off (the order), and "as served" applies the reader's own
 threshold to the top confidence afterwards, which is what `qabot eval` counts as answered; the confidence
@@ -88,7 +88,6 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("index", type=Path)
-    parser.add_argument("corpus", type=Path, help="The corpus folder (kept for symmetry with qabot eval).")
     parser.add_argument("questions", type=Path)
     parser.add_argument("--reader", type=Path, default=WEIGHTS_DIR, help="An exported, calibrated reader.")
     parser.add_argument("--limit", type=int, default=None, help="A fixed random sample of this size.")
