@@ -26,6 +26,10 @@ int8 file when the run that trained it is gone).
 ("{previous} {question}"), as qabot reads a follow-up together with its antecedent for its confidence;
 the answer stays that of the last question.
 
+`--reword-share F --reword-table FILE` (training/reword.py): that share of the questions has the words
+it shares with its answering sentence replaced by their nearest word ("film" -> "movie"), as people who
+have not read the documents ask; the groups are otherwise unchanged.
+
 `--extra FILE` adds groups written whole (training/docs.py: documentation headings as questions, the unit
 under each as its answer, no span), `--extra-copies N` times each a pass; they bring no absent group and
 are never blanked.
@@ -63,6 +67,7 @@ from training.examples import (
     with_history,
 )
 from training.model import Reader, load_encoder
+from training.reword import reworded
 
 BCE_WEIGHT = 0.5
 SPAN_WEIGHT = 1.0
@@ -101,6 +106,12 @@ def with_blanked(ex: Example) -> Example:
     """`ex` with its answering sentence, answer cut out, as one more negative of its group."""
     text = blanked(ex)
     return replace(ex, negatives=(*ex.negatives, text)) if text else ex
+
+
+def with_rewording(ex: Example, table: dict[str, str]) -> Example:
+    """`ex` asked in other words than its sentence's, where the table has some (training/reword.py)."""
+    question = reworded(ex.question, ex.positive, table)
+    return replace(ex, question=question) if question else ex
 
 
 def step_loss(
@@ -231,6 +242,13 @@ def main() -> None:
         help="Questions asked after another question of their article, as a follow-up is read.",
     )
     parser.add_argument(
+        "--reword-share",
+        type=float,
+        default=0.0,
+        help="Questions whose words shared with their sentence are replaced (training/reword.py).",
+    )
+    parser.add_argument("--reword-table", type=Path, default=None, help="training/reword.py's table.")
+    parser.add_argument(
         "--extra",
         type=Path,
         action="append",
@@ -265,6 +283,16 @@ def main() -> None:
         added = sum(1 for old, new in zip(examples, drawn, strict=True) if new is not old)
         examples = drawn
         print(f"{added} questions also bring their sentence without the answer")
+    if args.reword_share > 0:
+        if args.reword_table is None:
+            parser.error("--reword-share needs --reword-table (python -m training.reword)")
+        table = json.loads(args.reword_table.read_text())
+        drawn = [
+            with_rewording(e, table) if share(f"{e.id}:reword") < args.reword_share else e for e in examples
+        ]
+        added = sum(1 for old, new in zip(examples, drawn, strict=True) if new is not old)
+        examples = drawn
+        print(f"{added} questions reworded away from their sentence")
     if args.history_share > 0:
         examples = with_history(examples, article_of, args.history_share)
         print(f"a share {args.history_share} of the questions asked after another of their article")
@@ -314,6 +342,7 @@ def main() -> None:
                 "init": str(args.init) if args.init else None,
                 "init_unpacked_from": unpacked_from,
                 "extra": [str(p) for p in args.extra],
+                "reword_table": str(args.reword_table) if args.reword_table else None,
                 "examples": len(examples),
                 "total_steps": total,
             },
