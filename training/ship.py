@@ -72,6 +72,7 @@ def _stage_lines(training: dict[str, Any]) -> list[str]:
     absent = training.get("absent_share") or 0
     blanked = training.get("blanked_share") or 0
     history = training.get("history_share") or 0
+    reword = training.get("reword_share") or 0
     extra = training.get("extra")
     line = (
         f"- **started from** the reader before it ({before['steps']:,} steps, {before['examples']:,} "
@@ -83,6 +84,11 @@ def _stage_lines(training: dict[str, Any]) -> list[str]:
         line += (
             f"; in this run {_portion(history)} were asked after another question of their article, as a "
             "follow-up is read with its antecedent (`--history-share`)"
+        )
+    if reword:
+        line += (
+            f"; in this run {_portion(reword)} had the words they share with their sentence replaced by "
+            "their nearest other word (`--reword-share`, training/reword.py)"
         )
     if extra:
         line += (
@@ -195,6 +201,7 @@ def main() -> None:
         info["training"]["absent_share"] = run.get("absent_share")
         info["training"]["blanked_share"] = run.get("blanked_share")
         info["training"]["history_share"] = run.get("history_share")
+        info["training"]["reword_share"] = run.get("reword_share")
         info["training"]["init_unpacked_from"] = run.get("init_unpacked_from")
         if run.get("extra"):
             info["training"]["extra"] = {"files": run["extra"], "copies": run.get("extra_copies", 1)}

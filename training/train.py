@@ -43,6 +43,7 @@ import math
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,15 @@ def with_rewording(ex: Example, table: dict[str, str]) -> Example:
     """`ex` asked in other words than its sentence's, where the table has some (training/reword.py)."""
     question = reworded(ex.question, ex.positive, table)
     return replace(ex, question=question) if question else ex
+
+
+def drawn(
+    examples: list[Example], key: str, portion: float, change: Callable[[Example], Example]
+) -> tuple[list[Example], int]:
+    """`change` applied to that portion of the examples (a stable draw per question and `key`), and how
+    many it changed."""
+    out = [change(e) if share(f"{e.id}:{key}") < portion else e for e in examples]
+    return out, sum(1 for old, new in zip(examples, out, strict=True) if new is not old)
 
 
 def step_loss(
@@ -279,19 +289,13 @@ def main() -> None:
         ]
         print(f"{sum(1 for e in examples if e.absent)} questions also bring a group without their answer")
     if args.blanked_share > 0:
-        drawn = [with_blanked(e) if share(f"{e.id}:blanked") < args.blanked_share else e for e in examples]
-        added = sum(1 for old, new in zip(examples, drawn, strict=True) if new is not old)
-        examples = drawn
+        examples, added = drawn(examples, "blanked", args.blanked_share, with_blanked)
         print(f"{added} questions also bring their sentence without the answer")
     if args.reword_share > 0:
         if args.reword_table is None:
             parser.error("--reword-share needs --reword-table (python -m training.reword)")
         table = json.loads(args.reword_table.read_text())
-        drawn = [
-            with_rewording(e, table) if share(f"{e.id}:reword") < args.reword_share else e for e in examples
-        ]
-        added = sum(1 for old, new in zip(examples, drawn, strict=True) if new is not old)
-        examples = drawn
+        examples, added = drawn(examples, "reword", args.reword_share, lambda e: with_rewording(e, table))
         print(f"{added} questions reworded away from their sentence")
     if args.history_share > 0:
         examples = with_history(examples, article_of, args.history_share)
