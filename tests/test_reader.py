@@ -14,7 +14,8 @@ from qabot.models import reader
 from qabot.models.reader import (
     MAX_ANSWER_TOKENS,
     MAX_QUESTION_TOKENS,
-    MAX_TOKENS,
+    READ_TOKENS,
+    TRAIN_TOKENS,
     WEIGHTS_DIR,
     OnnxReader,
     best_span,
@@ -53,10 +54,20 @@ def test_long_questions_and_sentences_are_cut_to_fit(tokenizer: reader.PairToken
     question = "why " * 200
     sentence = "word " * 500
     pairs = encode_pairs(tokenizer, question, [sentence])
-    assert pairs.input_ids.shape[1] <= MAX_TOKENS
+    assert pairs.input_ids.shape[1] == READ_TOKENS
     question_pieces = int((pairs.token_type_ids[0] == 0).sum()) - 2  # [CLS] and the first [SEP]
     assert question_pieces == MAX_QUESTION_TOKENS
     assert any(o is not None for o in pairs.offsets[0])  # the sentence keeps the rest of the room
+
+
+def test_a_documentation_unit_is_read_past_the_training_length(tokenizer: reader.PairTokenizer) -> None:
+    """A sentence with the code block it introduces: the code at its end is what answers."""
+    code = "\n".join(f"    app.add_middleware(Middleware{i}, option_{i}=True)" for i in range(12))
+    unit = f"To add several middlewares, call `add_middleware` for each, in order:\n\n```python\n{code}\n```"
+    pairs = encode_pairs(tokenizer, "How do I add middleware?", [unit])
+    assert TRAIN_TOKENS < pairs.input_ids.shape[1] <= READ_TOKENS
+    last = max(o[1] for o in pairs.offsets[0] if o is not None)
+    assert unit[last:] == ""  # read to its last character, the closing fence
 
 
 def test_token_span_covers_exactly_the_answer(tokenizer: reader.PairTokenizer) -> None:

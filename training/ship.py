@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from qabot.models.reader import CONFIG_FILE, WEIGHTS_DIR
+from qabot.models.reader import CONFIG_FILE, TRAIN_TOKENS, WEIGHTS_DIR
 from training.examples import Corpus, ranked, records
 
 SAMPLE = 24  # questions in the int8-against-fp32 check
@@ -186,7 +186,7 @@ def main() -> None:
             "warmup": run["warmup"],
             "bf16": run.get("bf16"),
             "layers": run.get("layers"),
-            "max_tokens": 128,
+            "max_tokens": TRAIN_TOKENS,
             "steps": trained.get("step") or (log[-1]["step"] if log else 0),
             "planned_steps": run.get("total_steps"),
             "epochs": run.get("epochs"),

@@ -53,7 +53,14 @@ import torch
 from torch.nn import functional as F
 
 from qabot.evaluate import normalize
-from qabot.models.reader import PairTokenizer, best_span, configure, encode_pairs, token_span
+from qabot.models.reader import (
+    TRAIN_TOKENS,
+    PairTokenizer,
+    best_span,
+    configure,
+    encode_pairs,
+    token_span,
+)
 from training.examples import (
     Corpus,
     Example,
@@ -84,7 +91,7 @@ def model_path() -> Path:
 def tokenizer() -> PairTokenizer:
     from tokenizers import Tokenizer
 
-    return configure(Tokenizer.from_file(str(model_path() / "tokenizer.json")))
+    return configure(Tokenizer.from_file(str(model_path() / "tokenizer.json")), TRAIN_TOKENS)
 
 
 def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: PairTokenizer) -> list[list[int]]:
