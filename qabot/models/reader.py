@@ -23,7 +23,7 @@ from qabot.models.encoder import ModelError, session
 # Question + sentence word pieces, special tokens included. The reader was trained on pairs of at most
 # TRAIN_TOKENS; it reads up to READ_TOKENS, because a documentation unit (a sentence with the code block it
 # introduces) often runs past 128 and its code is the answer: Click +2 answers as served, FastAPI and
-# squad-dev-a no worse, news sentences unchanged (docs/benchmarks.md, stop 20).
+# squad-dev-a within one question, news sentences unchanged (docs/benchmarks.md, stop 20).
 TRAIN_TOKENS = 128
 READ_TOKENS = 256
 MAX_QUESTION_TOKENS = 48  # longer questions are cut (the sentence needs the room)
