@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from qabot import evidence, retrieve, scoring
-from qabot.models.reader import OnnxReader
+from qabot.models.reader import CONTEXT_LOOKBACK, OnnxReader, context_of
 from qabot.store import Index, Scope, SentenceRow
 
 MAX_QUESTION_CHARS = 1000
@@ -414,10 +414,11 @@ class Answerer:
                     head.append(c)
         chosen = {id(c) for c in head}
         texts = [self.sentence_text(c.sentence) for c in head]
-        readings = self.reader.read(text, texts)
+        contexts = self.contexts([c.sentence for c in head]) if config.context else None
+        readings = self.reader.read(text, texts, contexts)
         sure = [r.relevance for r in readings]
         if previous:
-            joint = self.reader.read(f"{previous} {text}", texts)
+            joint = self.reader.read(f"{previous} {text}", texts, contexts)
             sure = [max(a, j.relevance - READ_HISTORY_DISCOUNT) for a, j in zip(sure, joint, strict=True)]
         read = []
         for rank, (c, r, relevance) in enumerate(zip(head, readings, sure, strict=True)):
@@ -431,6 +432,23 @@ class Answerer:
         unread = [c for c in candidates if id(c) not in chosen]
         rest = [Candidate(c.sentence, floor - 1 - i, c.features) for i, c in enumerate(unread)]
         return read + rest
+
+    def contexts(self, sentences: Sequence[SentenceRow]) -> list[str]:
+        """What a reader trained with context reads after each sentence (`reader.context_of`)."""
+        wanted = {s.id - i for s in sentences for i in range(1, CONTEXT_LOOKBACK + 1) if s.id - i > 0}
+        rows = {r.id: r for r in self.index.sentence_rows(sorted(wanted))}
+        kinds = self.index.units(sorted(rows))
+        out = []
+        for s in sentences:
+            before = []
+            for sid in range(s.id - 1, s.id - 1 - CONTEXT_LOOKBACK, -1):
+                row = rows.get(sid)
+                if row is None or row.doc != s.doc:
+                    break
+                unit = kinds.get(sid)
+                before.append((self.sentence_text(row), unit.kind if unit else None))
+            out.append(context_of(self.index.document(s.doc).title, before))
+        return out
 
     def sentence_text(self, s: SentenceRow) -> str:
         return self.index.document(s.doc).text[s.start : s.end]

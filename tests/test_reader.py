@@ -19,6 +19,7 @@ from qabot.models.reader import (
     WEIGHTS_DIR,
     OnnxReader,
     best_span,
+    context_of,
     encode_pairs,
     token_span,
     whole_words,
@@ -48,6 +49,37 @@ def test_pairs_put_the_question_first_and_map_sentence_pieces_to_sentence_charac
     assert all(o is None for o, t in zip(row, types, strict=False) if t == 0)
     # the shorter row is padded, and padding is masked
     assert pairs.attention_mask[1].sum() < pairs.attention_mask[0].sum()
+
+
+def test_a_sentence_read_with_context_keeps_its_pieces_and_type_and_nothing_else_is_answerable(
+    tokenizer: reader.PairTokenizer,
+) -> None:
+    sentence = "It was blockaded for nine months."
+    context = context_of("Nagorno-Karabakh", [("Azerbaijan closed the only road into the region.", None)])
+    alone = encode_pairs(tokenizer, "How long was the region cut off?", [sentence])
+    read = encode_pairs(tokenizer, "How long was the region cut off?", [sentence], [context])
+    n = alone.input_ids.shape[1]
+    # the question and the sentence are read exactly as alone; the context follows the sentence's [SEP]
+    assert read.input_ids[0, :n].tolist() == alone.input_ids[0].tolist()
+    assert read.token_type_ids[0, :n].tolist() == alone.token_type_ids[0].tolist()
+    assert read.offsets[0][:n] == alone.offsets[0]
+    assert all(o is None for o in read.offsets[0][n:])  # an answer span never lands in the context
+    assert set(read.token_type_ids[0, n:-1].tolist()) == {0}  # read like the question, not the candidate
+    assert "karabakh" in tokenizer.pairs.decode(read.input_ids[0, n:].tolist())
+    # truncation cuts the context before the candidate
+    long = encode_pairs(tokenizer, "How long?", [sentence], [context_of("T", [("word " * 400, None)])])
+    assert long.input_ids.shape[1] == READ_TOKENS
+    assert [o for o in long.offsets[0] if o is not None] == [o for o in alone.offsets[0] if o is not None]
+
+
+def test_the_context_is_the_title_and_the_nearest_unit_before_that_is_not_a_heading() -> None:
+    before = [("## Logging", "heading"), ("Configure it once.", None), ("Older.", None)]
+    assert context_of("Guide", before) == "Guide [SEP] Configure it once."
+    assert context_of("Guide", []) == "Guide"
+    assert context_of("Guide", [("Guide", None)]) == "Guide"  # a .txt file's title line is not repeated
+    assert context_of("", [("Before.", None)]) == "Before."
+    headings = [("# A", "heading"), ("## B", "heading"), ("### C", "heading"), ("Far.", None)]
+    assert context_of("T", headings) == "T"  # looked for only CONTEXT_LOOKBACK units back
 
 
 def test_long_questions_and_sentences_are_cut_to_fit(tokenizer: reader.PairTokenizer) -> None:
@@ -125,7 +157,9 @@ def test_the_int8_reader_ranks_the_card_sample_like_the_fp32_one() -> None:
     same_top = 0
     correlations = []
     for item in sample:
-        logits = np.array([r.relevance for r in model.read(item["question"], item["sentences"])])
+        logits = np.array(
+            [r.relevance for r in model.read(item["question"], item["sentences"], item.get("contexts"))]
+        )
         fp32 = np.array(item["fp32_logits"])
         same_top += int(np.argmax(logits) == np.argmax(fp32))
         correlations.append(np.corrcoef(logits, fp32)[0, 1])
@@ -139,7 +173,7 @@ def test_a_sentence_reads_the_same_whatever_it_is_read_with() -> None:
     card = json.loads((WEIGHTS_DIR / "reader.json").read_text())
     model = OnnxReader()
     for item in card["reference"][:5]:
-        together = model.read(item["question"], item["sentences"])
+        together = model.read(item["question"], item["sentences"], item.get("contexts"))
         for sentence, reading in zip(item["sentences"], together, strict=True):
             alone = model.read(item["question"], [sentence])[0]
             assert alone.relevance == pytest.approx(reading.relevance, abs=1e-5)

@@ -5,7 +5,9 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from training.examples import Example, blanked, load_groups, with_history
+from qabot.answer import Answerer
+from qabot.config import Settings
+from training.examples import Corpus, Example, blanked, load_groups, with_history
 
 
 def _example(positive: str, answer: str, answers: tuple[str, ...] = ()) -> Example:
@@ -64,3 +66,24 @@ def test_with_history_asks_a_share_after_another_question_of_the_same_article() 
         assert article_of[f"q{number}"] == article_of[old.id]  # asked after one of its own article
         assert (new.positive, new.answer, new.negatives) == (old.positive, old.answer, old.negatives)
     assert with_history(groups, article_of, 0.3) == asked  # the same draw on every run
+
+
+def test_training_reads_each_sentence_with_the_context_the_answer_path_reads(
+    answerer: Answerer, seed_settings: Settings, tmp_path: Path
+) -> None:
+    """A reader trained with context must meet, when serving, the very context it was trained with."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "corpus").symlink_to(seed_settings.corpus_dir.resolve())
+    (data / "index").symlink_to(seed_settings.index_dir.resolve())
+    corpus = Corpus(data)
+    index = answerer.index
+    rows = index.sentences(0, 60)
+    served = answerer.contexts(rows)
+    trained = [corpus.context(index.document(r.doc).id, r.start) for r in rows]
+    assert trained == served
+    first = next(i for i, r in enumerate(rows) if i == 0 or rows[i - 1].doc != r.doc)
+    assert served[first] == index.document(rows[first].doc).title  # nothing before a document's start
+    later = next(i for i, r in enumerate(rows) if i > first + 2 and rows[i - 1].doc == r.doc)
+    previous = answerer.sentence_text(rows[later - 1])
+    assert served[later].endswith(previous.strip())

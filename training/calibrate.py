@@ -114,7 +114,17 @@ def main() -> None:
     args = parser.parse_args()
     fitted = json.loads(args.fit.read_text())
     w = fitted["combination"]
-    config = ReaderConfig(fitted["depth"], w["reader"], w["scorer"], w["rank"], 1.0, 0.0, 0.0, 0.0)
+    config = ReaderConfig(
+        fitted["depth"],
+        w["reader"],
+        w["scorer"],
+        w["rank"],
+        1.0,
+        0.0,
+        0.0,
+        0.0,
+        context=fitted.get("context", False),
+    )
     (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(config)}))
     reader = OnnxReader(args.model)
 

@@ -164,7 +164,7 @@ def examples(index_settings: Settings) -> list[Example]:
         question = section[-1]
         candidates, _ = answerer.candidates(question)
         units = index.units([c.sentence.id for c in candidates])
-        negatives = []
+        negatives, rows = [], index.sentence_rows([sid])
         for c in candidates:
             row = c.sentence
             unit = units.get(row.id)
@@ -173,10 +173,14 @@ def examples(index_settings: Settings) -> list[Example]:
             text = index.document(row.doc).text[row.start : row.end]
             if text != positive:
                 negatives.append(text)
+                rows.append(row)
             if len(negatives) == HARD:
                 break
         if len(negatives) == HARD:
-            out.append(Example(f"docs-{number}", question, (), positive, (0, 0), tuple(negatives)))
+            contexts = tuple(answerer.contexts(rows))  # as a reader trained with context reads them
+            out.append(
+                Example(f"docs-{number}", question, (), positive, (0, 0), tuple(negatives), (), contexts)
+            )
     return out
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qabot.evaluate import contains_answer
+from qabot.models.reader import CONTEXT_LOOKBACK, context_of
 
 HARD = 3  # the pipeline's best-ranked wrong sentences, always in the group
 SPARE = 0  # plus this many drawn from the rest of its 30 (0: each pair costs training time)
@@ -28,6 +29,10 @@ class Example:
     answer: tuple[int, int]  # the gold answer's characters in `positive`
     negatives: tuple[str, ...]
     absent: tuple[str, ...] = ()  # sentences of other articles the pipeline ranked highest (none answers)
+    # what each sentence is read with by a reader trained with context (qabot.models.reader.context_of):
+    # one for the positive and each negative, in order, and one for each absent sentence
+    contexts: tuple[str, ...] = ()
+    absent_contexts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,20 +62,48 @@ class Corpus:
         self.dir = data / "corpus"
         self.texts: dict[str, str] = {}
         self.spans: dict[str, list[tuple[int, int]]] = {}
+        self.kinds: dict[str, list[str | None]] = {}
+        self.titles: dict[str, str] = {}
+        self.positions: dict[tuple[str, int], int] = {}
         generation = (data / "index" / "CURRENT").read_text().strip()
         db = sqlite3.connect(data / "index" / "generations" / generation / "store.sqlite")
-        rows = db.execute(
-            "SELECT d.id, s.start, s.end FROM sentences s JOIN documents d ON s.doc = d.rowid"
-            " ORDER BY s.rowid"
-        )
-        for doc, start, end in rows:
-            self.spans.setdefault(doc, []).append((start, end))
+        try:
+            db.execute("SELECT 1 FROM units LIMIT 1")
+            rows = db.execute(
+                "SELECT d.id, d.title, s.start, s.end, u.kind FROM sentences s JOIN documents d"
+                " ON s.doc = d.rowid LEFT JOIN units u ON u.rowid = s.rowid ORDER BY s.rowid"
+            )
+        except sqlite3.OperationalError:  # an index built before units were stored
+            rows = db.execute(
+                "SELECT d.id, d.title, s.start, s.end, NULL FROM sentences s JOIN documents d"
+                " ON s.doc = d.rowid ORDER BY s.rowid"
+            )
+        for doc, title, start, end, kind in rows:
+            self.titles[doc] = title
+            self.positions[(doc, start)] = len(self.spans.setdefault(doc, []))
+            self.spans[doc].append((start, end))
+            self.kinds.setdefault(doc, []).append(kind)
         db.close()
 
     def text(self, doc: str) -> str:
         if doc not in self.texts:
             self.texts[doc] = (self.dir / f"{doc}.txt").read_text(encoding="utf-8")
         return self.texts[doc]
+
+    def context(self, doc: str, start: int) -> str:
+        """What the sentence of `doc` starting at `start` is read with, as qabot's answer path reads it
+        (`Answerer.contexts`)."""
+        at = self.positions.get((doc, start))
+        if at is None:
+            return context_of(self.titles.get(doc, ""), [])
+        text = self.text(doc)
+        before = [
+            (text[s:e], self.kinds[doc][i])
+            for i, (s, e) in (
+                (i, self.spans[doc][i]) for i in range(at - 1, max(-1, at - 1 - CONTEXT_LOOKBACK), -1)
+            )
+        ]
+        return context_of(self.titles[doc], before)
 
     def holder(self, doc: str, start: int, end: int) -> tuple[int, int] | None:
         """The sentence span holding characters [start, end), if one sentence holds them all."""
@@ -116,6 +149,7 @@ def example(record: dict[str, Any], corpus: Corpus) -> Example | None:
         positive=text[span[0] : span[1]],
         answer=(gold[0] - span[0], gold[1] - span[0]),
         negatives=tuple(corpus.text(c["doc"])[c["start"] : c["end"]] for c in chosen),
+        contexts=(corpus.context(doc, span[0]), *(corpus.context(c["doc"], c["start"]) for c in chosen)),
     )
 
 
@@ -125,7 +159,7 @@ def load_groups(path: Path) -> list[Example]:
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:
             row = json.loads(line)
-            for name in ("answers", "answer", "negatives", "absent"):
+            for name in ("answers", "answer", "negatives", "absent", "contexts", "absent_contexts"):
                 row[name] = tuple(row.get(name, ()))
             out.append(Example(**row))
     return out
@@ -162,19 +196,29 @@ def blanked(ex: Example) -> str | None:
 
 def ranked(record: dict[str, Any], corpus: Corpus) -> Ranked:
     candidates = tuple(
-        {**c, "text": corpus.text(c["doc"])[c["start"] : c["end"]]} for c in record["candidates"]
+        {
+            **c,
+            "text": corpus.text(c["doc"])[c["start"] : c["end"]],
+            "context": corpus.context(c["doc"], c["start"]),
+        }
+        for c in record["candidates"]
     )
     return Ranked(record["id"], record["question"], tuple(record["answers"]), record["article"], candidates)
 
 
-def absent_sentences(data: Path, corpus: Corpus, keep: int = HARD) -> dict[str, tuple[str, ...]]:
+def absent_sentences(
+    data: Path, corpus: Corpus, keep: int = HARD
+) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """Per question id, the best `keep` candidates from the other articles that do not hold the answer
-    (`training/prepare.py --absent`); empty when that pass has not been run."""
-    out: dict[str, tuple[str, ...]] = {}
+    (`training/prepare.py --absent`) and their contexts; empty when that pass has not been run."""
+    out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     for shard in sorted((data / "absent").glob("*.jsonl.gz")):
         with gzip.open(shard, "rt", encoding="utf-8") as lines:
             for line in lines:
                 record = json.loads(line)
                 rows = [c for c in record["candidates"] if not c["holds"]][:keep]
-                out[record["id"]] = tuple(corpus.text(c["doc"])[c["start"] : c["end"]] for c in rows)
+                out[record["id"]] = (
+                    tuple(corpus.text(c["doc"])[c["start"] : c["end"]] for c in rows),
+                    tuple(corpus.context(c["doc"], c["start"]) for c in rows),
+                )
     return out

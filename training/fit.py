@@ -70,7 +70,8 @@ def read_all(reader: OnnxReader, questions: Sequence[Ranked], weights: np.ndarra
     for n, q in enumerate(questions, start=1):
         candidates, scores = reorder(q, weights)
         texts = [c["text"] for c in candidates[: max(DEPTHS)]]
-        logits = np.array([r.relevance for r in reader.read(q.question, texts)])
+        contexts = [c["context"] for c in candidates[: max(DEPTHS)]]
+        logits = np.array([r.relevance for r in reader.read(q.question, texts, contexts)])
         out.append(Read(scores, logits, np.array([float(c["holds"]) for c in candidates]), q.article))
         if n % 500 == 0:
             print(f"read {n} questions, {n / (time.perf_counter() - began):.1f}/s", flush=True)
@@ -139,6 +140,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--questions", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--context", action="store_true", help="The model was trained with --context (train.py)."
+    )
     parser.add_argument("--drop", default="", help="Scorer features left out (comma-separated).")
     args = parser.parse_args()
     corpus = Corpus(args.data)
@@ -147,9 +151,9 @@ def main() -> None:
     questions = questions[: args.questions]
     weights = refit_scorer(questions, [f for f in args.drop.split(",") if f])
     print("scorer weights", dict(zip(scoring.FEATURES, np.round(weights, 4).tolist(), strict=True)))
-    if not (args.model / CONFIG_FILE).exists():  # the reader loads with a config; this one only reads
-        placeholder = ReaderConfig(max(DEPTHS), 1.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.15)
-        (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(placeholder)}))
+    # the reader loads with a config; this one only reads (calibrate.py writes the real one)
+    placeholder = ReaderConfig(max(DEPTHS), 1.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.15, context=args.context)
+    (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(placeholder)}))
     reader = OnnxReader(args.model, threads=2)
     reads = read_all(reader, questions, weights)
     depth, combination, report = choose(reads)
@@ -159,6 +163,7 @@ def main() -> None:
         "combination": dict(zip(COMBINED, combination.tolist(), strict=True)),
         "report": report,
         "questions": len(questions),
+        "context": args.context,
     }
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

