@@ -116,7 +116,10 @@ def encode_pairs(
         own = [seq == 1 and o[0] < size for o, seq in zip(e.offsets, e.sequence_ids, strict=True)]
         ids[row, :n], mask[row, :n] = e.ids, e.attention_mask
         # the sentence and the [SEP] after it read as in a plain pair (type 1); the context as type 0
-        context = [seq == 1 and o[0] >= size + len(CONTEXT_SEP) for o, seq in zip(e.offsets, e.sequence_ids)]
+        context = [
+            seq == 1 and o[0] >= size + len(CONTEXT_SEP)
+            for o, seq in zip(e.offsets, e.sequence_ids, strict=True)
+        ]
         types[row, :n] = [0 if c else t for t, c in zip(e.type_ids, context, strict=True)]
         offsets.append([o if keep else None for o, keep in zip(e.offsets, own, strict=True)])
     return Pairs(ids, mask, types, offsets)
