@@ -119,7 +119,13 @@ def card(info: dict[str, Any], metrics: dict[str, Any]) -> str:
     lines = [
         "# qabot reader",
         "",
-        "A cross-encoder that reads a question with one candidate sentence and gives the logit that the "
+        "A cross-encoder that reads a question with one candidate sentence"
+        + (
+            " (and its context: its document's title and the unit before it)"
+            if training.get("context")
+            else ""
+        )
+        + " and gives the logit that the "
         "sentence answers it and the answer span's start and end word pieces. Served by onnxruntime from "
         "`reader.onnx` (dynamic int8 quantisation, per channel); no torch at answer time.",
         "",
@@ -136,7 +142,14 @@ def card(info: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"lr {training['lr']} (warm-up {training['warmup']}, linear decay), bf16 autocast "
         f"{'on' if training.get('bf16') else 'off'}; loss = softmax cross-entropy over each group + 0.5 × "
         "binary cross-entropy per pair + start/end cross-entropy on the answering sentence; "
-        f"max {training['max_tokens']} word pieces a pair",
+        f"max {training['max_tokens']} word pieces a pair"
+        + (
+            "; each sentence read with its context (`--context`: the document's title and the unit "
+            "before it that is not a heading, after the sentence's [SEP], as type 0; "
+            "`qabot.models.reader.context_of`)"
+            if training.get("context")
+            else ""
+        ),
         *_stage_lines(training),
         f"- **steps** {training['steps']:,} of the {training.get('planned_steps') or training['steps']:,} "
         f"planned ({training.get('epochs') or 1:g} of a pass over the training questions; the learning rate "
@@ -189,7 +202,8 @@ def main() -> None:
             "warmup": run["warmup"],
             "bf16": run.get("bf16"),
             "layers": run.get("layers"),
-            "max_tokens": TRAIN_TOKENS,
+            "max_tokens": run.get("train_tokens") or TRAIN_TOKENS,
+            "context": bool(run.get("context")),
             "steps": trained.get("step") or (log[-1]["step"] if log else 0),
             "planned_steps": run.get("total_steps"),
             "epochs": run.get("epochs"),
