@@ -96,13 +96,9 @@ class Corpus:
         at = self.positions.get((doc, start))
         if at is None:
             return context_of(self.titles.get(doc, ""), [])
-        text = self.text(doc)
-        before = [
-            (text[s:e], self.kinds[doc][i])
-            for i, (s, e) in (
-                (i, self.spans[doc][i]) for i in range(at - 1, max(-1, at - 1 - CONTEXT_LOOKBACK), -1)
-            )
-        ]
+        text, first = self.text(doc), max(0, at - CONTEXT_LOOKBACK)
+        units = zip(self.spans[doc][first:at], self.kinds[doc][first:at], strict=True)
+        before = [(text[s:e], kind) for (s, e), kind in units][::-1]  # nearest first
         return context_of(self.titles[doc], before)
 
     def holder(self, doc: str, start: int, end: int) -> tuple[int, int] | None:
