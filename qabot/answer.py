@@ -434,12 +434,18 @@ class Answerer:
         return read + rest
 
     def contexts(self, sentences: Sequence[SentenceRow]) -> list[str]:
-        """What a reader trained with context reads after each sentence (`reader.context_of`)."""
+        """What a reader trained with context reads after each sentence (`reader.context_of`). A unit of
+        a structured document (Markdown, reST: it has a stored unit kind) is read alone, with "": read with
+        its previous unit, the docs sets got worse (docs/benchmarks.md, stop 22), and its section path is
+        scored apart (evidence.py)."""
         wanted = {s.id - i for s in sentences for i in range(1, CONTEXT_LOOKBACK + 1) if s.id - i > 0}
         rows = {r.id: r for r in self.index.sentence_rows(sorted(wanted))}
-        kinds = self.index.units(sorted(rows))
+        kinds = self.index.units(sorted(set(rows) | {s.id for s in sentences}))
         out = []
         for s in sentences:
+            if s.id in kinds:
+                out.append("")
+                continue
             before = []
             for sid in range(s.id - 1, s.id - 1 - CONTEXT_LOOKBACK, -1):
                 row = rows.get(sid)

@@ -129,3 +129,12 @@ def test_discord_neighbours_leave_their_code_out() -> None:
     plain = Quote(**{**plain.__dict__, "after": "Run:\n\n```\nopenssl rand -hex 32\n```"})
     (message,) = discord_render.answer_embeds(Answer("q?", True, (plain,)))
     assert (message[0].description or "").endswith("> **Create a key.** Run: …")
+
+
+def test_a_context_reader_reads_docs_units_alone(docs_answerer: Answerer) -> None:
+    """Prose is read with its title and previous unit (test_training_examples); docs units with nothing."""
+    index = docs_answerer.index
+    rows = index.sentences(0, 40)
+    units = index.units([r.id for r in rows])
+    assert rows and all(r.id in units for r in rows)  # Markdown and reST units all have a kind
+    assert docs_answerer.contexts(rows) == [""] * len(rows)
