@@ -434,18 +434,12 @@ class Answerer:
         return read + rest
 
     def contexts(self, sentences: Sequence[SentenceRow]) -> list[str]:
-        """What a reader trained with context reads after each sentence (`reader.context_of`). A unit of
-        a structured document (Markdown, reST: it has a stored unit kind) is read alone, with "": read with
-        its previous unit, the docs sets got worse (docs/benchmarks.md, stop 22), and its section path is
-        scored apart (evidence.py)."""
+        """What a reader trained with context reads after each sentence (`reader.context_of`)."""
         wanted = {s.id - i for s in sentences for i in range(1, CONTEXT_LOOKBACK + 1) if s.id - i > 0}
         rows = {r.id: r for r in self.index.sentence_rows(sorted(wanted))}
         kinds = self.index.units(sorted(set(rows) | {s.id for s in sentences}))
         out = []
         for s in sentences:
-            if s.id in kinds:
-                out.append("")
-                continue
             before = []
             for sid in range(s.id - 1, s.id - 1 - CONTEXT_LOOKBACK, -1):
                 row = rows.get(sid)
@@ -453,7 +447,8 @@ class Answerer:
                     break
                 unit = kinds.get(sid)
                 before.append((self.sentence_text(row), unit.kind if unit else None))
-            out.append(context_of(self.index.document(s.doc).title, before))
+            own = kinds.get(s.id)
+            out.append(context_of(self.index.document(s.doc).title, before, own.kind if own else None))
         return out
 
     def sentence_text(self, s: SentenceRow) -> str:

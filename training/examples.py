@@ -99,7 +99,7 @@ class Corpus:
         text, first = self.text(doc), max(0, at - CONTEXT_LOOKBACK)
         units = zip(self.spans[doc][first:at], self.kinds[doc][first:at], strict=True)
         before = [(text[s:e], kind) for (s, e), kind in units][::-1]  # nearest first
-        return context_of(self.titles[doc], before)
+        return context_of(self.titles[doc], before, self.kinds[doc][at])
 
     def holder(self, doc: str, start: int, end: int) -> tuple[int, int] | None:
         """The sentence span holding characters [start, end), if one sentence holds them all."""

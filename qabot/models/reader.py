@@ -78,11 +78,15 @@ def _short_question(tokenizer: PairTokenizer, question: str) -> str:
 CONTEXT_LOOKBACK = 3  # units looked back for the previous one that is not a heading
 
 
-def context_of(title: str, before: Sequence[tuple[str, str | None]]) -> str:
+def context_of(title: str, before: Sequence[tuple[str, str | None]], kind: str | None = None) -> str:
     """What a candidate is read with: its document's title and the nearest unit before it that is not a
     heading (`before`: (text, kind) of the units before it in its document, nearest first; a heading is
     skipped because docs headings are the questions training asks, and the section path is scored apart).
-    A previous unit that is the title itself, a .txt file's first line, is not repeated."""
+    A previous unit that is the title itself, a .txt file's first line, is not repeated. A unit of a
+    structured document (Markdown, reST: it has a `kind`) is read alone, with "": read with its previous
+    unit, the docs sets got worse (docs/benchmarks.md, stop 22)."""
+    if kind is not None:
+        return ""
     previous = next((t for t, kind in before[:CONTEXT_LOOKBACK] if kind != HEADING), "")
     title, previous = title.strip(), previous.strip()
     if previous == title:
