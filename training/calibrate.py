@@ -6,6 +6,9 @@ Labelled data, none of it from a measuring set:
 - questions of the "fit" SQuAD train articles (never trained on) asked of the index of all 442 train
   articles: the answer is in the corpus;
 - the same questions asked of that index without their own article: the answer is (almost always) not;
+- with `--near`, the same questions asked of their own article less every chunk that holds a gold answer:
+  on-topic questions the corpus does not answer, the case that fools a reader most (the article's other
+  sentences share the question's subject and words);
 - the unanswerable questions of eval/seed_questions.jsonl asked of the seed corpus (on-topic questions
   the articles do not answer; that set was written alongside the system and is not a held-out set).
 The label is whether the top quote holds a gold answer. A logistic (Platt) map from the top candidate's
@@ -51,12 +54,29 @@ def without(index: Index, article: str, cache: dict[str, object]) -> object:
     return cache[article]
 
 
+def near(index: Index, article: str, answers: Sequence[str]) -> Scope:
+    """The question's own article without the chunks that hold one of its answers."""
+    own = index.scope(sources=[article])
+    keep = []
+    for chunk in index.chunks(own.chunks.tolist()):
+        rows = index.sentences(chunk.first, chunk.last)
+        body = index.document(chunk.doc).text[rows[0].start : rows[-1].end]
+        if not contains_answer(body, answers):
+            keep.append(chunk.id)
+    return replace(own, chunks=np.array(keep, dtype=np.int64))
+
+
+SMALL_SCOPE = 5_000  # chunks: one article's scope is searched exactly and by FTS5 within it
+
+
 def _filtered(search: Callable[..., list[retrieve.Hit]]) -> Callable[..., list[retrieve.Hit]]:
     def within(index: Index, text: str, k: int, scope: Scope | None = None) -> list[retrieve.Hit]:
         if scope is None:
             return search(index, text, k)
+        # FTS5 limits a scope by document; `near` leaves out chunks inside a document too
         allowed = set(scope.chunks.tolist())
-        return [h for h in search(index, text, k * 3) if h.id in allowed][:k]
+        small = len(scope.chunks) <= SMALL_SCOPE
+        return [h for h in search(index, text, k * 3, scope if small else None) if h.id in allowed][:k]
 
     return within
 
@@ -67,8 +87,8 @@ def scoped_search() -> None:
     Such a scope holds 441 of the 442 articles: searched exactly, that reads every chunk vector for every
     question; FAISS's graph filtered to the scope gives the same top chunks. And FTS5 restricted to 441
     articles by a rowid subquery takes seconds a question: the keyword ranking of the whole index, less
-    the article's chunks, is the same ranking."""
-    retrieve.SCOPED_EXACT_MAX = 0
+    the article's chunks, is the same ranking. A scope of one article (`near`) stays exact."""
+    retrieve.SCOPED_EXACT_MAX = SMALL_SCOPE
     retrieve.keyword_chunks = _filtered(retrieve.keyword_chunks)
 
 
@@ -111,6 +131,9 @@ def main() -> None:
     parser.add_argument("--span", action="store_true", help="Use the answer span's score in the confidence.")
     parser.add_argument("--seed-questions", type=Path, default=Path("eval/seed_questions.jsonl"))
     parser.add_argument("--seed-corpus", type=Path, default=Path("corpus"))
+    parser.add_argument(
+        "--near", action="store_true", help="Add on-topic unanswerable points (own article, answer removed)."
+    )
     args = parser.parse_args()
     fitted = json.loads(args.fit.read_text())
     w = fitted["combination"]
@@ -135,6 +158,7 @@ def main() -> None:
     random.Random(1).shuffle(questions)
     inside: list[Point] = []
     outside: list[Point] = []
+    close: list[Point] = []
     cache: dict[str, object] = {}
     for n, q in enumerate(questions[: args.questions], start=1):
         point = top(answerer, q["question"], q["answers"])
@@ -143,6 +167,10 @@ def main() -> None:
         point = top(answerer, q["question"], q["answers"], without(index, q["article"], cache))
         if point:
             outside.append(point)
+        if args.near:
+            point = top(answerer, q["question"], q["answers"], near(index, q["article"], q["answers"]))
+            if point:
+                close.append(point)
         if n % 250 == 0:
             print(f"{n} questions", flush=True)
     seed_settings = Settings(corpus_dir=args.seed_corpus, index_dir=args.data / "seed-index")
@@ -150,7 +178,7 @@ def main() -> None:
     seed = Answerer(open_index(seed_settings, verify=False), min_confidence=0.0, reader=reader)
     off_topic = [top(seed, i.question, ()) for i in load_items(args.seed_questions) if not i.answers]
     unanswerable = [p for p in off_topic if p]
-    points = inside + outside + unanswerable
+    points = inside + outside + close + unanswerable
     right = np.array([p[2] for p in points], dtype=float)
     final, spans = np.array([p[0] for p in points]), np.array([p[1] for p in points])
     a, b, _ = platt(points, True)
@@ -168,6 +196,7 @@ def main() -> None:
     )
     n_in = len(inside)
     conf_in, conf_out = confidence[:n_in], confidence[n_in : n_in + len(outside)]
+    conf_near = confidence[n_in + len(outside) : n_in + len(outside) + len(close)]
     report = {
         "questions_in_corpus": n_in,
         "questions_without_article": len(outside),
@@ -177,7 +206,11 @@ def main() -> None:
         "top1_in_corpus_after_declining": float(np.mean((conf_in >= answer_at) & right[:n_in].astype(bool))),
         "answered_without_article": float(np.mean(conf_out >= answer_at)),
         "unsure_without_article": float(np.mean((conf_out < answer_at) & (conf_out >= args.close))),
-        "seed_unanswerable_answered": int(np.sum(confidence[n_in + len(outside) :] >= answer_at)),
+        "questions_answer_removed": len(close),
+        "answered_answer_removed": float(np.mean(conf_near >= answer_at)) if close else None,
+        "seed_unanswerable_answered": int(
+            np.sum(confidence[n_in + len(outside) + len(close) :] >= answer_at)
+        ),
         "precision": args.precision,
         **separation,
         "reliability": reliability(confidence, right),

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from qabot import retrieve
+from qabot.answer import Answerer
+from qabot.evaluate import contains_answer, load_items
+from training.calibrate import SMALL_SCOPE, _filtered, near
+
+from .conftest import EVAL_DIR
+
+
+def test_near_leaves_the_article_without_its_answer(
+    answerer: Answerer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "answer removed" calibration questions are labelled unanswerable: no quote qabot can give
+    within that scope (searched as calibrate.py searches) may hold a gold answer, and the rest of the
+    article stays searchable."""
+    monkeypatch.setattr(retrieve, "SCOPED_EXACT_MAX", SMALL_SCOPE)
+    monkeypatch.setattr(retrieve, "keyword_chunks", _filtered(retrieve.keyword_chunks))
+    index = answerer.index
+    items = [i for i in load_items(EVAL_DIR / "seed_questions.jsonl") if i.answers and i.source][:6]
+    assert items
+    for item in items:
+        assert item.source is not None
+        own = index.scope(sources=[item.source])
+        scope = near(index, item.source, item.answers)
+        assert 0 < len(scope.chunks) < len(own.chunks)
+        assert set(scope.chunks.tolist()) <= set(own.chunks.tolist())
+        candidates, _ = answerer.ranked(item.question, k=10, scope=scope)
+        assert candidates
+        assert not any(contains_answer(answerer.sentence_text(c.sentence), item.answers) for c in candidates)
+        assert {c.sentence.doc for c in candidates} == set(own.docs)
