@@ -103,12 +103,12 @@ def top_k(reads: Sequence[Read], depth: int, w: np.ndarray | None, k: int = 1) -
     return hits / max(1, len(reads))
 
 
-def choose(reads: list[Read]) -> tuple[int, np.ndarray, dict[str, Any]]:
-    """Depth and weights by two-fold cross-validation over articles."""
+def choose(reads: list[Read], depths: Sequence[int] = DEPTHS) -> tuple[int, np.ndarray, dict[str, Any]]:
+    """Depth (one of `depths`) and weights by two-fold cross-validation over articles."""
     articles = sorted({r.article for r in reads})
     folds = [{a for a in articles[i::2]} for i in range(2)]
     table = {}
-    for depth in DEPTHS:
+    for depth in depths:
         scores = []
         for i in range(2):
             train = [r for r in reads if r.article in folds[i]]
@@ -124,8 +124,8 @@ def choose(reads: list[Read]) -> tuple[int, np.ndarray, dict[str, Any]]:
         "scorer_top3": top_k(reads, max(DEPTHS), None, 3),
         "reader_top1@10": top_k(reads, 10, reader_only),
     }
-    best = max(table[d][0] for d in DEPTHS)
-    depth = min(d for d in DEPTHS if table[d][0] >= best - 0.002)  # the cheapest within 0.2 points
+    best = max(table[d][0] for d in depths)
+    depth = min(d for d in depths if table[d][0] >= best - 0.002)  # the cheapest within 0.2 points
     return depth, combine_fit(reads, depth), report
 
 
@@ -144,6 +144,9 @@ def main() -> None:
         "--context", action="store_true", help="The model was trained with --context (train.py)."
     )
     parser.add_argument("--drop", default="", help="Scorer features left out (comma-separated).")
+    parser.add_argument(
+        "--max-depth", type=int, default=max(DEPTHS), help="Read at most this many candidates (latency)."
+    )
     args = parser.parse_args()
     corpus = Corpus(args.data)
     questions = [ranked(r, corpus) for r in records(args.data, "fit")]
@@ -156,7 +159,7 @@ def main() -> None:
     (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(placeholder)}))
     reader = OnnxReader(args.model, threads=2)
     reads = read_all(reader, questions, weights)
-    depth, combination, report = choose(reads)
+    depth, combination, report = choose(reads, [d for d in DEPTHS if d <= args.max_depth])
     result = {
         "scorer_weights": dict(zip(scoring.FEATURES, weights.tolist(), strict=True)),
         "depth": depth,
