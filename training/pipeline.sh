@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# A trained run, end to end: ONNX export, fit, calibration, then every judged question set measured beside the
+# shipped reader. Kept in git because runs/ (checkpoints, indexes) is outside it and has been lost before.
+#
+#   FIT_ARGS="--context --max-depth 10" CALIBRATE_ARGS="--near" training/pipeline.sh runs/reader/run9
+#
+# Writes RUN/onnx (calibrated reader.json), RUN/fit.json and RUN/measure/*.json; indexes of the measuring
+# corpora are built once under runs/eval/. SQUAD_LIMIT (default 1500) questions of squad-dev-a, 0 for none.
+set -euo pipefail
+run=${1:?usage: training/pipeline.sh RUN}
+python=${PYTHON:-.venv/bin/python}
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+squad=../shared/data/squad-dev-a
+
+if [ ! -f "$run/onnx/reader.onnx" ]; then
+    $python -m training.export --weights "$run/final.pt" --out "$run/onnx"
+fi
+if [ ! -f "$run/fit.json" ]; then
+    # shellcheck disable=SC2086
+    $python -m training.fit --model "$run/onnx" --out "$run/fit.json" --questions 3000 ${FIT_ARGS:-}
+fi
+# shellcheck disable=SC2086
+$python -m training.calibrate --model "$run/onnx" --fit "$run/fit.json" --questions 1000 --precision 0.8 \
+    ${CALIBRATE_ARGS:-} > "$run/calibrate.log"
+
+index() {  # index NAME CORPUS: the measuring corpus's index, built once
+    local dir=runs/eval/$1/index
+    if [ ! -f "$dir/CURRENT" ]; then
+        $python -m qabot index --corpus "$2" --index "$dir" > /dev/null
+    fi
+    echo "$dir"
+}
+seed=$(index seed corpus)
+fastapi=$(index fastapi ../shared/data/fastapi-docs)
+click=$(index click eval/corpora/click)
+
+mkdir -p "$run/measure"
+measure() {  # measure NAME INDEX SET [options]: the run's reader, then the shipped one, one JSON line each
+    local name=$1 idx=$2 set=$3
+    shift 3
+    $python -m training.measure "$idx" "$set" --reader "$run/onnx" --out "$run/measure/$name.json" "$@"
+    $python -m training.measure "$idx" "$set" "$@"
+}
+for set in seed heldout paraphrase fresh; do
+    measure "$set" "$seed" "eval/${set}_questions.jsonl"
+done
+for set in seed heldout; do
+    measure "${set}_conversations" "$seed" "eval/${set}_conversations.jsonl"
+done
+measure fastapi "$fastapi" eval/fastapi_questions.jsonl
+measure click "$click" eval/click_questions.jsonl
+if [ "${SQUAD_LIMIT:-1500}" != 0 ] && [ -d "$squad" ]; then
+    measure squad "$(index squad "$squad/corpus")" "$squad/questions.jsonl" --limit "${SQUAD_LIMIT:-1500}"
+fi
