@@ -203,12 +203,13 @@ def ranked(record: dict[str, Any], corpus: Corpus) -> Ranked:
 
 
 def absent_sentences(
-    data: Path, corpus: Corpus, keep: int = HARD
+    data: Path, corpus: Corpus, keep: int = HARD, folder: str = "absent"
 ) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Per question id, the best `keep` candidates from the other articles that do not hold the answer
-    (`training/prepare.py --absent`) and their contexts; empty when that pass has not been run."""
+    """Per question id, the best `keep` candidates that do not hold the answer and their contexts, from
+    the other articles (`training/prepare.py --absent`) or, with folder "near", from its own article less
+    the chunks holding its answer (`--near`); empty when that pass has not been run."""
     out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    for shard in sorted((data / "absent").glob("*.jsonl.gz")):
+    for shard in sorted((data / folder).glob("*.jsonl.gz")):
         with gzip.open(shard, "rt", encoding="utf-8") as lines:
             for line in lines:
                 record = json.loads(line)

@@ -18,6 +18,10 @@ its own article, as calibration asks it, and its best ABSENT_KEEP candidates fro
 `absent/NNNN.jsonl.gz` (same rows). Those are questions whose answer is absent, worded against topical
 sentences that do not hold it: training on them teaches the reader absence, which groups that always hold
 their answering sentence never show it.
+
+With `--near`: every question is asked again of its own article less the chunks that hold one of its answers
+(`training.calibrate.near`), its best ABSENT_KEEP candidates to `near/NNNN.jsonl.gz`: absence on the very
+subject, the on-topic question the documents do not answer.
 """
 
 from __future__ import annotations
@@ -94,6 +98,11 @@ def main() -> None:
         help="Ask each question of the index without its article (absent/); needs the index built.",
     )
     parser.add_argument(
+        "--near",
+        action="store_true",
+        help="Ask each question of its article less the chunks holding its answer (near/); needs the index.",
+    )
+    parser.add_argument(
         "--reverse",
         action="store_true",
         help="Last shard first (a second process working towards the first).",
@@ -102,8 +111,8 @@ def main() -> None:
     corpus, index_dir = args.out / "corpus", args.out / "index"
     questions = write_corpus(args.squad, corpus, args.articles)
     settings = Settings(corpus_dir=corpus, index_dir=index_dir)
-    if args.absent:
-        from training.calibrate import scoped_search, without
+    if args.absent or args.near:
+        from training.calibrate import near, scoped_search, without
 
         scoped_search()
         questions = [q for q in questions if q["split"] == "train"]  # calibration asks the fit ones itself
@@ -114,7 +123,7 @@ def main() -> None:
             flush=True,
         )
     answerer = Answerer(open_index(settings, verify=False), threads=settings.threads, mode="scorer")
-    shards = args.out / ("absent" if args.absent else "shards")
+    shards = args.out / ("absent" if args.absent else "near" if args.near else "shards")
     shards.mkdir(exist_ok=True)
     scopes: dict[str, object] = {}
     began = time.perf_counter()
@@ -129,6 +138,11 @@ def main() -> None:
                 if args.absent:
                     scope = without(answerer.index, str(q["article"]), scopes)
                     rows = _candidates(answerer, q, scope, ABSENT_KEEP)
+                elif args.near:
+                    answers = [str(a) for a in q["answers"]]  # type: ignore[attr-defined]
+                    rows = _candidates(
+                        answerer, q, near(answerer.index, str(q["article"]), answers), ABSENT_KEEP
+                    )
                 else:
                     rows = _candidates(answerer, q)
                 sink.write(json.dumps({**q, "candidates": rows}) + "\n")

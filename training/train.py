@@ -22,6 +22,11 @@ in absolute terms, not only below the right sentence. `--init WEIGHTS` starts fr
 checkpoint or final.pt) instead of the packaged MiniLM (training/unpack.py makes one from the shipped
 int8 file when the run that trained it is gone).
 
+With `--near-share F` (after `training/prepare.py --near`), that share of the questions takes its group
+without the answer from its own article instead (the best sentences of the article less the chunks that
+hold the answer): absence on the question's very subject, as an on-topic question the documents do not
+answer meets it.
+
 `--history-share F`: that share of the questions is asked after another question of its article
 ("{previous} {question}"), as qabot reads a follow-up together with its antecedent for its confidence;
 the answer stays that of the last question.
@@ -123,6 +128,12 @@ def with_rewording(ex: Example, table: dict[str, str]) -> Example:
     """`ex` asked in other words than its sentence's, where the table has some (training/reword.py)."""
     question = reworded(ex.question, ex.positive, table)
     return replace(ex, question=question) if question else ex
+
+
+def with_absent(ex: Example, groups: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]) -> Example:
+    """`ex` with its group without the answer taken from `groups` (sentences, contexts), where it has one."""
+    sentences, contexts = groups.get(ex.id, ((), ()))
+    return replace(ex, absent=sentences, absent_contexts=contexts) if sentences else ex
 
 
 def drawn(
@@ -262,6 +273,12 @@ def main() -> None:
     parser.add_argument("--eval-questions", type=int, default=400)
     parser.add_argument("--absent-share", type=float, default=0.0, help="Questions with an absent group.")
     parser.add_argument(
+        "--near-share",
+        type=float,
+        default=0.0,
+        help="Questions whose group without the answer comes from their own article (prepare.py --near).",
+    )
+    parser.add_argument(
         "--blanked-share",
         type=float,
         default=0.0,
@@ -313,13 +330,14 @@ def main() -> None:
         absent = absent_sentences(args.data, corpus)
         if not absent:
             parser.error(f"--absent-share needs {args.data / 'absent'} (training/prepare.py --absent)")
-        examples = [
-            replace(e, absent=absent[e.id][0], absent_contexts=absent[e.id][1])
-            if e.id in absent and share(e.id) < args.absent_share
-            else e
-            for e in examples
-        ]
+        examples = [with_absent(e, absent) if share(e.id) < args.absent_share else e for e in examples]
         print(f"{sum(1 for e in examples if e.absent)} questions also bring a group without their answer")
+    if args.near_share > 0:
+        near = absent_sentences(args.data, corpus, folder="near")
+        if not near:
+            parser.error(f"--near-share needs {args.data / 'near'} (training/prepare.py --near)")
+        examples, added = drawn(examples, "near", args.near_share, lambda e: with_absent(e, near))
+        print(f"{added} questions' groups without their answer come from their own article")
     if args.blanked_share > 0:
         examples, added = drawn(examples, "blanked", args.blanked_share, with_blanked)
         print(f"{added} questions also bring their sentence without the answer")
