@@ -32,7 +32,7 @@ index() {  # index NAME CORPUS: the measuring corpus's index, built once
 }
 seed=$(index seed corpus)
 fastapi=$(index fastapi ../shared/data/fastapi-docs)
-click=$(index click eval/corpora/click)
+click=$(index click eval/corpora/click/docs)
 
 mkdir -p "$run/measure"
 measure() {  # measure NAME INDEX SET [options]: the run's reader, then the shipped one, one JSON line each
