@@ -8,7 +8,7 @@ import pytest
 
 from qabot import store
 from qabot.config import Settings
-from training.docs import docs_member, examples, topic
+from training.docs import asked, docs_member, examples, topic
 
 from .test_docs import DOCS
 
@@ -30,6 +30,22 @@ def test_a_heading_is_a_question_when_it_names_a_task_in_words(heading: str, exp
     assert topic(heading) is expected
 
 
+@pytest.mark.parametrize(
+    ("heading", "expected"),
+    [
+        ("Registering custom markers", "how do I register custom markers?"),
+        ("Using Transient Queues", "how do I use transient queues?"),  # Title Case read as words
+        ("Routing requests", "how do I route requests?"),  # not "rout"
+        ("How to set up bash completion", "how do I set up bash completion?"),
+        ("Using a FieldListFilter", "how do I use a FieldListFilter?"),  # a name keeps its case
+        ("String formatting", None),  # not a gerund
+        ("Does Django scale?", None),  # already a question
+    ],
+)
+def test_a_task_heading_is_also_asked_as_a_help_channel_asks(heading: str, expected: str | None) -> None:
+    assert asked(heading) == expected
+
+
 def test_docs_folders_are_kept_without_release_notes_or_other_files() -> None:
     assert docs_member("flask-3.1.3/docs/patterns/celery.rst") == "patterns/celery.rst"
     assert docs_member("django-5.2.19/docs/topics/http/middleware.txt") == "topics/http/middleware.txt"
@@ -46,8 +62,13 @@ def test_a_group_asks_a_heading_and_answers_with_the_unit_under_it(
     shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
     settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
     store.build(settings)
-    groups = {g.question: g for g in examples(settings)}
+    groups = {g.question: g for g in examples(settings, how_to=True)}
     group = groups["Setting the key"]
+    how = groups["how do I set the key?"]  # the same section, asked as a person asks
+    assert how.positive == group.positive and how.id == f"{group.id}-how"
+    assert groups.keys() == {g.question for g in examples(settings)} | {
+        q for q in groups if q.startswith("how do I")
+    }
     cli = (DOCS / "cli.md").read_text(encoding="utf-8")
     under = cli[cli.index("## Setting the key") :]
     assert group.positive in under and group.positive in cli

@@ -57,6 +57,16 @@ SOURCES = (
     "attrs==26.1.0",
     "black==26.10.1",
     "mkdocs==1.6.1",
+    "sqlalchemy==2.1.9",
+    "pyramid==2.1",
+    "falcon==4.4.0",
+    "peewee==4.5.3",
+    "setuptools==84.2.1",
+    "coverage==7.18.0",
+    "twisted==26.10.0",
+    "dask==2026.8.0",
+    "cherrypy==18.10.0",
+    "tornado==6.6.1",
 )
 DOC_ROOTS = ("docs", "doc")
 SKIPPED = re.compile(
@@ -96,10 +106,14 @@ def docs_member(name: str) -> str | None:
     return None
 
 
+def project_of(archive: Path) -> str:
+    return archive.name.rsplit("-", 1)[0].lower()
+
+
 def write_corpus(archives: list[Path], corpus: Path) -> int:
     written = 0
     for archive in archives:
-        project = archive.name.rsplit("-", 1)[0].lower()
+        project = project_of(archive)
         with tarfile.open(archive) as tar:
             for member in tar.getmembers():
                 inner = docs_member(member.name) if member.isfile() else None
@@ -130,6 +144,27 @@ def topic(heading: str) -> bool:
     return len(plain) >= MIN_WORDS
 
 
+def asked(heading: str) -> str | None:
+    """A task heading as a help channel asks it ("Registering custom markers" -> "how do I register custom
+    markers?", "How to set up bash completion" -> "how do I set up bash completion?"), or None for a
+    heading that is not a gerund or "how to" task. The questions people ask about docs are mostly of that
+    form; the headings alone are not."""
+    from lemminflect import getLemma
+
+    words = heading.strip().rstrip(".:?").split()
+    if len(words) > 2 and words[0].lower() == "how" and words[1].lower() == "to":
+        verb, rest = words[2].lower(), words[3:]
+    elif words and words[0].lower().endswith("ing"):
+        lemmas = [lemma for lemma in getLemma(words[0].lower(), upos="VERB") if "-" not in lemma]
+        if not lemmas or words[0].lower() in lemmas:
+            return None  # "String formatting", "Bring …": not a gerund
+        verb, rest = max(lemmas, key=len), words[1:]  # "routing": "route", not "rout"
+    else:
+        return None
+    plain = [w.lower() if w[:1].isupper() and w[1:].islower() else w for w in rest]  # Title Case, not names
+    return " ".join(["how do I", verb, *plain]) + "?"
+
+
 def sections(store: Path) -> list[tuple[int, tuple[str, ...], int, int, int]]:
     """(document row, section path, first unit's sentence id, start, end) for every section whose
     heading is a topic and whose first unit is prose (a sentence, or one with the block it introduces)."""
@@ -151,7 +186,7 @@ def sections(store: Path) -> list[tuple[int, tuple[str, ...], int, int, int]]:
     return out
 
 
-def examples(index_settings: Settings) -> list[Example]:
+def examples(index_settings: Settings, how_to: bool = False) -> list[Example]:
     index = open_index(index_settings, verify=False)
     answerer = Answerer(index, threads=index_settings.threads, mode="scorer")
     generation = (index_settings.index_dir / "CURRENT").read_text().strip()
@@ -161,26 +196,28 @@ def examples(index_settings: Settings) -> list[Example]:
         positive = index.document(doc).text[start:end]
         if len(positive.split()) < MIN_ANSWER_WORDS:
             continue
-        question = section[-1]
-        candidates, _ = answerer.candidates(question)
-        units = index.units([c.sentence.id for c in candidates])
-        negatives, rows = [], index.sentence_rows([sid])
-        for c in candidates:
-            row = c.sentence
-            unit = units.get(row.id)
-            if row.id == sid or (row.doc == doc and unit is not None and unit.section == section):
+        heading = section[-1]
+        how = asked(heading) if how_to else None
+        for key, question in ((f"docs-{number}", heading), (f"docs-{number}-how", how)):
+            if question is None:
                 continue
-            text = index.document(row.doc).text[row.start : row.end]
-            if text != positive:
-                negatives.append(text)
-                rows.append(row)
+            candidates, _ = answerer.candidates(question)
+            units = index.units([c.sentence.id for c in candidates])
+            negatives, rows = [], index.sentence_rows([sid])
+            for c in candidates:
+                row = c.sentence
+                unit = units.get(row.id)
+                if row.id == sid or (row.doc == doc and unit is not None and unit.section == section):
+                    continue
+                text = index.document(row.doc).text[row.start : row.end]
+                if text != positive:
+                    negatives.append(text)
+                    rows.append(row)
+                if len(negatives) == HARD:
+                    break
             if len(negatives) == HARD:
-                break
-        if len(negatives) == HARD:
-            contexts = tuple(answerer.contexts(rows))  # as a reader trained with context reads them
-            out.append(
-                Example(f"docs-{number}", question, (), positive, (0, 0), tuple(negatives), (), contexts)
-            )
+                contexts = tuple(answerer.contexts(rows))  # as a reader trained with context reads them
+                out.append(Example(key, question, (), positive, (0, 0), tuple(negatives), (), contexts))
     return out
 
 
@@ -189,16 +226,23 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=Path("runs/docs"))
+    parser.add_argument(
+        "--how-to",
+        action="store_true",
+        help='Each gerund or "how to" heading also asked as "how do I …?" (a second group).',
+    )
+    parser.add_argument("--examples", default="examples.jsonl.gz", help="Output file name under --out.")
     args = parser.parse_args()
     corpus = args.out / "corpus"
-    if not corpus.exists():
-        print(f"{write_corpus(fetch(args.out / 'sdists'), corpus)} pages", flush=True)
+    archives = [a for a in fetch(args.out / "sdists") if not (corpus / project_of(a)).exists()]
+    if archives:  # a source added to SOURCES since the last run: its pages join the corpus and the index
+        print(f"{write_corpus(archives, corpus)} pages", flush=True)
     settings = Settings(corpus_dir=corpus, index_dir=args.out / "index")
-    if not (settings.index_dir / "CURRENT").exists():
-        report = build(settings)
+    if archives or not (settings.index_dir / "CURRENT").exists():
+        report = build(settings)  # unchanged pages are reused
         print(f"index: {report.documents} documents, {report.sentences} units, {report.seconds:.0f} s")
-    groups = examples(settings)
-    with gzip.open(args.out / "examples.jsonl.gz", "wt", encoding="utf-8") as sink:
+    groups = examples(settings, args.how_to)
+    with gzip.open(args.out / args.examples, "wt", encoding="utf-8") as sink:
         for ex in groups:
             sink.write(json.dumps(asdict(ex)) + "\n")
     print(f"{len(groups)} groups", flush=True)
