@@ -41,7 +41,7 @@ measure() {  # measure NAME INDEX SET [options]: the run's reader, then the ship
     $python -m training.measure "$idx" "$set" --reader "$run/onnx" --out "$run/measure/$name.json" "$@"
     $python -m training.measure "$idx" "$set" "$@"
 }
-for set in seed heldout paraphrase fresh; do
+for set in seed heldout paraphrase fresh blind; do
     measure "$set" "$seed" "eval/${set}_questions.jsonl"
 done
 for set in seed heldout; do
