@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from qabot import retrieve
 from qabot.answer import Answerer
 from qabot.evaluate import contains_answer, load_items
-from training.calibrate import SMALL_SCOPE, _filtered, near
+from training.calibrate import SMALL_SCOPE, _filtered, near, threshold
 
 from .conftest import EVAL_DIR
 
@@ -31,3 +32,11 @@ def test_near_leaves_the_article_without_its_answer(
         assert candidates
         assert not any(contains_answer(answerer.sentence_text(c.sentence), item.answers) for c in candidates)
         assert {c.sentence.doc for c in candidates} == set(own.docs)
+
+
+def test_the_threshold_counts_each_point_by_its_weight() -> None:
+    """Near points weigh half an unanswerable question each: the precision reached at a threshold is
+    right answers over the weight of all answers given."""
+    confidence, right = np.array([0.9, 0.8, 0.7]), np.array([1.0, 0.0, 1.0])
+    assert threshold(confidence, right, 0.8) == 0.9  # 2 right of 3 at 0.7: 0.67
+    assert threshold(confidence, right, 0.8, np.array([1.0, 0.5, 1.0])) == 0.7  # 2 of 2.5: 0.8

@@ -92,14 +92,16 @@ def scoped_search() -> None:
     retrieve.keyword_chunks = _filtered(retrieve.keyword_chunks)
 
 
-def platt(points: Sequence[Point], span: bool) -> tuple[float, float, float]:
+def platt(
+    points: Sequence[Point], span: bool, weights: np.ndarray | None = None
+) -> tuple[float, float, float]:
     """Logistic map from the final score (and the span's score, if `span`) to P(the top quote holds the
-    answer): slope, span weight, intercept."""
+    answer): slope, span weight, intercept. `weights`: what each point counts for (default 1)."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.array([[p[0], p[1]] if span else [p[0]] for p in points])
     y = np.array([p[2] for p in points])
-    model = LogisticRegression(C=100.0).fit(x, y)
+    model = LogisticRegression(C=100.0).fit(x, y, sample_weight=weights)
     weights = model.coef_[0]
     return float(weights[0]), float(weights[1]) if span else 0.0, float(model.intercept_[0])
 
@@ -110,12 +112,48 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(roc_auc_score(labels, scores))
 
 
-def threshold(confidences: np.ndarray, right: np.ndarray, precision: float) -> float:
-    """The lowest confidence from which the answers given are right `precision` of the time."""
+def threshold(
+    confidences: np.ndarray, right: np.ndarray, precision: float, weights: np.ndarray | None = None
+) -> float:
+    """The lowest confidence from which the answers given are right `precision` of the time (each point
+    counting its weight)."""
+    w = np.ones(len(confidences)) if weights is None else weights
     order = np.argsort(-confidences)
-    hits = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
+    hits = np.cumsum(right[order] * w[order]) / np.cumsum(w[order])
     ok = np.nonzero(hits >= precision)[0]
     return float(confidences[order][ok[-1]]) if len(ok) else 1.0
+
+
+POINTS_FILE = "calibration-points.json"
+
+
+def ask(args: argparse.Namespace, reader: OnnxReader) -> dict[str, list[Point]]:
+    """Every labelled question asked through the answer path: its top candidate's point, by group."""
+    scoped_search()
+    index = open_index(Settings(index_dir=args.data / "index"), verify=False)
+    answerer = Answerer(index, min_confidence=0.0, reader=reader)
+    questions = list(records(args.data, "fit"))
+    random.Random(1).shuffle(questions)
+    groups: dict[str, list[Point]] = {"inside": [], "outside": [], "near": [], "seed": []}
+    cache: dict[str, object] = {}
+    for n, q in enumerate(questions[: args.questions], start=1):
+        scopes = {"inside": None, "outside": without(index, q["article"], cache)}
+        if args.near:
+            scopes["near"] = near(index, q["article"], q["answers"])
+        for name, scope in scopes.items():
+            point = top(answerer, q["question"], q["answers"], scope)
+            if point:
+                groups[name].append(point)
+        if n % 250 == 0:
+            print(f"{n} questions", flush=True)
+    seed_settings = Settings(corpus_dir=args.seed_corpus, index_dir=args.data / "seed-index")
+    build(seed_settings)
+    seed = Answerer(open_index(seed_settings, verify=False), min_confidence=0.0, reader=reader)
+    for item in load_items(args.seed_questions):
+        point = top(seed, item.question, ()) if not item.answers else None
+        if point:
+            groups["seed"].append(point)
+    return groups
 
 
 def main() -> None:
@@ -134,6 +172,17 @@ def main() -> None:
     parser.add_argument(
         "--near", action="store_true", help="Add on-topic unanswerable points (own article, answer removed)."
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help=f"Refit from the points a previous run kept in MODEL/{POINTS_FILE} (same fit, no asking).",
+    )
+    parser.add_argument(
+        "--near-weight",
+        type=float,
+        default=0.5,
+        help="With --near, the near points' share of the unanswerable weight (the rest: other articles).",
+    )
     args = parser.parse_args()
     fitted = json.loads(args.fit.read_text())
     w = fitted["combination"]
@@ -148,44 +197,37 @@ def main() -> None:
         0.0,
         context=fitted.get("context", False),
     )
-    (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(config)}))
-    reader = OnnxReader(args.model)
-
-    scoped_search()
-    index = open_index(Settings(index_dir=args.data / "index"), verify=False)
-    answerer = Answerer(index, min_confidence=0.0, reader=reader)
-    questions = list(records(args.data, "fit"))
-    random.Random(1).shuffle(questions)
-    inside: list[Point] = []
-    outside: list[Point] = []
-    close: list[Point] = []
-    cache: dict[str, object] = {}
-    for n, q in enumerate(questions[: args.questions], start=1):
-        point = top(answerer, q["question"], q["answers"])
-        if point:
-            inside.append(point)
-        point = top(answerer, q["question"], q["answers"], without(index, q["article"], cache))
-        if point:
-            outside.append(point)
-        if args.near:
-            point = top(answerer, q["question"], q["answers"], near(index, q["article"], q["answers"]))
-            if point:
-                close.append(point)
-        if n % 250 == 0:
-            print(f"{n} questions", flush=True)
-    seed_settings = Settings(corpus_dir=args.seed_corpus, index_dir=args.data / "seed-index")
-    build(seed_settings)
-    seed = Answerer(open_index(seed_settings, verify=False), min_confidence=0.0, reader=reader)
-    off_topic = [top(seed, i.question, ()) for i in load_items(args.seed_questions) if not i.answers]
-    unanswerable = [p for p in off_topic if p]
+    saved = args.model / POINTS_FILE
+    if args.reuse and saved.exists():
+        groups = json.loads(saved.read_text())
+    else:
+        (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(config)}))
+        groups = ask(args, OnnxReader(args.model))
+        saved.write_text(json.dumps(groups))
+    inside, outside, close, unanswerable = (
+        [tuple(p) for p in groups[k]] for k in ("inside", "outside", "near", "seed")
+    )
+    if not args.near:
+        close = []
     points = inside + outside + close + unanswerable
     right = np.array([p[2] for p in points], dtype=float)
     final, spans = np.array([p[0] for p in points]), np.array([p[1] for p in points])
-    a, b, _ = platt(points, True)
+    # one unanswerable question for each answerable one, as without --near; with it, the near points
+    # take `--near-weight` of that half
+    share = args.near_weight if close else 0.0
+    weights = np.concatenate(
+        [
+            np.ones(len(inside)),
+            np.full(len(outside), 1 - share),
+            np.full(len(close), share),
+            np.ones(len(unanswerable)),
+        ]
+    )
+    a, b, _ = platt(points, True, weights)
     separation = {"auc_final_score": auc(final, right), "auc_with_span": auc(a * final + b * spans, right)}
-    slope, span_weight, intercept = platt(points, args.span)
+    slope, span_weight, intercept = platt(points, args.span, weights)
     confidence = 1 / (1 + np.exp(-(slope * final + span_weight * spans + intercept)))
-    answer_at = threshold(confidence, right, args.precision)
+    answer_at = threshold(confidence, right, args.precision, weights)
     config = replace(
         config,
         slope=slope,
@@ -212,9 +254,10 @@ def main() -> None:
             np.sum(confidence[n_in + len(outside) + len(close) :] >= answer_at)
         ),
         "precision": args.precision,
+        "near_weight": share,
         **separation,
         "reliability": reliability(confidence, right),
-        "thresholds": tradeoffs(confidence, right, n_in, len(outside)),
+        "thresholds": tradeoffs(confidence, right, weights, n_in, len(outside), len(close)),
     }
     (args.model / CONFIG_FILE).write_text(
         json.dumps({"config": asdict(config), "calibration": report}, indent=2)
@@ -222,21 +265,28 @@ def main() -> None:
     print(json.dumps({"config": asdict(config), "calibration": report}, indent=2))
 
 
-def tradeoffs(confidence: np.ndarray, right: np.ndarray, n_in: int, n_out: int) -> list[dict[str, float]]:
-    """What each answer threshold would do: answers given in and out of the corpus, and their precision
-    on the whole mix."""
+def tradeoffs(
+    confidence: np.ndarray, right: np.ndarray, weights: np.ndarray, n_in: int, n_out: int, n_near: int
+) -> list[dict[str, float | None]]:
+    """What each answer threshold would do: answers given in and out of the corpus and with the answer
+    removed, and their precision on the whole (weighted) mix."""
     rows = []
     inside, outside = confidence[:n_in], confidence[n_in : n_in + n_out]
+    close = confidence[n_in + n_out : n_in + n_out + n_near]
     hits = right[:n_in] > 0
     for at in np.arange(0.1, 0.95, 0.05):
         given = confidence >= at
+        precision = (
+            float(np.sum(right[given] * weights[given]) / np.sum(weights[given])) if given.any() else 1.0
+        )
         rows.append(
             {
                 "answer_at": round(float(at), 2),
-                "precision": round(float(right[given].mean()) if given.any() else 1.0, 3),
+                "precision": round(precision, 3),
                 "answered_in_corpus": round(float(np.mean(inside >= at)), 3),
                 "top1_in_corpus_after_declining": round(float(np.mean((inside >= at) & hits)), 3),
                 "answered_without_article": round(float(np.mean(outside >= at)), 3),
+                "answered_answer_removed": round(float(np.mean(close >= at)), 3) if n_near else None,
             }
         )
     return rows
