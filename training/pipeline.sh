@@ -5,7 +5,8 @@
 #   FIT_ARGS="--context --max-depth 10" CALIBRATE_ARGS="--near" training/pipeline.sh runs/reader/run9
 #
 # Writes RUN/onnx (calibrated reader.json), RUN/fit.json and RUN/measure/*.json; indexes of the measuring
-# corpora are built once under runs/eval/. SQUAD_LIMIT (default 1500) questions of squad-dev-a, 0 for none.
+# corpora are built once under runs/eval/. SQUAD_LIMIT (default 1500) questions of squad-dev-a, 0 for none;
+# SHIPPED=0 skips measuring the shipped reader again (its figures are in docs/benchmarks.md).
 set -euo pipefail
 run=${1:?usage: training/pipeline.sh RUN}
 python=${PYTHON:-.venv/bin/python}
@@ -39,7 +40,9 @@ measure() {  # measure NAME INDEX SET [options]: the run's reader, then the ship
     local name=$1 idx=$2 set=$3
     shift 3
     $python -m training.measure "$idx" "$set" --reader "$run/onnx" --out "$run/measure/$name.json" "$@"
-    $python -m training.measure "$idx" "$set" "$@"
+    if [ "${SHIPPED:-1}" != 0 ]; then
+        $python -m training.measure "$idx" "$set" "$@"
+    fi
 }
 for set in seed heldout paraphrase fresh blind; do
     measure "$set" "$seed" "eval/${set}_questions.jsonl"
