@@ -1,0 +1,17 @@
+from training.honesty import Row, at_honesty
+
+
+def test_readers_are_compared_where_they_decline_as_many_unanswerable_questions() -> None:
+    rows = [
+        Row("seed", True, True, 0.9),
+        Row("seed", True, True, 0.4),
+        Row("fastapi", True, True, 0.6),
+        Row("seed", True, False, 0.7),
+        Row("seed", False, False, 0.5),
+        Row("seed", False, False, 0.3),
+    ]
+    one = at_honesty(rows, 1)
+    assert one is not None and (one.declined, one.threshold, one.right, one.right_prose) == (1, 0.4, 3, 2)
+    two = at_honesty(rows, 2)
+    assert two is not None and (two.declined, two.threshold, two.right, two.right_prose) == (2, 0.6, 2, 1)
+    assert at_honesty(rows, 3) is None

@@ -1,0 +1,80 @@
+"""Readers compared at equal honesty: right answers served when each declines as many unanswerable questions.
+
+    python -m training.honesty runs/reader/fourth runs/reader/run10 --declined 45,51,55,60
+
+A threshold trades answerable questions declined for unanswerable ones answered, so two readers calibrated
+to different thresholds are hard to compare from their served figures. This reads the rows that
+`training.measure --out RUN/measure/SET.json` kept and, for each reader, finds the lowest threshold at which
+at least N unanswerable questions (over all the sets together) are declined, and counts the right top
+quotes still served there: the reader with more is the better confidence at that honesty. A diagnostic on
+the measuring sets; nothing is chosen by it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SETS = ("seed", "heldout", "paraphrase", "fresh", "blind", "fastapi", "click")
+DOCS = ("fastapi", "click")
+
+
+@dataclass(frozen=True)
+class Row:
+    set: str
+    answerable: bool
+    right: bool  # the top quote holds a gold answer
+    confidence: float
+
+
+@dataclass(frozen=True)
+class AtHonesty:
+    declined: int  # unanswerable questions declined, at least the number asked for
+    threshold: float
+    right: int  # right top quotes served, all sets
+    right_prose: int  # the same, without the documentation sets
+
+
+def at_honesty(rows: Sequence[Row], declined: int) -> AtHonesty | None:
+    """The lowest threshold declining at least `declined` unanswerable questions, and what it serves."""
+    for t in sorted({r.confidence for r in rows} | {float("inf")}):
+        unanswered = sum(1 for r in rows if not r.answerable and r.confidence < t)
+        if unanswered >= declined:
+            served = [r for r in rows if r.answerable and r.right and r.confidence >= t]
+            prose = sum(1 for r in served if r.set not in DOCS)
+            return AtHonesty(unanswered, t, len(served), prose)
+    return None
+
+
+def load(run: Path, sets: Sequence[str]) -> list[Row]:
+    rows = []
+    for name in sets:
+        for r in json.loads((run / "measure" / f"{name}.json").read_text())["rows"]:
+            rows.append(Row(name, r["answerable"], r["hit1"], r["confidence"]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("runs", type=Path, nargs="+", help="Run directories with measure/SET.json.")
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--declined", default="45,51,55,60", help="Unanswerable questions declined.")
+    args = parser.parse_args()
+    wanted = [int(n) for n in args.declined.split(",")]
+    for run in args.runs:
+        rows = load(run, args.sets.split(","))
+        cells = []
+        for n in wanted:
+            found = at_honesty(rows, n)
+            served = "-" if found is None else f"{found.right} ({found.right_prose}) at {found.threshold:.3f}"
+            cells.append(f"≥{n} declined: {served}")
+        print(f"{run}: " + " | ".join(cells))
+
+
+if __name__ == "__main__":
+    main()
