@@ -21,4 +21,7 @@ def test_as_served_is_what_qabot_answers(seed_settings: Settings, answerer: Answ
     rows = measure(seed_settings.index_dir, questions, WEIGHTS_DIR, limit=12)["rows"]
     by_id = {i.id: i for i in load_items(questions)}
     for row in rows:
-        assert row["served"] == answerer.answer(by_id[row["id"]].question, 3).answered
+        answer = answerer.answer(by_id[row["id"]].question, 3)
+        assert row["served"] == answer.answered
+        if len(answer.quotes) > 1:
+            assert row["second"] == answer.quotes[1].confidence

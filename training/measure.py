@@ -32,6 +32,7 @@ class Row:
     hit3: bool
     confidence: float
     served: bool  # the top confidence reaches the reader's threshold
+    second: float | None = None  # the second quote's confidence, for confidence features beyond the first
 
 
 def auc(right: list[float], rest: list[float]) -> float:
@@ -56,7 +57,8 @@ def measure(index: Path, questions: Path, reader_dir: Path, limit: int | None = 
         hit1 = bool(gold) and bool(quotes) and contains_answer(quotes[0].text, gold)
         hit3 = bool(gold) and any(contains_answer(q.text, gold) for q in quotes[:3])
         top = r.answer.top_score
-        rows.append(Row(r.item.id, r.item.kind, bool(gold), hit1, hit3, top, top >= at))
+        second = quotes[1].confidence if len(quotes) > 1 else None
+        rows.append(Row(r.item.id, r.item.kind, bool(gold), hit1, hit3, top, top >= at, second))
     answerable = [x for x in rows if x.answerable]
     unanswerable = [x for x in rows if not x.answerable]
     n = max(1, len(answerable))
