@@ -102,8 +102,8 @@ def platt(
     x = np.array([[p[0], p[1]] if span else [p[0]] for p in points])
     y = np.array([p[2] for p in points])
     model = LogisticRegression(C=100.0).fit(x, y, sample_weight=weights)
-    weights = model.coef_[0]
-    return float(weights[0]), float(weights[1]) if span else 0.0, float(model.intercept_[0])
+    coef = model.coef_[0]
+    return float(coef[0]), float(coef[1]) if span else 0.0, float(model.intercept_[0])
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
