@@ -6,7 +6,7 @@ import pytest
 from qabot import retrieve
 from qabot.answer import Answerer
 from qabot.evaluate import contains_answer, load_items
-from training.calibrate import SMALL_SCOPE, _filtered, near, threshold
+from training.calibrate import SMALL_SCOPE, _filtered, near, people_report, threshold
 
 from .conftest import EVAL_DIR
 
@@ -40,3 +40,19 @@ def test_the_threshold_counts_each_point_by_its_weight() -> None:
     confidence, right = np.array([0.9, 0.8, 0.7]), np.array([1.0, 0.0, 1.0])
     assert threshold(confidence, right, 0.8) == 0.9  # 2 right of 3 at 0.7: 0.67
     assert threshold(confidence, right, 0.8, np.array([1.0, 0.5, 1.0])) == 0.7  # 2 of 2.5: 0.8
+
+
+def test_the_hand_written_questions_are_counted_at_the_threshold() -> None:
+    """An answerable question counts as served right only when it is answered and its top quote holds the
+    answer; an unanswerable one as declined when its confidence is under the threshold."""
+    confidence = np.array([0.9, 0.6, 0.2, 0.7, 0.1])
+    right = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
+    answerable = [True, True, True, False, False]
+    assert people_report(confidence, right, answerable, 0.5) == {
+        "people_answerable": 3,
+        "people_right_served": 1,
+        "people_answerable_declined": 1,
+        "people_unanswerable": 2,
+        "people_unanswerable_declined": 1,
+    }
+    assert people_report(np.array([]), np.array([]), [], 0.5) == {}

@@ -10,7 +10,10 @@ Labelled data, none of it from a measuring set:
   on-topic questions the corpus does not answer, the case that fools a reader most (the article's other
   sentences share the question's subject and words);
 - the unanswerable questions of eval/seed_questions.jsonl asked of the seed corpus (on-topic questions
-  the articles do not answer; that set was written alongside the system and is not a held-out set).
+  the articles do not answer; that set was written alongside the system and is not a held-out set);
+- with `--people FILE`, questions written by hand about some "fit" articles the way someone who skimmed
+  them asks (other words than the text), answerable and on-topic unanswerable, asked of the whole index
+  (training/calibration_questions.jsonl; each point counts `--people-weight`).
 The label is whether the top quote holds a gold answer. A logistic (Platt) map from the top candidate's
 final score gives the confidence; the answer threshold is the lowest confidence at which answers given
 on this mix are right at least `--precision` of the time; passages under `--close` are not shown at all.
@@ -24,6 +27,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -127,14 +131,14 @@ def threshold(
 POINTS_FILE = "calibration-points.json"
 
 
-def ask(args: argparse.Namespace, reader: OnnxReader) -> dict[str, list[Point]]:
+def ask(args: argparse.Namespace, reader: OnnxReader) -> dict[str, list[Any]]:
     """Every labelled question asked through the answer path: its top candidate's point, by group."""
     scoped_search()
     index = open_index(Settings(index_dir=args.data / "index"), verify=False)
     answerer = Answerer(index, min_confidence=0.0, reader=reader)
     questions = list(records(args.data, "fit"))
     random.Random(1).shuffle(questions)
-    groups: dict[str, list[Point]] = {"inside": [], "outside": [], "near": [], "seed": []}
+    groups: dict[str, list[Any]] = {"inside": [], "outside": [], "near": [], "seed": []}
     cache: dict[str, object] = {}
     for n, q in enumerate(questions[: args.questions], start=1):
         scopes = {"inside": None, "outside": without(index, q["article"], cache)}
@@ -153,7 +157,20 @@ def ask(args: argparse.Namespace, reader: OnnxReader) -> dict[str, list[Point]]:
         point = top(seed, item.question, ()) if not item.answers else None
         if point:
             groups["seed"].append(point)
+    if args.people:
+        groups["people"] = ask_people(args, answerer)
     return groups
+
+
+def ask_people(args: argparse.Namespace, answerer: Answerer) -> list[tuple[float, float, bool, bool]]:
+    """The hand-written calibration questions, asked of the whole training index (their articles are in
+    it): each point, and whether its question is answerable."""
+    points = []
+    for item in load_items(args.people):
+        point = top(answerer, item.question, item.answers)
+        if point:
+            points.append((*point, bool(item.answers)))
+    return points
 
 
 def main() -> None:
@@ -183,6 +200,10 @@ def main() -> None:
         default=0.5,
         help="With --near, the near points' share of the unanswerable weight (the rest: other articles).",
     )
+    parser.add_argument(
+        "--people", type=Path, default=None, help="Hand-written calibration questions (eval format)."
+    )
+    parser.add_argument("--people-weight", type=float, default=1.0, help="What each --people point counts.")
     args = parser.parse_args()
     fitted = json.loads(args.fit.read_text())
     w = fitted["combination"]
@@ -200,6 +221,12 @@ def main() -> None:
     saved = args.model / POINTS_FILE
     if args.reuse and saved.exists():
         groups = json.loads(saved.read_text())
+        if args.people and "people" not in groups:
+            scoped_search()
+            index = open_index(Settings(index_dir=args.data / "index"), verify=False)
+            reader = OnnxReader(args.model)
+            groups["people"] = ask_people(args, Answerer(index, min_confidence=0.0, reader=reader))
+            saved.write_text(json.dumps(groups))
     else:
         (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(config)}))
         groups = ask(args, OnnxReader(args.model))
@@ -207,9 +234,11 @@ def main() -> None:
     inside, outside, close, unanswerable = (
         [tuple(p) for p in groups[k]] for k in ("inside", "outside", "near", "seed")
     )
+    kept = groups.get("people", []) if args.people else []
+    people: list[Point] = [(p[0], p[1], p[2]) for p in kept]
     if not args.near:
         close = []
-    points = inside + outside + close + unanswerable
+    points = inside + outside + close + unanswerable + people
     right = np.array([p[2] for p in points], dtype=float)
     final, spans = np.array([p[0] for p in points]), np.array([p[1] for p in points])
     # one unanswerable question for each answerable one, as without --near; with it, the near points
@@ -221,6 +250,7 @@ def main() -> None:
             np.full(len(outside), 1 - share),
             np.full(len(close), share),
             np.ones(len(unanswerable)),
+            np.full(len(people), args.people_weight),
         ]
     )
     a, b, _ = platt(points, True, weights)
@@ -239,6 +269,9 @@ def main() -> None:
     n_in = len(inside)
     conf_in, conf_out = confidence[:n_in], confidence[n_in : n_in + len(outside)]
     conf_near = confidence[n_in + len(outside) : n_in + len(outside) + len(close)]
+    conf_seed = confidence[n_in + len(outside) + len(close) : len(points) - len(people)]
+    conf_people = confidence[len(points) - len(people) :]
+    people_items = [bool(p[3]) for p in kept]
     report = {
         "questions_in_corpus": n_in,
         "questions_without_article": len(outside),
@@ -250,9 +283,8 @@ def main() -> None:
         "unsure_without_article": float(np.mean((conf_out < answer_at) & (conf_out >= args.close))),
         "questions_answer_removed": len(close),
         "answered_answer_removed": float(np.mean(conf_near >= answer_at)) if close else None,
-        "seed_unanswerable_answered": int(
-            np.sum(confidence[n_in + len(outside) + len(close) :] >= answer_at)
-        ),
+        "seed_unanswerable_answered": int(np.sum(conf_seed >= answer_at)),
+        **people_report(conf_people, right[len(points) - len(people) :], people_items, answer_at),
         "precision": args.precision,
         "near_weight": share,
         **separation,
@@ -263,6 +295,23 @@ def main() -> None:
         json.dumps({"config": asdict(config), "calibration": report}, indent=2)
     )
     print(json.dumps({"config": asdict(config), "calibration": report}, indent=2))
+
+
+def people_report(
+    confidence: np.ndarray, right: np.ndarray, answerable: Sequence[bool], answer_at: float
+) -> dict[str, float | int]:
+    """How the hand-written questions fare at the chosen threshold."""
+    if not len(confidence):
+        return {}
+    asked = np.array(answerable, dtype=bool)
+    given = confidence >= answer_at
+    return {
+        "people_answerable": int(asked.sum()),
+        "people_right_served": int(np.sum(given & asked & (right > 0))),
+        "people_answerable_declined": int(np.sum(~given & asked)),
+        "people_unanswerable": int((~asked).sum()),
+        "people_unanswerable_declined": int(np.sum(~given & ~asked)),
+    }
 
 
 def tradeoffs(
