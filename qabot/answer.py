@@ -421,12 +421,20 @@ class Answerer:
             joint = self.reader.read(f"{previous} {text}", texts, contexts)
             sure = [max(a, j.relevance - READ_HISTORY_DISCOUNT) for a, j in zip(sure, joint, strict=True)]
         read = []
+        orders = [
+            config.combine(r.relevance, c.score, rank) if self.mode == "hybrid" else r.relevance
+            for rank, (c, r) in enumerate(zip(head, readings, strict=True))
+        ]
         for rank, (c, r, relevance) in enumerate(zip(head, readings, sure, strict=True)):
-            order = config.combine(r.relevance, c.score, rank) if self.mode == "hybrid" else r.relevance
             at = c.sentence.start
             span = None if r.answer is None else (at + r.answer[0], at + r.answer[1])
-            confidence = config.confidence(config.combine(relevance, c.score, rank), r.answer_score)
-            read.append(Candidate(c.sentence, order, c.features, confidence, span, r.answer_score))
+            confidence = config.confidence(
+                config.combine(relevance, c.score, rank),
+                r.answer_score,
+                rival=rival(orders, rank),
+                chunk=c.features.get("chunk", 0.0),
+            )
+            read.append(Candidate(c.sentence, orders[rank], c.features, confidence, span, r.answer_score))
         read.sort(key=lambda c: -c.score)
         floor = read[-1].score if read else 0.0
         unread = [c for c in candidates if id(c) not in chosen]
@@ -529,6 +537,12 @@ class Answerer:
 def _previous(history: Sequence[str]) -> str:
     """The earlier question(s) a follow-up is read with."""
     return " ".join(clean_question(h) for h in history[-HISTORY_TURNS:] if h.strip())
+
+
+def rival(orders: Sequence[float], i: int) -> float:
+    """The best final score among the other read candidates (0 when there is none): the top quote's
+    rival is the second, every other quote's the top."""
+    return max((o for j, o in enumerate(orders) if j != i), default=0.0)
 
 
 def _trust(c: Candidate) -> float:

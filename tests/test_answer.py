@@ -151,3 +151,31 @@ def test_follow_ups_use_the_conversation_and_subject_changes_lose_nothing(answer
     assert sum(t3 for _, t3 in with_history) >= sum(t3 for _, t3 in alone)
     assert sum(t3 for _, t3 in with_history) / len(follow) >= 0.8
     assert sum(top(i, i.turns[:-1])[0] for i in switch) >= sum(top(i, ())[0] for i in switch)
+
+
+def test_the_confidence_weighs_the_rival_and_the_chunk_as_configured(answerer: Answerer) -> None:
+    """The confidence's optional inputs reach it: a weight of -1 on the rival lowers the top quote's log-odds
+    by exactly the second candidate's final score, a weight of 1 on the chunk raises them by the question's
+    cosine with the quote's chunk."""
+    import math
+    from dataclasses import replace
+
+    from qabot.models.reader import OnnxReader
+
+    reader = OnnxReader()
+    plain = replace(reader.config, rival_weight=0.0, chunk_weight=0.0)
+    question = "Where is the Russian military base in Armenia?"
+
+    def top(config: object) -> tuple[float, float, float, float]:
+        reader.config = config  # type: ignore[assignment]
+        candidates, _ = Answerer(answerer.index, min_confidence=0.0, reader=reader).ranked(question)
+        best = candidates[0]
+        assert best.confidence is not None
+        logit = math.log(best.confidence / (1 - best.confidence))
+        return logit, candidates[1].score, best.features["chunk"], best.score
+
+    base, rival, chunk, score = top(plain)
+    assert rival <= score
+    assert top(replace(plain, rival_weight=-1.0))[0] == pytest.approx(base - rival, abs=1e-6)
+    assert top(replace(plain, chunk_weight=1.0))[0] == pytest.approx(base + chunk, abs=1e-6)
+    assert 0 < chunk <= 1

@@ -6,7 +6,7 @@ import pytest
 from qabot import retrieve
 from qabot.answer import Answerer
 from qabot.evaluate import contains_answer, load_items
-from training.calibrate import SMALL_SCOPE, _filtered, near, people_report, threshold
+from training.calibrate import SMALL_SCOPE, _filtered, confidences, near, people_report, platt, threshold
 
 from .conftest import EVAL_DIR
 
@@ -56,3 +56,22 @@ def test_the_hand_written_questions_are_counted_at_the_threshold() -> None:
         "people_unanswerable_declined": 1,
     }
     assert people_report(np.array([]), np.array([]), [], 0.5) == {}
+
+
+def test_the_fitted_confidence_learns_that_a_close_rival_means_doubt() -> None:
+    """Points whose top quote is right when it beats its rival: the fitted map weighs the score up and the
+    rival down, and its confidences are the map applied to each point (what ReaderConfig computes)."""
+    rng = np.random.default_rng(0)
+    score, rival = rng.normal(3, 2, 400), rng.normal(2, 2, 400)
+    right = (score - rival + rng.normal(0, 1, 400)) > 0.5
+    points = [(s, 0.0, bool(r), v, 0.5) for s, r, v in zip(score, right, rival, strict=True)]
+    fitted = platt(points, ["rival"])
+    assert fitted["slope"] > 0 > fitted["rival"]
+    assert set(fitted) == {"slope", "rival", "intercept"}
+    z = fitted["slope"] * score + fitted["rival"] * rival + fitted["intercept"]
+    assert np.allclose(confidences(points, fitted), 1 / (1 + np.exp(-z)))
+    # the score alone separates worse
+    alone = confidences(points, platt(points))
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(right, confidences(points, fitted)) > roc_auc_score(right, alone)

@@ -39,7 +39,10 @@ from qabot.models.reader import CONFIG_FILE, OnnxReader, ReaderConfig
 from qabot.store import Index, Scope, build, open_index
 from training.examples import records
 
-Point = tuple[float, float, bool]  # the top candidate's final score and span score; does it hold the answer
+# the top candidate's final score and span score, does it hold the answer, its rival's final score (the
+# second candidate's), the question's cosine with its chunk (ReaderConfig.confidence's inputs)
+Point = tuple[float, float, bool, float, float]
+FEATURES = {"span": 1, "rival": 3, "chunk": 4}  # the optional confidence inputs, by their place in a Point
 
 
 def top(answerer: Answerer, question: str, answers: Sequence[str], scope: object = None) -> Point | None:
@@ -48,7 +51,14 @@ def top(answerer: Answerer, question: str, answers: Sequence[str], scope: object
         return None
     best = candidates[0]
     text = answerer.sentence_text(best.sentence)
-    return best.score, best.answer_score, contains_answer(text, answers)
+    rival = candidates[1].score if len(candidates) > 1 else 0.0
+    return (
+        best.score,
+        best.answer_score,
+        contains_answer(text, answers),
+        rival,
+        best.features.get("chunk", 0.0),
+    )
 
 
 def without(index: Index, article: str, cache: dict[str, object]) -> object:
@@ -97,17 +107,31 @@ def scoped_search() -> None:
 
 
 def platt(
-    points: Sequence[Point], span: bool, weights: np.ndarray | None = None
-) -> tuple[float, float, float]:
-    """Logistic map from the final score (and the span's score, if `span`) to P(the top quote holds the
-    answer): slope, span weight, intercept. `weights`: what each point counts for (default 1)."""
+    points: Sequence[Sequence[float]], features: Sequence[str] = (), weights: np.ndarray | None = None
+) -> dict[str, float]:
+    """Logistic map from the final score (and the named `features` of FEATURES) to P(the top quote holds
+    the answer): {"slope", each feature's weight, "intercept"}. `weights`: what each point counts for."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.array([[p[0], p[1]] if span else [p[0]] for p in points])
+    columns = [0, *(FEATURES[f] for f in features)]
+    x = np.array([[p[c] for c in columns] for p in points])
     y = np.array([p[2] for p in points])
-    model = LogisticRegression(C=100.0).fit(x, y, sample_weight=weights)
+    model = LogisticRegression(C=100.0, max_iter=1000).fit(x, y, sample_weight=weights)
     coef = model.coef_[0]
-    return float(coef[0]), float(coef[1]) if span else 0.0, float(model.intercept_[0])
+    return {
+        "slope": float(coef[0]),
+        **{f: float(w) for f, w in zip(features, coef[1:], strict=True)},
+        "intercept": float(model.intercept_[0]),
+    }
+
+
+def confidences(points: Sequence[Sequence[float]], fitted: dict[str, float]) -> np.ndarray:
+    z = np.array([fitted["slope"] * p[0] + fitted["intercept"] for p in points], dtype=float)
+    for name, column in FEATURES.items():
+        if name in fitted:
+            z += fitted[name] * np.array([p[column] for p in points])
+    out: np.ndarray = 1 / (1 + np.exp(-z))
+    return out
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -162,9 +186,11 @@ def ask(args: argparse.Namespace, reader: OnnxReader) -> dict[str, list[Any]]:
     return groups
 
 
-def ask_people(args: argparse.Namespace, answerer: Answerer) -> list[tuple[float, float, bool, bool]]:
+def ask_people(
+    args: argparse.Namespace, answerer: Answerer
+) -> list[tuple[float, float, bool, float, float, bool]]:
     """The hand-written calibration questions, asked of the whole training index (their articles are in
-    it): each point, and whether its question is answerable."""
+    it): each Point, then whether its question is answerable."""
     points = []
     for item in load_items(args.people):
         point = top(answerer, item.question, item.answers)
@@ -184,6 +210,12 @@ def main() -> None:
     parser.add_argument("--precision", type=float, default=0.85)
     parser.add_argument("--close", type=float, default=0.15)
     parser.add_argument("--span", action="store_true", help="Use the answer span's score in the confidence.")
+    parser.add_argument(
+        "--rival", action="store_true", help="Use the second candidate's final score in the confidence."
+    )
+    parser.add_argument(
+        "--chunk", action="store_true", help="Use the question's cosine with the quote's chunk in it."
+    )
     parser.add_argument("--seed-questions", type=Path, default=Path("eval/seed_questions.jsonl"))
     parser.add_argument("--seed-corpus", type=Path, default=Path("corpus"))
     parser.add_argument(
@@ -235,12 +267,12 @@ def main() -> None:
         [tuple(p) for p in groups[k]] for k in ("inside", "outside", "near", "seed")
     )
     kept = groups.get("people", []) if args.people else []
-    people: list[Point] = [(p[0], p[1], p[2]) for p in kept]
+    people: list[Point] = [tuple(p[:5]) for p in kept]
     if not args.near:
         close = []
     points = inside + outside + close + unanswerable + people
     right = np.array([p[2] for p in points], dtype=float)
-    final, spans = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    final = np.array([p[0] for p in points])
     # one unanswerable question for each answerable one, as without --near; with it, the near points
     # take `--near-weight` of that half
     share = args.near_weight if close else 0.0
@@ -253,16 +285,24 @@ def main() -> None:
             np.full(len(people), args.people_weight),
         ]
     )
-    a, b, _ = platt(points, True, weights)
-    separation = {"auc_final_score": auc(final, right), "auc_with_span": auc(a * final + b * spans, right)}
-    slope, span_weight, intercept = platt(points, args.span, weights)
-    confidence = 1 / (1 + np.exp(-(slope * final + span_weight * spans + intercept)))
+    features = [f for f in FEATURES if getattr(args, f)]
+    if any(len(p) < 5 for p in points) and set(features) - {"span"}:
+        parser.error(f"{saved} was kept before --rival and --chunk existed: ask again (without --reuse)")
+    separation = {
+        "auc_final_score": auc(final, right),
+        "auc_with_span": auc(confidences(points, platt(points, ["span"], weights)), right),
+    }
+    fitted = platt(points, features, weights)
+    confidence = confidences(points, fitted)
+    separation["auc_as_fitted"] = auc(confidence, right)
     answer_at = threshold(confidence, right, args.precision, weights)
     config = replace(
         config,
-        slope=slope,
-        span_weight=span_weight,
-        intercept=intercept,
+        slope=fitted["slope"],
+        span_weight=fitted.get("span", 0.0),
+        rival_weight=fitted.get("rival", 0.0),
+        chunk_weight=fitted.get("chunk", 0.0),
+        intercept=fitted["intercept"],
         answer_at=answer_at,
         close_at=args.close,
     )
@@ -271,7 +311,7 @@ def main() -> None:
     conf_near = confidence[n_in + len(outside) : n_in + len(outside) + len(close)]
     conf_seed = confidence[n_in + len(outside) + len(close) : len(points) - len(people)]
     conf_people = confidence[len(points) - len(people) :]
-    people_items = [bool(p[3]) for p in kept]
+    people_items = [bool(p[5]) for p in kept]
     report = {
         "questions_in_corpus": n_in,
         "questions_without_article": len(outside),

@@ -6,7 +6,8 @@
 #
 # Writes RUN/onnx (calibrated reader.json), RUN/fit.json and RUN/measure/*.json; indexes of the measuring
 # corpora are built once under runs/eval/. SQUAD_LIMIT (default 1500) questions of squad-dev-a, 0 for none;
-# SHIPPED=0 skips measuring the shipped reader again (its figures are in docs/benchmarks.md).
+# SHIPPED=0 skips measuring the shipped reader again (its figures are in docs/benchmarks.md); CALIBRATE=0
+# keeps RUN/onnx/reader.json (a calibration variant made by hand).
 set -euo pipefail
 run=${1:?usage: training/pipeline.sh RUN}
 python=${PYTHON:-.venv/bin/python}
@@ -20,9 +21,11 @@ if [ ! -f "$run/fit.json" ]; then
     # shellcheck disable=SC2086
     $python -m training.fit --model "$run/onnx" --out "$run/fit.json" --questions 3000 ${FIT_ARGS:-}
 fi
-# shellcheck disable=SC2086
-$python -m training.calibrate --model "$run/onnx" --fit "$run/fit.json" --questions 1000 --precision 0.8 \
-    ${CALIBRATE_ARGS:-} > "$run/calibrate.log"
+if [ "${CALIBRATE:-1}" != 0 ]; then  # CALIBRATE=0 measures RUN/onnx's reader.json as it is
+    # shellcheck disable=SC2086
+    $python -m training.calibrate --model "$run/onnx" --fit "$run/fit.json" --questions 1000 --precision 0.8 \
+        ${CALIBRATE_ARGS:-} > "$run/calibrate.log"
+fi
 
 index() {  # index NAME CORPUS: the measuring corpus's index, built once
     local dir=runs/eval/$1/index

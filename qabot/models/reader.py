@@ -192,12 +192,25 @@ class ReaderConfig:
     close_at: float  # confidence from which declined passages are still shown as "closest"
     span_weight: float = 0.0  # weight of the answer span's score in the confidence
     context: bool = False  # the model reads each candidate with its context (CONTEXT_SEP)
+    # A quote is less likely the answer when another candidate scores nearly as well (the reader is
+    # unsure between them), and more likely when the question is close in meaning to its chunk (the
+    # embedding sees past other words). Both fitted by training/calibrate.py; 0 leaves them out.
+    rival_weight: float = 0.0  # weight of the best other candidate's final score
+    chunk_weight: float = 0.0  # weight of the question's cosine with the quote's chunk
 
     def combine(self, relevance: float, scorer: float, rank: int) -> float:
         return self.reader_weight * relevance + self.scorer_weight * scorer + self.rank_weight / (1 + rank)
 
-    def confidence(self, combined: float, answer_score: float = 0.0) -> float:
-        z = self.slope * combined + self.span_weight * answer_score + self.intercept
+    def confidence(
+        self, combined: float, answer_score: float = 0.0, rival: float = 0.0, chunk: float = 0.0
+    ) -> float:
+        z = (
+            self.slope * combined
+            + self.span_weight * answer_score
+            + self.rival_weight * rival
+            + self.chunk_weight * chunk
+            + self.intercept
+        )
         return float(1 / (1 + np.exp(-z)))
 
 
