@@ -433,6 +433,7 @@ class Answerer:
                 r.answer_score,
                 rival=rival(orders, rank),
                 chunk=c.features.get("chunk", 0.0),
+                structured=evidence.structured(c.features),
             )
             read.append(Candidate(c.sentence, orders[rank], c.features, confidence, span, r.answer_score))
         read.sort(key=lambda c: -c.score)

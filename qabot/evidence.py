@@ -86,6 +86,11 @@ def features(
     }
 
 
+def structured(candidate_features: Mapping[str, float]) -> bool:
+    """Whether a candidate is a unit of a structured document: only those have the features above."""
+    return "intro" in candidate_features
+
+
 _FENCED = re.compile(r"^[ \t]*(?:```|~~~)[^\n]*\n(.*?)(?:^[ \t]*(?:```|~~~)|\Z)", re.DOTALL | re.MULTILINE)
 _INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 _INDENTED_OR_INCLUDE = re.compile(r"^(?:    |\t|\{\*)(.*)$", re.MULTILINE)

@@ -138,3 +138,17 @@ def test_a_context_reader_reads_docs_units_alone(docs_answerer: Answerer) -> Non
     units = index.units([r.id for r in rows])
     assert rows and all(r.id in units for r in rows)  # Markdown and reST units all have a kind
     assert docs_answerer.contexts(rows) == [""] * len(rows)
+
+
+def test_only_units_of_structured_documents_count_as_structured(
+    docs_answerer: Answerer, answerer: Answerer
+) -> None:
+    """What picks the confidence map for docs units: every candidate from the Markdown pages, none from
+    the plain-text seed articles."""
+    from qabot import evidence
+
+    docs, _ = docs_answerer.ranked("How do I set the default key?", k=5)
+    prose, _ = answerer.ranked("How many Russian troops are in Armenia?", k=5)
+    assert docs and prose
+    assert all(evidence.structured(c.features) for c in docs)
+    assert not any(evidence.structured(c.features) for c in prose)

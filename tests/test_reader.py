@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -178,3 +179,22 @@ def test_a_sentence_reads_the_same_whatever_it_is_read_with() -> None:
             alone = model.read(item["question"], [sentence])[0]
             assert alone.relevance == pytest.approx(reading.relevance, abs=1e-5)
             assert alone.answer == reading.answer
+
+
+def test_a_structured_unit_gets_the_score_only_map_and_prose_the_full_one() -> None:
+    """The rival and chunk inputs were fitted on prose: a unit of a Markdown or reST document is mapped
+    from its final score alone, with the map fitted beside them; without that map, by the full one."""
+    import math
+
+    config = reader.ReaderConfig(
+        10, 1.0, 0.0, 0.0, slope=1.0, intercept=-2.0, answer_at=0.5, close_at=0.1,
+        rival_weight=-0.5, chunk_weight=4.0, structured_slope=0.5, structured_intercept=-1.0,
+    )  # fmt: skip
+
+    def logit(p: float) -> float:
+        return math.log(p / (1 - p))
+
+    assert logit(config.confidence(3.0, rival=2.0, chunk=0.5)) == pytest.approx(3.0 - 2.0 - 1.0 + 2.0)
+    assert logit(config.confidence(3.0, rival=2.0, chunk=0.5, structured=True)) == pytest.approx(0.5)
+    older = dataclasses.replace(config, structured_slope=None, structured_intercept=None)
+    assert older.confidence(3.0, 0.0, 2.0, 0.5, structured=True) == config.confidence(3.0, 0.0, 2.0, 0.5)

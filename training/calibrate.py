@@ -13,7 +13,7 @@ Labelled data, none of it from a measuring set:
   the articles do not answer; that set was written alongside the system and is not a held-out set);
 - with `--people FILE`, questions written by hand about some "fit" articles the way someone who skimmed
   them asks (other words than the text), answerable and on-topic unanswerable, asked of the whole index
-  (training/calibration_questions.jsonl; each point counts `--people-weight`).
+  (training/calibration_questions.jsonl; together they weigh `--people-share` of the whole).
 The label is whether the top quote holds a gold answer. A logistic (Platt) map from the top candidate's
 final score gives the confidence; the answer threshold is the lowest confidence at which answers given
 on this mix are right at least `--precision` of the time; passages under `--close` are not shown at all.
@@ -235,7 +235,12 @@ def main() -> None:
     parser.add_argument(
         "--people", type=Path, default=None, help="Hand-written calibration questions (eval format)."
     )
-    parser.add_argument("--people-weight", type=float, default=1.0, help="What each --people point counts.")
+    parser.add_argument(
+        "--people-share",
+        type=float,
+        default=0.5,
+        help="The --people points' share of the whole weight (what people ask, beside SQuAD's crowd).",
+    )
     args = parser.parse_args()
     fitted = json.loads(args.fit.read_text())
     w = fitted["combination"]
@@ -282,9 +287,11 @@ def main() -> None:
             np.full(len(outside), 1 - share),
             np.full(len(close), share),
             np.ones(len(unanswerable)),
-            np.full(len(people), args.people_weight),
         ]
     )
+    if people:  # each hand-written point weighs what makes them `--people-share` of the whole
+        each = args.people_share / (1 - args.people_share) * weights.sum() / len(people)
+        weights = np.concatenate([weights, np.full(len(people), each)])
     features = [f for f in FEATURES if getattr(args, f)]
     if any(len(p) < 5 for p in points) and set(features) - {"span"}:
         parser.error(f"{saved} was kept before --rival and --chunk existed: ask again (without --reuse)")
@@ -296,8 +303,12 @@ def main() -> None:
     confidence = confidences(points, fitted)
     separation["auc_as_fitted"] = auc(confidence, right)
     answer_at = threshold(confidence, right, args.precision, weights)
+    # the inputs beyond the score were fitted on prose: structured documents' units keep the score's map
+    plain = platt(points, [], weights) if set(features) - {"span"} else {}
     config = replace(
         config,
+        structured_slope=plain.get("slope"),
+        structured_intercept=plain.get("intercept"),
         slope=fitted["slope"],
         span_weight=fitted.get("span", 0.0),
         rival_weight=fitted.get("rival", 0.0),

@@ -197,20 +197,33 @@ class ReaderConfig:
     # embedding sees past other words). Both fitted by training/calibrate.py; 0 leaves them out.
     rival_weight: float = 0.0  # weight of the best other candidate's final score
     chunk_weight: float = 0.0  # weight of the question's cosine with the quote's chunk
+    # Those two were fitted on prose; a unit of a structured document (Markdown, reST: a code block, a
+    # sentence with the block it introduces) gets the map fitted on the same points from its final score
+    # alone (None: the same map as prose).
+    structured_slope: float | None = None
+    structured_intercept: float | None = None
 
     def combine(self, relevance: float, scorer: float, rank: int) -> float:
         return self.reader_weight * relevance + self.scorer_weight * scorer + self.rank_weight / (1 + rank)
 
     def confidence(
-        self, combined: float, answer_score: float = 0.0, rival: float = 0.0, chunk: float = 0.0
+        self,
+        combined: float,
+        answer_score: float = 0.0,
+        rival: float = 0.0,
+        chunk: float = 0.0,
+        structured: bool = False,
     ) -> float:
-        z = (
-            self.slope * combined
-            + self.span_weight * answer_score
-            + self.rival_weight * rival
-            + self.chunk_weight * chunk
-            + self.intercept
-        )
+        if structured and self.structured_slope is not None and self.structured_intercept is not None:
+            z = self.structured_slope * combined + self.structured_intercept
+        else:
+            z = (
+                self.slope * combined
+                + self.span_weight * answer_score
+                + self.rival_weight * rival
+                + self.chunk_weight * chunk
+                + self.intercept
+            )
         return float(1 / (1 + np.exp(-z)))
 
 
