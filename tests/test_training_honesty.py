@@ -1,4 +1,4 @@
-from training.honesty import Row, at_honesty
+from training.honesty import Row, at_honesty, served_right
 
 
 def test_readers_are_compared_where_they_decline_as_many_unanswerable_questions() -> None:
@@ -15,3 +15,10 @@ def test_readers_are_compared_where_they_decline_as_many_unanswerable_questions(
     two = at_honesty(rows, 2)
     assert two is not None and (two.declined, two.threshold, two.right, two.right_prose) == (2, 0.6, 2, 1)
     assert at_honesty(rows, 3) is None
+
+
+def test_the_squad_cost_counts_right_quotes_at_the_threshold() -> None:
+    rows = [Row("squad", True, True, 0.9), Row("squad", True, True, 0.3), Row("squad", True, False, 0.8)]
+    assert served_right(rows, 0.5) == 1 / 3
+    assert served_right(rows, 0.2) == 2 / 3
+    assert served_right([], 0.5) == 0.0

@@ -6,8 +6,10 @@ A threshold trades answerable questions declined for unanswerable ones answered,
 to different thresholds are hard to compare from their served figures. This reads the rows that
 `training.measure --out RUN/measure/SET.json` kept and, for each reader, finds the lowest threshold at which
 at least N unanswerable questions (over all the sets together) are declined, and counts the right top
-quotes still served there: the reader with more is the better confidence at that honesty. A diagnostic on
-the measuring sets; nothing is chosen by it.
+quotes still served there: the reader with more is the better confidence at that honesty. Where the run
+also kept SQuAD rows (RUN/measure/squad.json, all answerable), the share of them served right at that
+threshold follows: the cost of that honesty on crowd questions. A diagnostic on the measuring sets;
+nothing is chosen by it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ def at_honesty(rows: Sequence[Row], declined: int) -> AtHonesty | None:
     return None
 
 
+def served_right(rows: Sequence[Row], threshold: float) -> float:
+    """The share of `rows` whose top quote is right and reaches `threshold`."""
+    return sum(1 for r in rows if r.right and r.confidence >= threshold) / max(1, len(rows))
+
+
 def load(run: Path, sets: Sequence[str]) -> list[Row]:
     rows = []
     for name in sets:
@@ -68,10 +75,13 @@ def main() -> None:
     wanted = [int(n) for n in args.declined.split(",")]
     for run in args.runs:
         rows = load(run, args.sets.split(","))
+        squad = load(run, ["squad"]) if (run / "measure" / "squad.json").exists() else []
         cells = []
         for n in wanted:
             found = at_honesty(rows, n)
             served = "-" if found is None else f"{found.right} ({found.right_prose}) at {found.threshold:.3f}"
+            if found is not None and squad:
+                served += f", SQuAD {served_right(squad, found.threshold):.4f}"
             cells.append(f"≥{n} declined: {served}")
         print(f"{run}: " + " | ".join(cells))
 
