@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from qabot.answer import Answerer
+from qabot.config import Settings
+from qabot.evaluate import contains_answer
+from training.examples import HARD, Corpus
+from training.written import example, positive
+
+
+def corpus_of(seed_settings: Settings, tmp_path: Path) -> Corpus:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "corpus").symlink_to(seed_settings.corpus_dir.resolve())
+    (data / "index").symlink_to(seed_settings.index_dir.resolve())
+    return Corpus(data)
+
+
+def test_a_written_question_trains_on_the_sentence_the_helper_quoted(
+    answerer: Answerer, seed_settings: Settings, tmp_path: Path
+) -> None:
+    """The positive is the index's sentence holding the answer inside the quoted sentence (not its first
+    mention elsewhere), the span marks the answer in it, and no negative holds a gold answer."""
+    corpus = corpus_of(seed_settings, tmp_path)
+    doc = "armenia-invites-more-russian-troops"
+    text = corpus.text(doc)
+    mentions = [i for i in range(len(text)) if text.startswith("Gyumri", i)]
+    assert len(mentions) >= 2
+    start, end = corpus.holder(doc, mentions[-1], mentions[-1] + 6) or (0, 0)
+    quoted = text[start:end].strip()
+    item = {
+        "id": "w-1",
+        "question": "Where is the Russian base in Armenia located?",
+        "answers": ["Gyumri"],
+        "sentence": quoted,
+        "source": doc,
+    }
+    place = positive(item, corpus)
+    assert place is not None and place[:2] == (start, end)
+    ex = example(item, corpus, answerer)
+    assert ex is not None
+    assert ex.positive == text[start:end]
+    assert ex.positive[ex.answer[0] : ex.answer[1]] == "Gyumri"
+    assert len(ex.negatives) == HARD and len(ex.contexts) == HARD + 1
+    assert not any(contains_answer(n, item["answers"]) for n in ex.negatives)
+
+
+def test_a_sentence_not_in_the_article_or_without_the_answer_gives_no_group(
+    answerer: Answerer, seed_settings: Settings, tmp_path: Path
+) -> None:
+    corpus = corpus_of(seed_settings, tmp_path)
+    item = {
+        "question": "q",
+        "answers": ["Gyumri"],
+        "sentence": "Not in the article.",
+        "source": "armenia-invites-more-russian-troops",
+    }
+    assert positive(item, corpus) is None
+    text = corpus.text(item["source"])
+    first = text.split(".")[0]
+    assert "Gyumri" not in first
+    assert positive({**item, "sentence": first}, corpus) is None

@@ -1,0 +1,105 @@
+"""Reader examples from questions written by hand in people's words.
+
+    python -m training.written --questions training/written_questions.jsonl --out runs/reader/written.jsonl.gz
+
+SQuAD's crowd wrote its questions looking at the paragraph, so most share their words with the sentence
+that answers them; people asking qabot mostly have not read it. Helpers (who never ran qabot) wrote
+questions about some "train" articles the way someone who skimmed them asks, each with its gold answers
+and the article's answering sentence, both verbatim. One group a question: the index's sentence holding
+the first gold answer inside that answering sentence (the positive, with the answer's span), and the
+three sentences qabot's scorer ranks highest over the whole index that hold no gold answer (negatives),
+as `training/prepare.py` mines SQuAD's. Questions the article does not answer bring no group. Used by
+`training.train --extra`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from qabot.answer import Answerer
+from qabot.config import Settings
+from qabot.evaluate import contains_answer
+from qabot.store import open_index
+from training.examples import HARD, Corpus, Example
+
+
+def positive(item: dict[str, Any], corpus: Corpus) -> tuple[int, int, int, int] | None:
+    """The index sentence holding the first gold answer where the helper's sentence has it, and the
+    answer's characters: (sentence start, end, answer start, end) in the article, or None."""
+    text = corpus.text(item["source"])
+    at = text.find(item["sentence"])
+    if at < 0:
+        return None
+    answer = item["answers"][0]
+    found = text.find(answer, at, at + len(item["sentence"]))
+    if found < 0:
+        return None
+    span = corpus.holder(item["source"], found, found + len(answer))
+    return None if span is None else (*span, found, found + len(answer))
+
+
+def example(item: dict[str, Any], corpus: Corpus, answerer: Answerer) -> Example | None:
+    place = positive(item, corpus)
+    if place is None:
+        return None
+    start, end, a_start, a_end = place
+    doc, answers = item["source"], tuple(item["answers"])
+    candidates, _ = answerer.candidates(item["question"])
+    negatives, contexts = [], [corpus.context(doc, start)]
+    for c in candidates:
+        source = answerer.index.document(c.sentence.doc)
+        sentence = source.text[c.sentence.start : c.sentence.end]
+        if contains_answer(sentence, answers) or (source.id == doc and c.sentence.start == start):
+            continue
+        negatives.append(sentence)
+        contexts.append(corpus.context(source.id, c.sentence.start))
+        if len(negatives) == HARD:
+            break
+    if len(negatives) < HARD:
+        return None
+    text = corpus.text(doc)
+    return Example(
+        item["id"],
+        item["question"],
+        answers,
+        text[start:end],
+        (a_start - start, a_end - start),
+        tuple(negatives),
+        contexts=tuple(contexts),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=Path("runs/reader/data"))
+    parser.add_argument("--questions", type=Path, default=Path("training/written_questions.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("runs/reader/written.jsonl.gz"))
+    args = parser.parse_args()
+    corpus = Corpus(args.data)
+    index = open_index(Settings(index_dir=args.data / "index"), verify=False)
+    answerer = Answerer(index, mode="scorer")
+    items = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]
+    groups, skipped = [], 0
+    for item in items:
+        if not item["answers"]:
+            continue
+        ex = example(item, corpus, answerer)
+        if ex is None:
+            skipped += 1
+        else:
+            groups.append(ex)
+    with gzip.open(args.out, "wt", encoding="utf-8") as sink:
+        for ex in groups:
+            sink.write(json.dumps(asdict(ex)) + "\n")
+    print(f"{len(groups)} groups, {skipped} answerable questions without one", flush=True)
+
+
+if __name__ == "__main__":
+    main()
