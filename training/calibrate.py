@@ -242,6 +242,8 @@ def main() -> None:
         help="The --people points' share of the whole weight (what people ask, beside SQuAD's crowd).",
     )
     args = parser.parse_args()
+    if not 0 <= args.people_share < 1:
+        parser.error("--people-share is a share of the whole weight: from 0 up to, not including, 1")
     fitted = json.loads(args.fit.read_text())
     w = fitted["combination"]
     config = ReaderConfig(
