@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from qabot import retrieve
-from qabot.answer import Answerer
+from qabot.answer import Answerer, rival
 from qabot.config import Settings
 from qabot.evaluate import contains_answer, load_items
 from qabot.models.reader import CONFIG_FILE, OnnxReader, ReaderConfig
@@ -51,12 +51,11 @@ def top(answerer: Answerer, question: str, answers: Sequence[str], scope: object
         return None
     best = candidates[0]
     text = answerer.sentence_text(best.sentence)
-    rival = candidates[1].score if len(candidates) > 1 else 0.0
     return (
         best.score,
         best.answer_score,
         contains_answer(text, answers),
-        rival,
+        rival([c.score for c in candidates], 0),  # as the answer path computes it
         best.features.get("chunk", 0.0),
     )
 
@@ -155,11 +154,17 @@ def threshold(
 POINTS_FILE = "calibration-points.json"
 
 
-def ask(args: argparse.Namespace, reader: OnnxReader) -> dict[str, list[Any]]:
-    """Every labelled question asked through the answer path: its top candidate's point, by group."""
+def training_answerer(args: argparse.Namespace, reader: OnnxReader) -> Answerer:
+    """The answer path over the index of all the training articles, abstention off."""
     scoped_search()
     index = open_index(Settings(index_dir=args.data / "index"), verify=False)
-    answerer = Answerer(index, min_confidence=0.0, reader=reader)
+    return Answerer(index, min_confidence=0.0, reader=reader)
+
+
+def ask(args: argparse.Namespace, reader: OnnxReader) -> dict[str, list[Any]]:
+    """Every labelled question asked through the answer path: its top candidate's point, by group."""
+    answerer = training_answerer(args, reader)
+    index = answerer.index
     questions = list(records(args.data, "fit"))
     random.Random(1).shuffle(questions)
     groups: dict[str, list[Any]] = {"inside": [], "outside": [], "near": [], "seed": []}
@@ -261,10 +266,7 @@ def main() -> None:
     if args.reuse and saved.exists():
         groups = json.loads(saved.read_text())
         if args.people and "people" not in groups:
-            scoped_search()
-            index = open_index(Settings(index_dir=args.data / "index"), verify=False)
-            reader = OnnxReader(args.model)
-            groups["people"] = ask_people(args, Answerer(index, min_confidence=0.0, reader=reader))
+            groups["people"] = ask_people(args, training_answerer(args, OnnxReader(args.model)))
             saved.write_text(json.dumps(groups))
     else:
         (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(config)}))
@@ -295,7 +297,8 @@ def main() -> None:
         each = args.people_share / (1 - args.people_share) * weights.sum() / len(people)
         weights = np.concatenate([weights, np.full(len(people), each)])
     features = [f for f in FEATURES if getattr(args, f)]
-    if any(len(p) < 5 for p in points) and set(features) - {"span"}:
+    beyond_span = bool(set(features) - {"span"})
+    if any(len(p) < 5 for p in points) and beyond_span:
         parser.error(f"{saved} was kept before --rival and --chunk existed: ask again (without --reuse)")
     separation = {
         "auc_final_score": auc(final, right),
@@ -306,7 +309,7 @@ def main() -> None:
     separation["auc_as_fitted"] = auc(confidence, right)
     answer_at = threshold(confidence, right, args.precision, weights)
     # the inputs beyond the score were fitted on prose: structured documents' units keep the score's map
-    plain = platt(points, [], weights) if set(features) - {"span"} else {}
+    plain = platt(points, [], weights) if beyond_span else {}
     config = replace(
         config,
         structured_slope=plain.get("slope"),
