@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+from qabot import store
 from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import contains_answer
 from training.examples import HARD, Corpus
-from training.written import example, positive
+from training.written import docs_example, example, positive
+
+from .test_docs import DOCS
 
 
 def corpus_of(seed_settings: Settings, tmp_path: Path) -> Corpus:
@@ -61,3 +65,35 @@ def test_a_sentence_not_in_the_article_or_without_the_answer_gives_no_group(
     first = text.split(".")[0]
     assert "Gyumri" not in first
     assert positive({**item, "sentence": first}, corpus) is None
+
+
+def test_a_written_question_about_a_docs_page_trains_on_the_unit_that_quotes_the_snippet(
+    seed_settings: Settings, tmp_path: Path
+) -> None:
+    """A snippet from a code block makes the unit qabot quotes (its introducing sentence with the block)
+    the positive, with the answer marked in it; a heading holding the answer gives no group."""
+    index_dir = tmp_path / "docs-index"
+    index_dir.mkdir()
+    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
+    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
+    store.build(settings)
+    index = store.open_index(settings)
+    answerer = Answerer(index, mode="scorer")
+    item = {
+        "id": "wd-1",
+        "question": "where do i put my api token for the weather thing so it's used by default?",
+        "answers": ["qabot keys set weather"],
+        "sentence": "qabot keys set weather --value sk-12345",
+        "source": "cli",
+    }
+    ex = docs_example(item, answerer)
+    assert ex is not None
+    cli = (DOCS / "cli.md").read_text(encoding="utf-8")
+    assert ex.positive.startswith("To set the default key") and ex.positive in cli
+    assert ex.positive[ex.answer[0] : ex.answer[1]] == "qabot keys set weather"
+    assert len(ex.negatives) == HARD and len(ex.contexts) == HARD + 1
+    assert not any(contains_answer(n, item["answers"]) for n in ex.negatives)
+    heading = {**item, "answers": ["Setting the key"], "sentence": "## Setting the key"}
+    assert docs_example(heading, answerer) is None
+    assert docs_example({**item, "source": "no-such-page"}, answerer) is None
+    index.close()

@@ -10,6 +10,14 @@ the first gold answer inside that answering sentence (the positive, with the ans
 three sentences qabot's scorer ranks highest over the whole index that hold no gold answer (negatives),
 as `training/prepare.py` mines SQuAD's. Questions the article does not answer bring no group. Used by
 `training.train --extra`.
+
+    python -m training.written --docs runs/docs/index --questions training/written_docs_questions.jsonl \
+        --out runs/reader/written-docs.jsonl.gz
+
+With `--docs INDEX` the questions are about pages of a documentation index (`training.docs` builds one of
+25 projects' docs, none of them FastAPI's or Click's) and their "sentence" is any verbatim snippet of the
+page (a sentence, a line of code): the positive is the unit the index quotes (a paragraph, a sentence
+with the code block it introduces, a block) holding the first gold answer inside the snippet.
 """
 
 from __future__ import annotations
@@ -21,10 +29,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from qabot import markup
 from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import contains_answer
-from qabot.store import open_index
+from qabot.store import SentenceRow, open_index
 from training.examples import HARD, Corpus, Example
 
 
@@ -74,6 +83,67 @@ def example(item: dict[str, Any], corpus: Corpus, answerer: Answerer) -> Example
     )
 
 
+def unit_holding(item: dict[str, Any], answerer: Answerer) -> tuple[SentenceRow, int, int] | None:
+    """The unit of the item's page holding the first gold answer where the helper's snippet has it, and
+    the answer's characters in the page; None when the snippet or the answer is not there, or only a
+    heading holds it (headings are never quoted)."""
+    index = answerer.index
+    found = index.db.execute("SELECT rowid, text FROM documents WHERE id = ?", (item["source"],)).fetchone()
+    if found is None:
+        return None
+    row, text = found
+    at = text.find(item["sentence"])
+    answer = item["answers"][0]
+    a_start = text.find(answer, at, at + len(item["sentence"])) if at >= 0 else -1
+    if a_start < 0:
+        return None
+    a_end = a_start + len(answer)
+    rows = index.db.execute(
+        "SELECT rowid, doc, start, end FROM sentences WHERE doc = ? AND start <= ? AND end >= ?",
+        (row, a_start, a_end),
+    ).fetchall()
+    units = index.units([r[0] for r in rows])
+    for r in rows:
+        unit = units.get(r[0])
+        if unit is None or unit.kind != markup.HEADING:
+            return SentenceRow(*r), a_start, a_end
+    return None
+
+
+def docs_example(item: dict[str, Any], answerer: Answerer) -> Example | None:
+    """A group from a question about a documentation page: the unit quoting the answer, and the three
+    units qabot's scorer ranks highest over the whole index that hold no gold answer."""
+    place = unit_holding(item, answerer)
+    if place is None:
+        return None
+    row, a_start, a_end = place
+    index = answerer.index
+    positive_text = index.document(row.doc).text[row.start : row.end]
+    answers = tuple(item["answers"])
+    candidates, _ = answerer.candidates(item["question"])
+    negatives, rows = [], [row]
+    for c in candidates:
+        s = c.sentence
+        text = index.document(s.doc).text[s.start : s.end]
+        if s.id == row.id or contains_answer(text, answers):
+            continue
+        negatives.append(text)
+        rows.append(s)
+        if len(negatives) == HARD:
+            break
+    if len(negatives) < HARD:
+        return None
+    return Example(
+        item["id"],
+        item["question"],
+        answers,
+        positive_text,
+        (a_start - row.start, a_end - row.start),
+        tuple(negatives),
+        contexts=tuple(answerer.contexts(rows)),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -81,16 +151,19 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("runs/reader/data"))
     parser.add_argument("--questions", type=Path, default=Path("training/written_questions.jsonl"))
     parser.add_argument("--out", type=Path, default=Path("runs/reader/written.jsonl.gz"))
+    parser.add_argument(
+        "--docs", type=Path, help="A documentation index the questions are about (instead of --data's)."
+    )
     args = parser.parse_args()
-    corpus = Corpus(args.data)
-    index = open_index(Settings(index_dir=args.data / "index"), verify=False)
+    corpus = None if args.docs else Corpus(args.data)
+    index = open_index(Settings(index_dir=args.docs or args.data / "index"), verify=False)
     answerer = Answerer(index, mode="scorer")
     items = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]
     groups, skipped = [], 0
     for item in items:
         if not item["answers"]:
             continue
-        ex = example(item, corpus, answerer)
+        ex = example(item, corpus, answerer) if corpus else docs_example(item, answerer)
         if ex is None:
             skipped += 1
         else:
