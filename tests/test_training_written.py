@@ -8,7 +8,7 @@ from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import contains_answer
 from training.examples import HARD, Corpus
-from training.written import docs_example, example, positive
+from training.written import docs_example, example, held, positive
 
 from .test_docs import DOCS
 
@@ -97,3 +97,10 @@ def test_a_written_question_about_a_docs_page_trains_on_the_unit_that_quotes_the
     assert docs_example(heading, answerer) is None
     assert docs_example({**item, "source": "no-such-page"}, answerer) is None
     index.close()
+
+
+def test_a_quarter_of_the_docs_pages_are_held_out_and_always_the_same() -> None:
+    pages = [f"project/page-{n}" for n in range(400)]
+    kept = [p for p in pages if held(p)]
+    assert 0.18 < len(kept) / len(pages) < 0.32
+    assert kept == [p for p in pages if held(p)]

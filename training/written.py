@@ -17,7 +17,9 @@ as `training/prepare.py` mines SQuAD's. Questions the article does not answer br
 With `--docs INDEX` the questions are about pages of a documentation index (`training.docs` builds one of
 25 projects' docs, none of them FastAPI's or Click's) and their "sentence" is any verbatim snippet of the
 page (a sentence, a line of code): the positive is the unit the index quotes (a paragraph, a sentence
-with the code block it introduces, a block) holding the first gold answer inside the snippet.
+with the code block it introduces, a block) holding the first gold answer inside the snippet. A quarter of
+the pages (a stable draw, `held`) bring no group: their questions, answerable and not, are a docs set to
+measure with (`--held-out FILE` writes them; `training/pipeline.sh` measures it as `docs_held`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import contains_answer
 from qabot.store import SentenceRow, open_index
-from training.examples import HARD, Corpus, Example
+from training.examples import HARD, Corpus, Example, share
+
+HELD_SHARE = 0.25  # of the documentation pages: measured on, never trained on
+
+
+def held(page: str) -> bool:
+    return share(f"held:{page}") < HELD_SHARE
 
 
 def positive(item: dict[str, Any], corpus: Corpus) -> tuple[int, int, int, int] | None:
@@ -154,11 +162,20 @@ def main() -> None:
     parser.add_argument(
         "--docs", type=Path, help="A documentation index the questions are about (instead of --data's)."
     )
+    parser.add_argument(
+        "--held-out", type=Path, help="With --docs: write the held pages' questions here (eval format)."
+    )
     args = parser.parse_args()
     corpus = None if args.docs else Corpus(args.data)
     index = open_index(Settings(index_dir=args.docs or args.data / "index"), verify=False)
     answerer = Answerer(index, mode="scorer")
     items = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]
+    if args.docs:
+        kept = [i for i in items if held(i["source"])]
+        items = [i for i in items if not held(i["source"])]
+        if args.held_out:
+            args.held_out.write_text("".join(json.dumps(i) + "\n" for i in kept), encoding="utf-8")
+            print(f"{len(kept)} questions of {len({i['source'] for i in kept})} held pages", flush=True)
     groups, skipped = [], 0
     for item in items:
         if not item["answers"]:
