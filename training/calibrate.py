@@ -322,30 +322,32 @@ def main() -> None:
         answer_at=answer_at,
         close_at=args.close,
     )
-    n_in = len(inside)
-    conf_in, conf_out = confidence[:n_in], confidence[n_in : n_in + len(outside)]
-    conf_near = confidence[n_in + len(outside) : n_in + len(outside) + len(close)]
-    conf_seed = confidence[n_in + len(outside) + len(close) : len(points) - len(people)]
-    conf_people = confidence[len(points) - len(people) :]
+    # each group's confidences and hits, in the order `points` put them together
+    sizes = {"inside": inside, "outside": outside, "near": close, "seed": unanswerable, "people": people}
+    cuts = np.cumsum([len(v) for v in sizes.values()])[:-1]
+    conf = dict(zip(sizes, np.split(confidence, cuts), strict=True))
+    hits = dict(zip(sizes, np.split(right > 0, cuts), strict=True))
     people_items = [bool(p[5]) for p in kept]
     report = {
-        "questions_in_corpus": n_in,
+        "questions_in_corpus": len(inside),
         "questions_without_article": len(outside),
         "seed_unanswerable": len(unanswerable),
         "top1_in_corpus": float(np.mean([p[2] for p in inside])),
-        "answered_in_corpus": float(np.mean(conf_in >= answer_at)),
-        "top1_in_corpus_after_declining": float(np.mean((conf_in >= answer_at) & right[:n_in].astype(bool))),
-        "answered_without_article": float(np.mean(conf_out >= answer_at)),
-        "unsure_without_article": float(np.mean((conf_out < answer_at) & (conf_out >= args.close))),
+        "answered_in_corpus": float(np.mean(conf["inside"] >= answer_at)),
+        "top1_in_corpus_after_declining": float(np.mean((conf["inside"] >= answer_at) & hits["inside"])),
+        "answered_without_article": float(np.mean(conf["outside"] >= answer_at)),
+        "unsure_without_article": float(
+            np.mean((conf["outside"] < answer_at) & (conf["outside"] >= args.close))
+        ),
         "questions_answer_removed": len(close),
-        "answered_answer_removed": float(np.mean(conf_near >= answer_at)) if close else None,
-        "seed_unanswerable_answered": int(np.sum(conf_seed >= answer_at)),
-        **people_report(conf_people, right[len(points) - len(people) :], people_items, answer_at),
+        "answered_answer_removed": float(np.mean(conf["near"] >= answer_at)) if close else None,
+        "seed_unanswerable_answered": int(np.sum(conf["seed"] >= answer_at)),
+        **people_report(conf["people"], hits["people"], people_items, answer_at),
         "precision": args.precision,
         "near_weight": share,
         **separation,
         "reliability": reliability(confidence, right),
-        "thresholds": tradeoffs(confidence, right, weights, n_in, len(outside), len(close)),
+        "thresholds": tradeoffs(confidence, right, weights, conf, hits["inside"], bool(close)),
     }
     (args.model / CONFIG_FILE).write_text(
         json.dumps({"config": asdict(config), "calibration": report}, indent=2)
@@ -371,14 +373,17 @@ def people_report(
 
 
 def tradeoffs(
-    confidence: np.ndarray, right: np.ndarray, weights: np.ndarray, n_in: int, n_out: int, n_near: int
+    confidence: np.ndarray,
+    right: np.ndarray,
+    weights: np.ndarray,
+    conf: dict[str, np.ndarray],
+    hits: np.ndarray,
+    near: bool,
 ) -> list[dict[str, float | None]]:
     """What each answer threshold would do: answers given in and out of the corpus and with the answer
     removed, and their precision on the whole (weighted) mix."""
     rows = []
-    inside, outside = confidence[:n_in], confidence[n_in : n_in + n_out]
-    close = confidence[n_in + n_out : n_in + n_out + n_near]
-    hits = right[:n_in] > 0
+    inside, outside, close = conf["inside"], conf["outside"], conf["near"]
     for at in np.arange(0.1, 0.95, 0.05):
         given = confidence >= at
         precision = (
@@ -391,7 +396,7 @@ def tradeoffs(
                 "answered_in_corpus": round(float(np.mean(inside >= at)), 3),
                 "top1_in_corpus_after_declining": round(float(np.mean((inside >= at) & hits)), 3),
                 "answered_without_article": round(float(np.mean(outside >= at)), 3),
-                "answered_answer_removed": round(float(np.mean(close >= at)), 3) if n_near else None,
+                "answered_answer_removed": round(float(np.mean(close >= at)), 3) if near else None,
             }
         )
     return rows
