@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from qabot import store
 from qabot.answer import Answerer
 from qabot.config import Settings
-from qabot.evaluate import load_items
+from qabot.evaluate import Item, load_items
 from qabot.models.reader import WEIGHTS_DIR
-from training.measure import auc, measure
+from training.measure import ask, auc, measure
 
 from .conftest import EVAL_DIR
+from .test_docs import DOCS
 
 
 def test_auc_counts_wins_and_half_ties() -> None:
@@ -25,3 +31,25 @@ def test_as_served_is_what_qabot_answers(seed_settings: Settings, answerer: Answ
         assert row["served"] == answer.answered
         if len(answer.quotes) > 1:
             assert row["second"] == answer.quotes[1].confidence
+
+
+def test_within_project_asks_only_the_documents_of_the_questions_project(
+    seed_settings: Settings, tmp_path: Path
+) -> None:
+    """Two projects with the same page: asked within its project, every quote comes from that project's
+    folder; asked of the whole index, the other project's copy may answer."""
+    corpus = tmp_path / "corpus"
+    for project in ("alpha", "beta"):
+        shutil.copytree(DOCS, corpus / project)
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir)
+    store.build(settings)
+    answerer = Answerer(store.open_index(settings), min_confidence=0.0)
+    item = Item(question="How do I set the Weather API key?", answers=("qabot keys set weather",))
+    for project in ("alpha", "beta"):
+        answer = ask(answerer, replace(item, source=f"{project}/cli"), within_project=True)
+        assert answer.quotes and all(q.source.path.startswith(f"{project}/") for q in answer.quotes)
+    everywhere = ask(answerer, replace(item, source="alpha/cli"))
+    assert {q.source.path.split("/")[0] for q in everywhere.quotes} == {"alpha", "beta"}

@@ -6,6 +6,10 @@ Each question is answered once with abstention off (the order), and "as served" 
 threshold to the top confidence afterwards, which is what `qabot eval` counts as answered; the confidence
 AUC is that of a right top quote against the rest (wrong, or a question that must be declined). Without
 `--reader`, the shipped reader. Prints one JSON line; `--out` also keeps every question's row.
+
+`--within-project` asks each question of its own project's documents only (the first folder of its
+`source`), as a project's docs bot would be asked: the documentation index of `training.docs` holds 25
+projects, and "what do I raise to get a 403?" has an answer in Django's docs and another in Pyramid's.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from qabot.answer import Answerer
-from qabot.evaluate import contains_answer, load_items, run_items
+from qabot.answer import Answer, Answerer, parse_filters
+from qabot.evaluate import Item, contains_answer, load_items
 from qabot.models.reader import WEIGHTS_DIR, OnnxReader
 from qabot.store import open_index_dir
 
@@ -43,7 +47,16 @@ def auc(right: list[float], rest: list[float]) -> float:
     return wins / (len(right) * len(rest))
 
 
-def measure(index: Path, questions: Path, reader_dir: Path, limit: int | None = None) -> dict[str, Any]:
+def ask(answerer: Answerer, item: Item, within_project: bool = False) -> Answer:
+    if within_project and item.source:
+        project = item.source.split("/")[0]
+        return answerer.answer(item.question, 3, filters=parse_filters(sources=(project,)))
+    return answerer.answer(item.question, 3, history=item.turns[:-1])
+
+
+def measure(
+    index: Path, questions: Path, reader_dir: Path, limit: int | None = None, within_project: bool = False
+) -> dict[str, Any]:
     reader = OnnxReader(reader_dir)
     answerer = Answerer(open_index_dir(index), min_confidence=0.0, reader=reader)
     items = load_items(questions)
@@ -52,13 +65,14 @@ def measure(index: Path, questions: Path, reader_dir: Path, limit: int | None = 
         items = items[:limit]
     at = reader.config.answer_at
     rows = []
-    for r in run_items(answerer, items, 3):
-        quotes, gold = r.answer.quotes, r.item.answers
+    for item in items:
+        answer = ask(answerer, item, within_project)
+        quotes, gold = answer.quotes, item.answers
         hit1 = bool(gold) and bool(quotes) and contains_answer(quotes[0].text, gold)
         hit3 = bool(gold) and any(contains_answer(q.text, gold) for q in quotes[:3])
-        top = r.answer.top_score
+        top = answer.top_score
         second = quotes[1].confidence if len(quotes) > 1 else None
-        rows.append(Row(r.item.id, r.item.kind, bool(gold), hit1, hit3, top, top >= at, second))
+        rows.append(Row(item.id, item.kind, bool(gold), hit1, hit3, top, top >= at, second))
     answerable = [x for x in rows if x.answerable]
     unanswerable = [x for x in rows if not x.answerable]
     n = max(1, len(answerable))
@@ -94,8 +108,13 @@ def main() -> None:
     parser.add_argument("--reader", type=Path, default=WEIGHTS_DIR, help="An exported, calibrated reader.")
     parser.add_argument("--limit", type=int, default=None, help="A fixed random sample of this size.")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--within-project",
+        action="store_true",
+        help="Ask each question of the documents under its source's first folder only.",
+    )
     args = parser.parse_args()
-    result = measure(args.index, args.questions, args.reader, args.limit)
+    result = measure(args.index, args.questions, args.reader, args.limit, args.within_project)
     print(json.dumps(result["summary"]))
     if args.out:
         args.out.write_text(json.dumps(result))

@@ -57,7 +57,7 @@ measure fastapi "$fastapi" eval/fastapi_questions.jsonl
 measure click "$click" eval/click_questions.jsonl
 docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
 if [ -f "$docs_held" ] && [ -f runs/docs/index/CURRENT ]; then
-    measure docs_held runs/docs/index "$docs_held"
+    measure docs_held runs/docs/index "$docs_held" --within-project
 fi
 if [ "${SQUAD_LIMIT:-1500}" != 0 ] && [ -d "$squad" ]; then
     measure squad "$(index squad "$squad/corpus")" "$squad/questions.jsonl" --limit "${SQUAD_LIMIT:-1500}"
