@@ -48,10 +48,9 @@ def auc(right: list[float], rest: list[float]) -> float:
 
 
 def ask(answerer: Answerer, item: Item, within_project: bool = False) -> Answer:
-    if within_project and item.source:
-        project = item.source.split("/")[0]
-        return answerer.answer(item.question, 3, filters=parse_filters(sources=(project,)))
-    return answerer.answer(item.question, 3, history=item.turns[:-1])
+    project = item.source.split("/")[0] if within_project and item.source else None
+    filters = parse_filters(sources=(project,)) if project else None
+    return answerer.answer(item.question, 3, history=item.turns[:-1], filters=filters)
 
 
 def measure(
