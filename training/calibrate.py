@@ -347,7 +347,7 @@ def main() -> None:
         "near_weight": share,
         **separation,
         "reliability": reliability(confidence, right),
-        "thresholds": tradeoffs(confidence, right, weights, conf, hits["inside"], bool(close)),
+        "thresholds": tradeoffs(confidence, right, weights, conf, hits["inside"]),
     }
     (args.model / CONFIG_FILE).write_text(
         json.dumps({"config": asdict(config), "calibration": report}, indent=2)
@@ -378,7 +378,6 @@ def tradeoffs(
     weights: np.ndarray,
     conf: dict[str, np.ndarray],
     hits: np.ndarray,
-    near: bool,
 ) -> list[dict[str, float | None]]:
     """What each answer threshold would do: answers given in and out of the corpus and with the answer
     removed, and their precision on the whole (weighted) mix."""
@@ -396,7 +395,7 @@ def tradeoffs(
                 "answered_in_corpus": round(float(np.mean(inside >= at)), 3),
                 "top1_in_corpus_after_declining": round(float(np.mean((inside >= at) & hits)), 3),
                 "answered_without_article": round(float(np.mean(outside >= at)), 3),
-                "answered_answer_removed": round(float(np.mean(close >= at)), 3) if near else None,
+                "answered_answer_removed": round(float(np.mean(close >= at)), 3) if len(close) else None,
             }
         )
     return rows

@@ -27,7 +27,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -60,33 +62,44 @@ def positive(item: dict[str, Any], corpus: Corpus) -> tuple[int, int, int, int] 
     return None if span is None else (*span, found, found + len(answer))
 
 
+def hard_negatives(
+    answerer: Answerer, question: str, answers: Sequence[str], is_positive: Callable[[SentenceRow], bool]
+) -> list[SentenceRow] | None:
+    """The scorer's best `HARD` candidates for the question that hold no gold answer and are not the
+    positive, best first; None when there are fewer."""
+    candidates, _ = answerer.candidates(question)
+    kept = (
+        c.sentence
+        for c in candidates
+        if not is_positive(c.sentence) and not contains_answer(answerer.sentence_text(c.sentence), answers)
+    )
+    rows = list(islice(kept, HARD))
+    return rows if len(rows) == HARD else None
+
+
 def example(item: dict[str, Any], corpus: Corpus, answerer: Answerer) -> Example | None:
     place = positive(item, corpus)
     if place is None:
         return None
     start, end, a_start, a_end = place
     doc, answers = item["source"], tuple(item["answers"])
-    candidates, _ = answerer.candidates(item["question"])
-    negatives, contexts = [], [corpus.context(doc, start)]
-    for c in candidates:
-        source = answerer.index.document(c.sentence.doc)
-        sentence = source.text[c.sentence.start : c.sentence.end]
-        if contains_answer(sentence, answers) or (source.id == doc and c.sentence.start == start):
-            continue
-        negatives.append(sentence)
-        contexts.append(corpus.context(source.id, c.sentence.start))
-        if len(negatives) == HARD:
-            break
-    if len(negatives) < HARD:
+    index = answerer.index
+
+    def is_positive(s: SentenceRow) -> bool:
+        return s.start == start and index.document(s.doc).id == doc
+
+    rows = hard_negatives(answerer, item["question"], answers, is_positive)
+    if rows is None:
         return None
-    text = corpus.text(doc)
+    contexts = [corpus.context(doc, start)]
+    contexts += [corpus.context(index.document(s.doc).id, s.start) for s in rows]
     return Example(
         item["id"],
         item["question"],
         answers,
-        text[start:end],
+        corpus.text(doc)[start:end],
         (a_start - start, a_end - start),
-        tuple(negatives),
+        tuple(answerer.sentence_text(s) for s in rows),
         contexts=tuple(contexts),
     )
 
@@ -125,30 +138,18 @@ def docs_example(item: dict[str, Any], answerer: Answerer) -> Example | None:
     if place is None:
         return None
     row, a_start, a_end = place
-    index = answerer.index
-    positive_text = index.document(row.doc).text[row.start : row.end]
     answers = tuple(item["answers"])
-    candidates, _ = answerer.candidates(item["question"])
-    negatives, rows = [], [row]
-    for c in candidates:
-        s = c.sentence
-        text = index.document(s.doc).text[s.start : s.end]
-        if s.id == row.id or contains_answer(text, answers):
-            continue
-        negatives.append(text)
-        rows.append(s)
-        if len(negatives) == HARD:
-            break
-    if len(negatives) < HARD:
+    rows = hard_negatives(answerer, item["question"], answers, lambda s: s.id == row.id)
+    if rows is None:
         return None
     return Example(
         item["id"],
         item["question"],
         answers,
-        positive_text,
+        answerer.sentence_text(row),
         (a_start - row.start, a_end - row.start),
-        tuple(negatives),
-        contexts=tuple(answerer.contexts(rows)),
+        tuple(answerer.sentence_text(s) for s in rows),
+        contexts=tuple(answerer.contexts([row, *rows])),
     )
 
 
@@ -171,11 +172,12 @@ def main() -> None:
     answerer = Answerer(index, mode="scorer")
     items = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]
     if args.docs:
-        kept = [i for i in items if held(i["source"])]
+        held_items = [i for i in items if held(i["source"])]
         items = [i for i in items if not held(i["source"])]
         if args.held_out:
-            args.held_out.write_text("".join(json.dumps(i) + "\n" for i in kept), encoding="utf-8")
-            print(f"{len(kept)} questions of {len({i['source'] for i in kept})} held pages", flush=True)
+            args.held_out.write_text("".join(json.dumps(i) + "\n" for i in held_items), encoding="utf-8")
+            pages = len({i["source"] for i in held_items})
+            print(f"{len(held_items)} questions of {pages} held pages", flush=True)
     groups, skipped = [], 0
     for item in items:
         if not item["answers"]:
