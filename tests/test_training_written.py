@@ -96,6 +96,13 @@ def test_a_written_question_about_a_docs_page_trains_on_the_unit_that_quotes_the
     heading = {**item, "answers": ["Setting the key"], "sentence": "## Setting the key"}
     assert docs_example(heading, answerer) is None
     assert docs_example({**item, "source": "no-such-page"}, answerer) is None
+    assert ex.absent == () and ex.absent_contexts == ()
+    # with --near: units of the same page that hold no gold answer, read as the reader reads them
+    near = docs_example(item, answerer, near_n=2)
+    assert near is not None and near.negatives == ex.negatives
+    assert len(near.absent) == 2 and len(near.absent_contexts) == 2
+    assert all(a in cli and a != ex.positive for a in near.absent)
+    assert not any(contains_answer(a, item["answers"]) for a in near.absent)
     index.close()
 
 

@@ -36,8 +36,8 @@ it shares with its answering sentence replaced by their nearest word ("film" -> 
 have not read the documents ask; the groups are otherwise unchanged.
 
 `--extra FILE` adds groups written whole (training/docs.py: documentation headings as questions, the unit
-under each as its answer, no span), `--extra-copies N` times each a pass; they bring no absent group and
-are never blanked.
+under each as its answer, no span), `--extra-copies N` times each a pass; they bring a group without their
+answer only where the file gives one (`training.written --docs … --near N`) and are never blanked.
 """
 
 from __future__ import annotations

@@ -20,6 +20,12 @@ page (a sentence, a line of code): the positive is the unit the index quotes (a 
 with the code block it introduces, a block) holding the first gold answer inside the snippet. A quarter of
 the pages (a stable draw, `held`) bring no group: their questions, answerable and not, are a docs set to
 measure with (`--held-out FILE` writes them; `training/pipeline.sh` measures it as `docs_held`).
+
+`--near N` (with `--docs`): each group also brings a group without its answer, the N units of its own page
+the scorer ranks highest less the chunks holding a gold answer (`training.calibrate.near`), as SQuAD's
+`--near-share` groups come from their own article: what an on-topic question a project's docs do not
+answer meets is that project's pages, and the reader is to learn that they must score low in absolute
+terms (FastAPI's and Click's unanswerable questions were declined less as the docs reading improved).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import contains_answer
 from qabot.store import SentenceRow, open_index
+from training.calibrate import near
 from training.examples import HARD, Corpus, Example, share
 
 HELD_SHARE = 0.25  # of the documentation pages: measured on, never trained on
@@ -131,9 +138,33 @@ def unit_holding(item: dict[str, Any], answerer: Answerer) -> tuple[SentenceRow,
     return None
 
 
-def docs_example(item: dict[str, Any], answerer: Answerer) -> Example | None:
+def near_units(answerer: Answerer, item: dict[str, Any], positive_id: int, n: int) -> list[SentenceRow]:
+    """The scorer's best `n` units of the item's page outside the chunks holding a gold answer (fewer
+    when the page has fewer), none of them the positive or holding a gold answer."""
+    answers = item["answers"]
+    scope = near(answerer.index, item["source"], answers)
+    if not len(scope.chunks):
+        return []
+    candidates, _ = answerer.candidates(item["question"], scope)
+    allowed = {
+        s.id
+        for c in answerer.index.chunks(scope.chunks.tolist())
+        for s in answerer.index.sentences(c.first, c.last)
+    }
+    kept = (
+        c.sentence
+        for c in candidates
+        if c.sentence.id in allowed
+        and c.sentence.id != positive_id
+        and not contains_answer(answerer.sentence_text(c.sentence), answers)
+    )
+    return list(islice(kept, n))
+
+
+def docs_example(item: dict[str, Any], answerer: Answerer, near_n: int = 0) -> Example | None:
     """A group from a question about a documentation page: the unit quoting the answer, and the three
-    units qabot's scorer ranks highest over the whole index that hold no gold answer."""
+    units qabot's scorer ranks highest over the whole index that hold no gold answer; with `near_n`, also
+    that many of its page's units outside the answer's chunks as a group without the answer."""
     place = unit_holding(item, answerer)
     if place is None:
         return None
@@ -142,6 +173,7 @@ def docs_example(item: dict[str, Any], answerer: Answerer) -> Example | None:
     rows = hard_negatives(answerer, item["question"], answers, lambda s: s.id == row.id)
     if rows is None:
         return None
+    absent = near_units(answerer, item, row.id, near_n) if near_n else []
     return Example(
         item["id"],
         item["question"],
@@ -149,7 +181,9 @@ def docs_example(item: dict[str, Any], answerer: Answerer) -> Example | None:
         answerer.sentence_text(row),
         (a_start - row.start, a_end - row.start),
         tuple(answerer.sentence_text(s) for s in rows),
+        absent=tuple(answerer.sentence_text(s) for s in absent),
         contexts=tuple(answerer.contexts([row, *rows])),
+        absent_contexts=tuple(answerer.contexts(absent)) if absent else (),
     )
 
 
@@ -165,6 +199,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--held-out", type=Path, help="With --docs: write the held pages' questions here (eval format)."
+    )
+    parser.add_argument(
+        "--near",
+        type=int,
+        default=0,
+        metavar="N",
+        help="With --docs: a group without the answer of N page units.",
     )
     args = parser.parse_args()
     corpus = None if args.docs else Corpus(args.data)
@@ -182,7 +223,7 @@ def main() -> None:
     for item in items:
         if not item["answers"]:
             continue
-        ex = example(item, corpus, answerer) if corpus else docs_example(item, answerer)
+        ex = example(item, corpus, answerer) if corpus else docs_example(item, answerer, args.near)
         if ex is None:
             skipped += 1
         else:
