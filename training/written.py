@@ -208,6 +208,8 @@ def main() -> None:
         help="With --docs: a group without the answer of N page units.",
     )
     args = parser.parse_args()
+    if args.near and not args.docs:
+        parser.error("--near needs --docs (SQuAD's groups without their answer come from training/prepare.py)")
     corpus = None if args.docs else Corpus(args.data)
     index = open_index(Settings(index_dir=args.docs or args.data / "index"), verify=False)
     answerer = Answerer(index, mode="scorer")
