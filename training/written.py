@@ -209,7 +209,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.near and not args.docs:
-        parser.error("--near needs --docs (SQuAD's groups without their answer come from training/prepare.py)")
+        parser.error("--near needs --docs (SQuAD's groups without their answer: training/prepare.py)")
     corpus = None if args.docs else Corpus(args.data)
     index = open_index(Settings(index_dir=args.docs or args.data / "index"), verify=False)
     answerer = Answerer(index, mode="scorer")
