@@ -140,23 +140,17 @@ def unit_holding(item: dict[str, Any], answerer: Answerer) -> tuple[SentenceRow,
 
 def near_units(answerer: Answerer, item: dict[str, Any], positive_id: int, n: int) -> list[SentenceRow]:
     """The scorer's best `n` units of the item's page outside the chunks holding a gold answer (fewer
-    when the page has fewer), none of them the positive or holding a gold answer."""
-    answers = item["answers"]
-    scope = near(answerer.index, item["source"], answers)
+    when the page has fewer), none of them the positive (so none holds a gold answer either)."""
+    scope = near(answerer.index, item["source"], item["answers"])
     if not len(scope.chunks):
         return []
     candidates, _ = answerer.candidates(item["question"], scope)
-    allowed = {
-        s.id
-        for c in answerer.index.chunks(scope.chunks.tolist())
-        for s in answerer.index.sentences(c.first, c.last)
-    }
+    # FTS5 narrows a scope by document only, so keyword hits may bring the answer's chunks back
+    ranges = [(c.first, c.last) for c in answerer.index.chunks(scope.chunks.tolist())]
     kept = (
         c.sentence
         for c in candidates
-        if c.sentence.id in allowed
-        and c.sentence.id != positive_id
-        and not contains_answer(answerer.sentence_text(c.sentence), answers)
+        if c.sentence.id != positive_id and any(a <= c.sentence.id <= b for a, b in ranges)
     )
     return list(islice(kept, n))
 
