@@ -136,6 +136,7 @@ class Answer:
     nearest: tuple[Source, ...] = ()  # when not answered: where the closest material is
     top_score: float = 0.0  # the best candidate's confidence (its score where nothing reads), for calibration
     timeline: bool = False  # quotes are one per document, oldest first
+    structured: bool = False  # the best candidate is a unit of a Markdown or reST document (own thresholds)
 
     @property
     def status(self) -> str:
@@ -200,14 +201,16 @@ class Answerer:
         self.encoder = index.encoder(threads)
         self.reader = (reader or OnnxReader(threads=threads)) if mode in READ_MODES else None
         calibrated = load_calibration(index.index_dir, index.manifest["model_key"])
-        if self.reader is None:
-            self.min_confidence, self.close_at = float("-inf"), float("-inf")
-        else:
-            config = self.reader.config
-            self.min_confidence = next(
-                v for v in (min_confidence, calibrated, config.answer_at) if v is not None
-            )
-            self.close_at = min(config.close_at, self.min_confidence)
+        # (answer from, show as closest from) for prose and for units of structured documents: the
+        # reader's own per kind, or one threshold the asker or the index's calibration chose for both
+        self.floors: dict[bool, tuple[float, float]] = {}
+        for structured in (False, True):
+            if self.reader is None:
+                self.floors[structured] = (float("-inf"), float("-inf"))
+                continue
+            answer_at, close_at = self.reader.config.floors(structured)
+            chosen = next((v for v in (min_confidence, calibrated) if v is not None), answer_at)
+            self.floors[structured] = (chosen, min(close_at, chosen))
 
     def answer(
         self,
@@ -226,19 +229,21 @@ class Answerer:
         timeline = wants_timeline(text) if timeline is None else timeline
         candidates, fused = self.ranked(text, k, history, self._scope(filters), timeline)
         best = _trust(candidates[0]) if candidates else 0.0
-        if not candidates or best < self.close_at:
+        structured = bool(candidates) and evidence.structured(candidates[0].features)
+        answer_at, close_at = self.floors[structured]
+        if not candidates or best < close_at:
             nearest = tuple(self._nearest_sources(fused, 3))
-            return Answer(text, False, nearest=nearest, top_score=best)
-        answered = best >= self.min_confidence
+            return Answer(text, False, nearest=nearest, top_score=best, structured=structured)
+        answered = best >= answer_at
         nearest = () if answered else tuple(self._nearest_sources(fused, 3))
         if timeline:
             dated = self._timeline(candidates, k)
             # undated quotes have no order in time: documentation asking how to "change" or "develop"
             # something is not asking for a timeline
             if sum(q.source.date is not None for q in dated) > 1:
-                return Answer(text, answered, tuple(dated), nearest, best, timeline=True)
+                return Answer(text, answered, tuple(dated), nearest, best, True, structured)
         quotes = tuple(self._distinct(candidates, k))
-        return Answer(text, answered, quotes, nearest, top_score=best)
+        return Answer(text, answered, quotes, nearest, top_score=best, structured=structured)
 
     def ranked(
         self,

@@ -152,3 +152,31 @@ def test_only_units_of_structured_documents_count_as_structured(
     assert docs and prose
     assert all(evidence.structured(c.features) for c in docs)
     assert not any(evidence.structured(c.features) for c in prose)
+
+
+def test_docs_quotes_are_answered_from_the_docs_threshold(
+    docs_answerer: Answerer, seed_settings: Settings, tmp_path: Path
+) -> None:
+    """A reader whose docs thresholds differ from prose's: a docs quote is declined (still shown as
+    closest) under its own threshold while prose is answered under prose's; a threshold the asker
+    chooses applies to both."""
+    import dataclasses
+    import json
+
+    from qabot.models.reader import CONFIG_FILE, WEIGHTS_DIR, OnnxReader, load_config
+
+    shipped = load_config(WEIGHTS_DIR)
+    config = dataclasses.replace(shipped, structured_answer_at=0.999, structured_close_at=0.0)
+    for name in ("reader.onnx", "reader-tokenizer.json"):
+        (tmp_path / name).symlink_to(WEIGHTS_DIR / name)
+    (tmp_path / CONFIG_FILE).write_text(json.dumps({"config": dataclasses.asdict(config)}))
+    reader = OnnxReader(tmp_path)
+    docs = Answerer(docs_answerer.index, reader=reader).answer("How do I set the Weather API key?")
+    assert docs.structured and not docs.answered and docs.quotes
+    assert docs.quotes[0].confidence is not None and docs.quotes[0].confidence < 0.999
+    seed = store.open_index(seed_settings)
+    prose = Answerer(seed, reader=reader).answer("How many Russian troops are in Armenia?")
+    assert not prose.structured and prose.answered
+    seed.close()
+    chosen = Answerer(docs_answerer.index, min_confidence=0.0, reader=reader)
+    assert chosen.answer("How do I set the Weather API key?").answered

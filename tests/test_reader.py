@@ -198,3 +198,10 @@ def test_a_structured_unit_gets_the_score_only_map_and_prose_the_full_one() -> N
     assert logit(config.confidence(3.0, rival=2.0, chunk=0.5, structured=True)) == pytest.approx(0.5)
     older = dataclasses.replace(config, structured_slope=None, structured_intercept=None)
     assert older.confidence(3.0, 0.0, 2.0, 0.5, structured=True) == config.confidence(3.0, 0.0, 2.0, 0.5)
+
+
+def test_docs_units_have_their_own_thresholds_once_fitted() -> None:
+    config = reader.ReaderConfig(10, 1.0, 0.0, 0.0, slope=1.0, intercept=-2.0, answer_at=0.5, close_at=0.1)
+    assert config.floors(True) == config.floors(False) == (0.5, 0.1)
+    docs = dataclasses.replace(config, structured_answer_at=0.3, structured_close_at=0.2)
+    assert docs.floors(True) == (0.3, 0.2) and docs.floors(False) == (0.5, 0.1)

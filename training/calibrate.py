@@ -314,6 +314,9 @@ def main() -> None:
         config,
         structured_slope=plain.get("slope"),
         structured_intercept=plain.get("intercept"),
+        # a docs map fitted before (training/docs_confidence.py) was for the old scores: fit it again
+        structured_answer_at=None,
+        structured_close_at=None,
         slope=fitted["slope"],
         span_weight=fitted.get("span", 0.0),
         rival_weight=fitted.get("rival", 0.0),

@@ -35,8 +35,10 @@ class Row:
     hit1: bool
     hit3: bool
     confidence: float
-    served: bool  # the top confidence reaches the reader's threshold
+    served: bool  # the top confidence reaches the reader's threshold (for its kind: prose or docs)
     second: float | None = None  # the second quote's confidence, for confidence features beyond the first
+    score: float | None = None  # the top quote's final score, what training/docs_confidence.py maps
+    structured: bool = False  # the top quote is a unit of a Markdown or reST document
 
 
 def auc(right: list[float], rest: list[float]) -> float:
@@ -62,7 +64,7 @@ def measure(
     if limit:
         random.Random(0).shuffle(items)
         items = items[:limit]
-    at = reader.config.answer_at
+    at, docs_at = reader.config.floors(False)[0], reader.config.floors(True)[0]
     rows = []
     for item in items:
         answer = ask(answerer, item, within_project)
@@ -71,7 +73,10 @@ def measure(
         hit3 = bool(gold) and any(contains_answer(q.text, gold) for q in quotes[:3])
         top = answer.top_score
         second = quotes[1].confidence if len(quotes) > 1 else None
-        rows.append(Row(item.id, item.kind, bool(gold), hit1, hit3, top, top >= at, second))
+        served = top >= reader.config.floors(answer.structured)[0]
+        score = quotes[0].score if quotes else None
+        structured = answer.structured
+        rows.append(Row(item.id, item.kind, bool(gold), hit1, hit3, top, served, second, score, structured))
     answerable = [x for x in rows if x.answerable]
     unanswerable = [x for x in rows if not x.answerable]
     n = max(1, len(answerable))
@@ -79,6 +84,7 @@ def measure(
         "set": str(questions),
         "reader": str(reader_dir),
         "answer_at": at,
+        "structured_answer_at": docs_at,
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "order_top1": round(sum(x.hit1 for x in answerable) / n, 4),

@@ -198,13 +198,23 @@ class ReaderConfig:
     rival_weight: float = 0.0  # weight of the best other candidate's final score
     chunk_weight: float = 0.0  # weight of the question's cosine with the quote's chunk
     # Those two were fitted on prose; a unit of a structured document (Markdown, reST: a code block, a
-    # sentence with the block it introduces) gets the map fitted on the same points from its final score
-    # alone (None: the same map as prose).
+    # sentence with the block it introduces) gets a map from its final score alone (None: the same map as
+    # prose). Fitted on documentation questions (`training/docs_confidence.py`), that map is flatter than
+    # prose's: the same score is right less often in docs. Its thresholds are where the old map put
+    # `answer_at` and `close_at`, so the label becomes honest and what is answered stays the same.
     structured_slope: float | None = None
     structured_intercept: float | None = None
+    structured_answer_at: float | None = None
+    structured_close_at: float | None = None
 
     def combine(self, relevance: float, scorer: float, rank: int) -> float:
         return self.reader_weight * relevance + self.scorer_weight * scorer + self.rank_weight / (1 + rank)
+
+    def floors(self, structured: bool = False) -> tuple[float, float]:
+        """(answer from, show as closest from) for a quote of a structured document or of prose."""
+        if structured and self.structured_answer_at is not None and self.structured_close_at is not None:
+            return self.structured_answer_at, self.structured_close_at
+        return self.answer_at, self.close_at
 
     def confidence(
         self,
