@@ -3,12 +3,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import torch
+
 from qabot import store
 from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import contains_answer
 from training.examples import HARD, Corpus
-from training.written import docs_example, example, held, positive
+from training.written import docs_example, example, held, positive, unanswered_example
 
 from .test_docs import DOCS
 
@@ -111,3 +113,45 @@ def test_a_quarter_of_the_docs_pages_are_held_out_and_always_the_same() -> None:
     kept = [p for p in pages if held(p)]
     assert 0.18 < len(kept) / len(pages) < 0.32
     assert kept == [p for p in pages if held(p)]
+
+
+def test_a_question_its_docs_page_does_not_answer_brings_only_a_group_without_an_answer(
+    seed_settings: Settings, tmp_path: Path
+) -> None:
+    """Its page's best units for the question, no positive; and train.step_loss trains on that group
+    alone, with a group that has a positive beside it in the same batch."""
+    from training.model import Reader, load_encoder
+    from training.train import model_path, step_loss, tokenizer
+
+    index_dir = tmp_path / "docs-index"
+    index_dir.mkdir()
+    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
+    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
+    store.build(settings)
+    index = store.open_index(settings)
+    answerer = Answerer(index, mode="scorer")
+    item = {"id": "wd-u", "question": "can the weather key be rotated automatically?", "answers": []}
+    lone = unanswered_example({**item, "source": "cli"}, answerer, 3)
+    assert lone is not None and lone.positive == "" and lone.negatives == ()
+    cli = (DOCS / "cli.md").read_text(encoding="utf-8")
+    assert 1 <= len(lone.absent) <= 3 and all(a in cli for a in lone.absent)
+    assert len(lone.absent_contexts) == len(lone.absent)
+    assert unanswered_example({**item, "source": "no-such-page"}, answerer, 3) is None
+    answered = {
+        "id": "wd-1",
+        "question": "where do i put my api token for the weather thing so it's used by default?",
+        "answers": ["qabot keys set weather"],
+        "sentence": "qabot keys set weather --value sk-12345",
+        "source": "cli",
+    }
+    ex = docs_example(answered, answerer)
+    index.close()
+    assert ex is not None
+    torch.manual_seed(0)
+    model = Reader(load_encoder(model_path(), 2))
+    loss, parts = step_loss(model, tokenizer(64), [lone])
+    assert torch.isfinite(loss) and parts["span"] == 0.0
+    loss.backward()
+    assert model.relevance.weight.grad is not None and model.relevance.weight.grad.abs().sum() > 0
+    both, _ = step_loss(model, tokenizer(64), [ex, lone])
+    assert torch.isfinite(both)

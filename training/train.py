@@ -37,7 +37,8 @@ have not read the documents ask; the groups are otherwise unchanged.
 
 `--extra FILE` adds groups written whole (training/docs.py: documentation headings as questions, the unit
 under each as its answer, no span), `--extra-copies N` times each a pass; they bring a group without their
-answer only where the file gives one (`training.written --docs … --near N`) and are never blanked.
+answer only where the file gives one (`training.written --docs … --near N`) and are never blanked; a
+group without a positive (`--unanswered`: a question its page does not answer) trains that group alone.
 """
 
 from __future__ import annotations
@@ -157,6 +158,8 @@ def step_loss(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     ids, mask, types, spans, valid, sizes = [], [], [], [], [], []
     for ex in group:
+        if not ex.positive:  # a question its documents do not answer: only its group without an answer
+            continue
         texts = [ex.positive, *ex.negatives]
         pairs = encode_pairs(tok, ex.question, texts, _contexts(ex.contexts, len(texts), context))
         ids.append(pairs.input_ids)

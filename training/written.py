@@ -26,6 +26,9 @@ the scorer ranks highest less the chunks holding a gold answer (`training.calibr
 `--near-share` groups come from their own article: what an on-topic question a project's docs do not
 answer meets is that project's pages, and the reader is to learn that they must score low in absolute
 terms (FastAPI's and Click's unanswerable questions were declined less as the docs reading improved).
+`--unanswered` (with `--near N`): the on-topic questions a page does not answer, which the helpers wrote
+beside the answerable ones, bring a group of their own, with no positive: the page's N units the scorer
+ranks highest, whose listwise target is "none of these" (`training.train` reads only that group).
 """
 
 from __future__ import annotations
@@ -181,6 +184,29 @@ def docs_example(item: dict[str, Any], answerer: Answerer, near_n: int = 0) -> E
     )
 
 
+def unanswered_example(item: dict[str, Any], answerer: Answerer, n: int) -> Example | None:
+    """A question its page does not answer: no positive, and a group without the answer of the page's `n`
+    units the scorer ranks highest (None when the page has none)."""
+    scope = answerer.index.scope(sources=[item["source"]])
+    if not len(scope.chunks):
+        return None
+    candidates, _ = answerer.candidates(item["question"], scope)
+    ranges = [(c.first, c.last) for c in answerer.index.chunks(scope.chunks.tolist())]
+    units = [c.sentence for c in candidates if any(a <= c.sentence.id <= b for a, b in ranges)][:n]
+    if not units:
+        return None
+    return Example(
+        item["id"],
+        item["question"],
+        (),
+        "",
+        (0, 0),
+        (),
+        absent=tuple(answerer.sentence_text(s) for s in units),
+        absent_contexts=tuple(answerer.contexts(units)),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -201,9 +227,16 @@ def main() -> None:
         metavar="N",
         help="With --docs: a group without the answer of N page units.",
     )
+    parser.add_argument(
+        "--unanswered",
+        action="store_true",
+        help="With --near: a question its page does not answer brings such a group alone.",
+    )
     args = parser.parse_args()
     if args.near and not args.docs:
         parser.error("--near needs --docs (SQuAD's groups without their answer: training/prepare.py)")
+    if args.unanswered and not args.near:
+        parser.error("--unanswered needs --near N (how many of the page's units make its group)")
     corpus = None if args.docs else Corpus(args.data)
     index = open_index(Settings(index_dir=args.docs or args.data / "index"), verify=False)
     answerer = Answerer(index, mode="scorer")
@@ -215,9 +248,13 @@ def main() -> None:
             args.held_out.write_text("".join(json.dumps(i) + "\n" for i in held_items), encoding="utf-8")
             pages = len({i["source"] for i in held_items})
             print(f"{len(held_items)} questions of {pages} held pages", flush=True)
-    groups, skipped = [], 0
+    groups, skipped, unanswered = [], 0, 0
     for item in items:
         if not item["answers"]:
+            lone = unanswered_example(item, answerer, args.near) if args.unanswered else None
+            if lone is not None:
+                groups.append(lone)
+                unanswered += 1
             continue
         ex = example(item, corpus, answerer) if corpus else docs_example(item, answerer, args.near)
         if ex is None:
@@ -227,7 +264,11 @@ def main() -> None:
     with gzip.open(args.out, "wt", encoding="utf-8") as sink:
         for ex in groups:
             sink.write(json.dumps(asdict(ex)) + "\n")
-    print(f"{len(groups)} groups, {skipped} answerable questions without one", flush=True)
+    print(
+        f"{len(groups)} groups ({unanswered} of unanswered questions), "
+        f"{skipped} answerable questions without one",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
