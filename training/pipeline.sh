@@ -7,7 +7,8 @@
 # Writes RUN/onnx (calibrated reader.json), RUN/fit.json and RUN/measure/*.json; indexes of the measuring
 # corpora are built once under runs/eval/. SQUAD_LIMIT (default 1500) questions of squad-dev-a, 0 for none;
 # SHIPPED=0 skips measuring the shipped reader again (its figures are in docs/benchmarks.md); CALIBRATE=0
-# keeps RUN/onnx/reader.json (a calibration variant made by hand).
+# keeps RUN/onnx/reader.json (a calibration variant made by hand). With the held docs set measured, docs units
+# get their own confidence map (training/docs_confidence.py) in RUN/onnx/reader.json before it can ship.
 set -euo pipefail
 run=${1:?usage: training/pipeline.sh RUN}
 python=${PYTHON:-.venv/bin/python}
@@ -58,6 +59,8 @@ measure click "$click" eval/click_questions.jsonl
 docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
 if [ -f "$docs_held" ] && [ -f runs/docs/index/CURRENT ]; then
     measure docs_held runs/docs/index "$docs_held" --within-project
+    # docs units' own confidence map, fitted on those rows (decisions unchanged, so the rows stay valid)
+    $python -m training.docs_confidence "$run/onnx" "$run/measure/docs_held.json" > "$run/docs_confidence.log"
 fi
 if [ "${SQUAD_LIMIT:-1500}" != 0 ] && [ -d "$squad" ]; then
     measure squad "$(index squad "$squad/corpus")" "$squad/questions.jsonl" --limit "${SQUAD_LIMIT:-1500}"
