@@ -74,7 +74,7 @@ def measure(
         top = answer.top_score
         second = quotes[1].confidence if len(quotes) > 1 else None
         served = top >= reader.config.floors(answer.structured)[0]
-        score = quotes[0].score if quotes else None
+        score = quotes[0].score if quotes and not answer.timeline else None  # a timeline is in date order
         structured = answer.structured
         rows.append(Row(item.id, item.kind, bool(gold), hit1, hit3, top, served, second, score, structured))
     answerable = [x for x in rows if x.answerable]
