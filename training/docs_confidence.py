@@ -140,13 +140,16 @@ def main() -> None:
         parser.error(f"{len(points)} docs rows with a score in {args.measured}: measure a docs set again")
     path = args.model / CONFIG_FILE
     config = load_config(args.model)
-    fitted = fit(points, config)
-    report = {
-        "set": measured["summary"]["set"],
-        "folds": across_projects(points, config),
-        "before": check(points, with_docs_map(config, *old_map(config))),
-        "as_fitted": check(points, fitted),
-    }
+    try:
+        fitted = fit(points, config)
+        report = {
+            "set": measured["summary"]["set"],
+            "folds": across_projects(points, config),
+            "before": check(points, with_docs_map(config, *old_map(config))),
+            "as_fitted": check(points, fitted),
+        }
+    except ValueError as exc:
+        parser.error(f"{args.model}: {exc}")
     data = json.loads(path.read_text())
     data["config"] = asdict(fitted)
     data["docs_calibration"] = report
