@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import torch
 
 from qabot import store
@@ -13,6 +15,26 @@ from training.examples import HARD, Corpus
 from training.written import docs_example, example, held, positive, unanswered_example
 
 from .test_docs import DOCS
+
+WEATHER_KEY = {
+    "id": "wd-1",
+    "question": "where do i put my api token for the weather thing so it's used by default?",
+    "answers": ["qabot keys set weather"],
+    "sentence": "qabot keys set weather --value sk-12345",
+    "source": "cli",
+}
+
+
+@pytest.fixture(scope="module")
+def docs_scorer(seed_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answerer]:
+    """The scorer's answer path over the small docs corpus, as training.written --docs uses it."""
+    index_dir = tmp_path_factory.mktemp("docs-index")
+    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
+    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
+    store.build(settings)
+    index = store.open_index(settings)
+    yield Answerer(index, mode="scorer")
+    index.close()
 
 
 def corpus_of(seed_settings: Settings, tmp_path: Path) -> Corpus:
@@ -70,25 +92,12 @@ def test_a_sentence_not_in_the_article_or_without_the_answer_gives_no_group(
 
 
 def test_a_written_question_about_a_docs_page_trains_on_the_unit_that_quotes_the_snippet(
-    seed_settings: Settings, tmp_path: Path
+    docs_scorer: Answerer,
 ) -> None:
     """A snippet from a code block makes the unit qabot quotes (its introducing sentence with the block)
     the positive, with the answer marked in it; a heading holding the answer gives no group."""
-    index_dir = tmp_path / "docs-index"
-    index_dir.mkdir()
-    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
-    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
-    store.build(settings)
-    index = store.open_index(settings)
-    answerer = Answerer(index, mode="scorer")
-    item = {
-        "id": "wd-1",
-        "question": "where do i put my api token for the weather thing so it's used by default?",
-        "answers": ["qabot keys set weather"],
-        "sentence": "qabot keys set weather --value sk-12345",
-        "source": "cli",
-    }
-    ex = docs_example(item, answerer)
+    item = WEATHER_KEY
+    ex = docs_example(item, docs_scorer)
     assert ex is not None
     cli = (DOCS / "cli.md").read_text(encoding="utf-8")
     assert ex.positive.startswith("To set the default key") and ex.positive in cli
@@ -96,16 +105,15 @@ def test_a_written_question_about_a_docs_page_trains_on_the_unit_that_quotes_the
     assert len(ex.negatives) == HARD and len(ex.contexts) == HARD + 1
     assert not any(contains_answer(n, item["answers"]) for n in ex.negatives)
     heading = {**item, "answers": ["Setting the key"], "sentence": "## Setting the key"}
-    assert docs_example(heading, answerer) is None
-    assert docs_example({**item, "source": "no-such-page"}, answerer) is None
+    assert docs_example(heading, docs_scorer) is None
+    assert docs_example({**item, "source": "no-such-page"}, docs_scorer) is None
     assert ex.absent == () and ex.absent_contexts == ()
     # with --near: units of the same page that hold no gold answer, read as the reader reads them
-    near = docs_example(item, answerer, near_n=2)
+    near = docs_example(item, docs_scorer, near_n=2)
     assert near is not None and near.negatives == ex.negatives
     assert len(near.absent) == 2 and len(near.absent_contexts) == 2
     assert all(a in cli and a != ex.positive for a in near.absent)
     assert not any(contains_answer(a, item["answers"]) for a in near.absent)
-    index.close()
 
 
 def test_a_quarter_of_the_docs_pages_are_held_out_and_always_the_same() -> None:
@@ -116,36 +124,21 @@ def test_a_quarter_of_the_docs_pages_are_held_out_and_always_the_same() -> None:
 
 
 def test_a_question_its_docs_page_does_not_answer_brings_only_a_group_without_an_answer(
-    seed_settings: Settings, tmp_path: Path
+    docs_scorer: Answerer,
 ) -> None:
     """Its page's best units for the question, no positive; and train.step_loss trains on that group
     alone, with a group that has a positive beside it in the same batch."""
     from training.model import Reader, load_encoder
     from training.train import model_path, step_loss, tokenizer
 
-    index_dir = tmp_path / "docs-index"
-    index_dir.mkdir()
-    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
-    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
-    store.build(settings)
-    index = store.open_index(settings)
-    answerer = Answerer(index, mode="scorer")
     item = {"id": "wd-u", "question": "can the weather key be rotated automatically?", "answers": []}
-    lone = unanswered_example({**item, "source": "cli"}, answerer, 3)
+    lone = unanswered_example({**item, "source": "cli"}, docs_scorer, 3)
     assert lone is not None and lone.positive == "" and lone.negatives == ()
     cli = (DOCS / "cli.md").read_text(encoding="utf-8")
     assert 1 <= len(lone.absent) <= 3 and all(a in cli for a in lone.absent)
     assert len(lone.absent_contexts) == len(lone.absent)
-    assert unanswered_example({**item, "source": "no-such-page"}, answerer, 3) is None
-    answered = {
-        "id": "wd-1",
-        "question": "where do i put my api token for the weather thing so it's used by default?",
-        "answers": ["qabot keys set weather"],
-        "sentence": "qabot keys set weather --value sk-12345",
-        "source": "cli",
-    }
-    ex = docs_example(answered, answerer)
-    index.close()
+    assert unanswered_example({**item, "source": "no-such-page"}, docs_scorer, 3) is None
+    ex = docs_example(WEATHER_KEY, docs_scorer)
     assert ex is not None
     torch.manual_seed(0)
     model = Reader(load_encoder(model_path(), 2))

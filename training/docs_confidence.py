@@ -80,6 +80,11 @@ def with_docs_map(config: ReaderConfig, slope: float, intercept: float) -> Reade
     )
 
 
+def as_before(config: ReaderConfig) -> ReaderConfig:
+    """`config` with the docs map it had, given explicitly (what the label showed before a fit)."""
+    return with_docs_map(config, *old_map(config))
+
+
 def check(points: list[Point], config: ReaderConfig) -> dict[str, Any]:
     """What a docs map shows on these points: over the answered ones, the mean confidence against the
     share right, and the calibration error over tenths of confidence."""
@@ -109,7 +114,7 @@ def across_projects(points: list[Point], config: ReaderConfig) -> list[dict[str,
     """Fit on every other project, check on the rest, and the other way round; beside what the map
     before shows on the same rest."""
     projects = sorted({p[3] for p in points})
-    before = with_docs_map(config, *old_map(config))
+    before = as_before(config)
     out = []
     for half in (projects[0::2], projects[1::2]):
         fitted_on = [p for p in points if p[3] in half]
@@ -145,7 +150,7 @@ def main() -> None:
         report = {
             "set": measured["summary"]["set"],
             "folds": across_projects(points, config),
-            "before": check(points, with_docs_map(config, *old_map(config))),
+            "before": check(points, as_before(config)),
             "as_fitted": check(points, fitted),
         }
     except ValueError as exc:

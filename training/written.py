@@ -187,12 +187,7 @@ def docs_example(item: dict[str, Any], answerer: Answerer, near_n: int = 0) -> E
 def unanswered_example(item: dict[str, Any], answerer: Answerer, n: int) -> Example | None:
     """A question its page does not answer: no positive, and a group without the answer of the page's `n`
     units the scorer ranks highest (None when the page has none)."""
-    scope = answerer.index.scope(sources=[item["source"]])
-    if not len(scope.chunks):
-        return None
-    candidates, _ = answerer.candidates(item["question"], scope)
-    ranges = [(c.first, c.last) for c in answerer.index.chunks(scope.chunks.tolist())]
-    units = [c.sentence for c in candidates if any(a <= c.sentence.id <= b for a, b in ranges)][:n]
+    units = near_units(answerer, item, -1, n)  # without answers, no chunk of the page is left out
     if not units:
         return None
     return Example(
