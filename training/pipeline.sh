@@ -39,6 +39,7 @@ seed=$(index seed corpus)
 fastapi=$(index fastapi ../shared/data/fastapi-docs)
 click=$(index click eval/corpora/click/docs)
 structlog=$(index structlog eval/corpora/structlog/docs)
+nodejs=$(index nodejs eval/corpora/nodejs/docs)
 
 mkdir -p "$run/measure"
 measure() {  # measure NAME INDEX SET [options]: the run's reader, then the shipped one, one JSON line each
@@ -58,6 +59,7 @@ done
 measure fastapi "$fastapi" eval/fastapi_questions.jsonl
 measure click "$click" eval/click_questions.jsonl
 measure structlog "$structlog" eval/structlog_questions.jsonl  # written blind at stop 29; not in the criteria
+measure nodejs "$nodejs" eval/nodejs_questions.jsonl  # written blind at stop 30; not in the criteria
 docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
 if [ -f "$docs_held" ] && [ -f runs/docs/index/CURRENT ]; then
     measure docs_held runs/docs/index "$docs_held" --within-project
