@@ -1,0 +1,40 @@
+"""The docs question sets under eval/ stay checkable: each answer is text of the page it names, so a set
+that drifts from its corpus (a page renamed, an answer mistyped) fails here rather than as a lower score."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS_SETS = {  # set -> its corpus folder
+    "click": ROOT / "eval/corpora/click/docs",
+    "structlog": ROOT / "eval/corpora/structlog/docs",
+    "nodejs": ROOT / "eval/corpora/nodejs/docs",
+    "fastapi": ROOT.parent / "shared/data/fastapi-docs",
+}
+
+
+def page_text(corpus: Path, source: str) -> str:
+    found = [p for p in (corpus / f"{source}.md", corpus / f"{source}.rst") if p.is_file()]
+    assert found, f"no page {source} in {corpus}"
+    return found[0].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(DOCS_SETS))
+def test_every_answer_is_text_of_its_page(name: str) -> None:
+    corpus = DOCS_SETS[name]
+    if not corpus.is_dir():
+        pytest.skip(f"{corpus} is not on this machine")
+    lines = (ROOT / f"eval/{name}_questions.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line]
+    assert len({r["id"] for r in rows}) == len(rows)
+    answerable = [r for r in rows if r["answers"]]
+    assert answerable and len(answerable) < len(rows)  # both kinds, so declining is measured too
+    for row in rows:
+        assert row["question"].strip()
+        if not row["answers"] and not row.get("source"):
+            continue  # an unanswerable question need not name a page
+        text = page_text(corpus, row["source"])
+        missing = [a for a in row["answers"] if a not in text]
+        assert not missing, (row["id"], missing)
