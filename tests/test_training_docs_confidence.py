@@ -1,4 +1,4 @@
-"""The docs confidence map: fitted on measured docs rows, honest on them, and every decision kept."""
+"""The docs confidence map: fitted on measured docs rows, honest on them, answered at prose's probability."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import random
 import pytest
 
 from qabot.models.reader import ReaderConfig
-from training.docs_confidence import check, docs_points, fit, old_map, with_docs_map
+from training.docs_confidence import as_before, check, docs_points, fit, old_map, with_docs_map
 
 PROSE = ReaderConfig(10, 0.8, 0.35, 0.55, slope=0.85, intercept=-3.0, answer_at=0.28, close_at=0.15)
 
@@ -28,24 +28,25 @@ def rows_from(slope: float, intercept: float, n: int = 3000) -> list[tuple[float
     return out
 
 
-def test_the_new_map_keeps_every_decision() -> None:
-    config = with_docs_map(PROSE, 0.3, -1.8)
+def test_docs_quotes_are_answered_at_the_same_probability_as_prose() -> None:
+    kept = dataclasses.replace(PROSE, structured_answer_at=0.2, structured_close_at=0.1)
+    config = with_docs_map(kept, 0.3, -1.8)
+    assert config.floors(True) == config.floors(False) == PROSE.floors(False)
     for score in [x / 10 for x in range(-40, 100)]:
-        for old_at, new_at in zip(PROSE.floors(True), config.floors(True), strict=True):
-            before = PROSE.confidence(score, structured=True) >= old_at
-            after = config.confidence(score, structured=True) >= new_at
-            assert before == after, score
-    assert config.floors(False) == PROSE.floors(False)  # prose keeps its thresholds and its map
-    assert config.confidence(3.0) == PROSE.confidence(3.0)
+        shown = config.confidence(score, structured=True)
+        assert shown == pytest.approx(sigmoid(0.3 * score - 1.8))
+        assert (shown >= config.floors(True)[0]) == (sigmoid(0.3 * score - 1.8) >= PROSE.answer_at), score
+    assert config.confidence(3.0) == PROSE.confidence(3.0)  # prose keeps its map
 
 
 def test_fitted_on_docs_rows_the_label_matches_the_rate() -> None:
     points = rows_from(0.3, -1.8)
     fitted = fit(points, PROSE)
     assert fitted.structured_slope == pytest.approx(0.3, abs=0.06)
-    before, after = check(points, with_docs_map(PROSE, *old_map(PROSE))), check(points, fitted)
-    assert after["answered"] == before["answered"]
+    before, after = check(points, as_before(PROSE)), check(points, fitted)
     assert after["calibration_error"] < 0.03 < 0.1 < before["calibration_error"]
+    # at prose's threshold on an honest map, fewer quotes pass than on prose's overconfident one
+    assert 0 < after["answered"] < before["answered"]
     assert abs(after["answered_mean_confidence"] - after["answered_right"]) < 0.03
 
 

@@ -1,4 +1,4 @@
-"""Fit the confidence of documentation quotes on measured docs questions, keeping what is answered.
+"""Fit the confidence of documentation quotes on measured docs questions.
 
     python -m training.measure runs/docs/index runs/reader/docs-held-6.jsonl --within-project \\
         --reader MODEL --out runs/reader/RUN/measure/docs_held6.json
@@ -9,9 +9,9 @@ documentation the same final score is right about half as often (docs/benchmarks
 shown as "likely answers it (70 %)" held the answer about a third of the time. Units of Markdown and reST
 documents already get a map of their own (from the final score alone): this fits it on the measured
 docs questions instead, unweighted (the set's own mix of answerable and unanswerable questions), an
-unanswerable question's top quote counting as wrong. The docs thresholds become what the new map gives
-at the scores where the old one reached `answer_at` and `close_at`: every question gets the decision it
-got before, under an honest label.
+unanswerable question's top quote counting as wrong. Docs quotes are then answered at the same
+probability as prose (`answer_at`, `close_at`): a threshold means one thing whatever the unit, as an
+asker's `--min-confidence` already did.
 
 Checked across projects: fitted on the questions of half the projects, measured on the other half (both
 ways); printed and kept in MODEL/reader.json under "docs_calibration".
@@ -34,10 +34,6 @@ from training.calibrate import platt, reliability
 
 # (final score, unused, right, project): the layout training.calibrate.platt reads
 Point = tuple[float, float, float, str]
-
-
-def logit(p: float) -> float:
-    return math.log(p / (1 - p))
 
 
 def sigmoid(z: float) -> float:
@@ -64,25 +60,21 @@ def old_map(config: ReaderConfig) -> tuple[float, float]:
 
 
 def with_docs_map(config: ReaderConfig, slope: float, intercept: float) -> ReaderConfig:
-    """`config` with the docs map replaced; its thresholds sit where the old map put the old ones."""
-    a, b = old_map(config)
-    answer_at, close_at = config.floors(structured=True)
-
-    def carried(p: float) -> float:
-        return sigmoid(slope * (logit(p) - b) / a + intercept)
-
+    """`config` with the docs map replaced, its quotes answered at the same probability as prose."""
     return replace(
         config,
         structured_slope=slope,
         structured_intercept=intercept,
-        structured_answer_at=carried(answer_at),
-        structured_close_at=carried(close_at),
+        structured_answer_at=None,
+        structured_close_at=None,
     )
 
 
 def as_before(config: ReaderConfig) -> ReaderConfig:
-    """`config` with the docs map it had, given explicitly (what the label showed before a fit)."""
-    return with_docs_map(config, *old_map(config))
+    """`config` with the docs map and thresholds it had, the map given explicitly (what was shown before
+    a fit)."""
+    slope, intercept = old_map(config)
+    return replace(config, structured_slope=slope, structured_intercept=intercept)
 
 
 def check(points: list[Point], config: ReaderConfig) -> dict[str, Any]:

@@ -115,7 +115,7 @@ def _stage_lines(training: dict[str, Any]) -> list[str]:
 
 def _docs_lines(c: dict[str, Any], docs: dict[str, Any] | None) -> list[str]:
     """The docs units' own map (training/docs_confidence.py), when one was fitted."""
-    if not docs or c.get("structured_answer_at") is None:
+    if not docs or c.get("structured_slope") is None:
         return []
     folds = docs["folds"]
     shown = " and ".join(
@@ -127,9 +127,10 @@ def _docs_lines(c: dict[str, Any], docs: dict[str, Any] | None) -> list[str]:
         f"- **docs confidence** (`training/docs_confidence.py`, on {docs['set']}): a unit of a Markdown "
         f"or reST document gets confidence = sigmoid({c['structured_slope']:.4f} × final + "
         f"{c['structured_intercept']:.4f}), fitted on measured documentation questions; answered from "
-        f"{c['structured_answer_at']:.3f}, closest passages from {c['structured_close_at']:.3f}, the "
-        "decisions of the map before; fitted on half the projects, the other half's answered quotes "
-        f"show {shown}"
+        f"{c.get('structured_answer_at') or c['answer_at']:.3f}, closest passages from "
+        f"{c.get('structured_close_at') or c['close_at']:.3f}"
+        f"{'' if c.get('structured_answer_at') else ' (the same probabilities as prose)'}; fitted on half "
+        f"the projects, the other half's answered quotes show {shown}"
     ]
 
 

@@ -200,8 +200,8 @@ class ReaderConfig:
     # Those two were fitted on prose; a unit of a structured document (Markdown, reST: a code block, a
     # sentence with the block it introduces) gets a map from its final score alone (None: the same map as
     # prose). Fitted on documentation questions (`training/docs_confidence.py`), that map is flatter than
-    # prose's: the same score is right less often in docs. Its thresholds are where the old map put
-    # `answer_at` and `close_at`, so the label becomes honest and what is answered stays the same.
+    # prose's: the same score is right less often in docs. Docs quotes are answered at the same
+    # probability as prose (the structured thresholds None); a reader may still ship its own.
     structured_slope: float | None = None
     structured_intercept: float | None = None
     structured_answer_at: float | None = None
