@@ -126,7 +126,9 @@ def _block_units(
     end = blocks[-1].end
     out: list[Span] = []
     while end - start > MAX_BLOCK_CHARS:
-        cut = text.rfind("\n", start + 1, start + MAX_BLOCK_CHARS)
+        cut = _row_start(text, start, start + MAX_BLOCK_CHARS) if blocks[-1].kind == markup.HTML else -1
+        if cut <= start:
+            cut = text.rfind("\n", start + 1, start + MAX_BLOCK_CHARS)
         if cut <= start:  # one very long line: cut at a space, or anywhere
             cut = max(text.rfind(" ", start + 1, start + MAX_BLOCK_CHARS), start + MAX_BLOCK_CHARS)
         first, last = markup.trimmed(text, start, cut)
@@ -138,6 +140,16 @@ def _block_units(
     if last > first:
         out.append(Span(first, last, kind, section))
     return out
+
+
+_ROW = re.compile(r"\n[ \t]*<tr\b", re.IGNORECASE)
+
+
+def _row_start(text: str, start: int, limit: int) -> int:
+    """The last line end in `text[start:limit]` before an HTML table row (so a cut piece of a long table
+    holds whole rows), or -1; not in the first half, where a cut would leave a short piece."""
+    rows = [m.start() for m in _ROW.finditer(text, start + 1, limit)]
+    return rows[-1] if rows and rows[-1] > start + (limit - start) // 2 else -1
 
 
 def segment(text: str, start: int = 0, end: int | None = None, wrapped: bool = False) -> list[Span]:

@@ -56,6 +56,22 @@ def test_a_long_block_is_cut_at_line_ends_and_marked() -> None:
     assert "".join(joined.split()) == "".join(text.split())  # nothing lost
 
 
+def test_a_long_html_table_is_cut_between_rows() -> None:
+    rows = [
+        f"  <tr>\n    <td><code>E{i}</code></td>\n    <td>Error number {i} happened.</td>\n  </tr>"
+        for i in range(60)
+    ]
+    text = "Intro.\n\n<table>\n" + "\n".join(rows) + "\n</table>\n"
+    spans = [s for s in split(text, "page.md") if s.kind == "html"]
+    assert len(spans) > 2 and all(s.end - s.start <= MAX_BLOCK_CHARS for s in spans)
+    for s in spans[1:]:
+        assert text[s.start : s.end].startswith("<tr>")  # every piece after the first starts a row
+    for s in spans[:-1]:
+        assert text[s.start : s.end].endswith("</tr>")
+    joined = "".join(text[s.start : s.end] for s in spans)
+    assert "".join(joined.split()) == "".join(text[text.index("<table>") :].split())  # nothing lost
+
+
 def test_an_introduced_list_joins_its_sentence_and_a_plain_list_is_one_unit_an_item() -> None:
     text = "Plugins:\n\n* one is here.\n* two is there.\n\nMore.\n\n* three. Four.\n* five."
     assert units(text) == [
