@@ -1,4 +1,4 @@
-"""The docs question sets under eval/ stay checkable: each answer is text of the page it names, so a set
+"""The question sets under eval/ stay checkable: each answer is text of the document it names, so a set
 that drifts from its corpus (a page renamed, an answer mistyped) fails here rather than as a lower score."""
 
 import json
@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS_SETS = {  # set -> its corpus folder
+NEWS = ROOT / "corpus"
+SETS = {  # set -> its corpus folder
+    **{name: NEWS for name in ("seed", "heldout", "paraphrase", "fresh", "blind")},
     "click": ROOT / "eval/corpora/click/docs",
     "structlog": ROOT / "eval/corpora/structlog/docs",
     "nodejs": ROOT / "eval/corpora/nodejs/docs",
@@ -16,14 +18,16 @@ DOCS_SETS = {  # set -> its corpus folder
 
 
 def page_text(corpus: Path, source: str) -> str:
-    found = [p for p in (corpus / f"{source}.md", corpus / f"{source}.rst") if p.is_file()]
+    found = [
+        p for p in (corpus / f"{source}{suffix}" for suffix in (".md", ".rst", ".txt", "")) if p.is_file()
+    ]
     assert found, f"no page {source} in {corpus}"
     return found[0].read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", sorted(DOCS_SETS))
+@pytest.mark.parametrize("name", sorted(SETS))
 def test_every_answer_is_text_of_its_page(name: str) -> None:
-    corpus = DOCS_SETS[name]
+    corpus = SETS[name]
     if not corpus.is_dir():
         pytest.skip(f"{corpus} is not on this machine")
     lines = (ROOT / f"eval/{name}_questions.jsonl").read_text(encoding="utf-8").splitlines()
