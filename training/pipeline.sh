@@ -53,6 +53,7 @@ measure() {  # measure NAME INDEX SET [options]: the run's reader, then the ship
 for set in seed heldout paraphrase fresh blind; do
     measure "$set" "$seed" "eval/${set}_questions.jsonl"
 done
+measure blind2 "$seed" eval/blind2_questions.jsonl  # written blind at stop 30; not in the criteria
 for set in seed heldout; do
     measure "${set}_conversations" "$seed" "eval/${set}_conversations.jsonl"
 done
