@@ -24,12 +24,23 @@ from qabot.config import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "corpus"
 EVAL_DIR = ROOT / "eval"
+DOCS = ROOT / "tests" / "data" / "docs"
 
 
 @pytest.fixture(scope="session")
 def seed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """An index of the five seed articles (exports the model to ONNX once, then embeds)."""
     settings = Settings(corpus_dir=SEED_CORPUS, index_dir=tmp_path_factory.mktemp("seed-index"))
+    store.build(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def docs_settings(seed_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """An index of the small Markdown and reST corpus (tests/data/docs), built once, read by many tests."""
+    index_dir = tmp_path_factory.mktemp("docs-index")
+    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
+    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
     store.build(settings)
     return settings
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,18 +13,12 @@ from qabot.answer import Answer, Answerer, Quote, Source
 from qabot.config import Settings
 from qabot.evaluate import QuoteChecker
 
-from .conftest import ROOT
-
-DOCS = ROOT / "tests" / "data" / "docs"
+from .conftest import DOCS
 
 
 @pytest.fixture(scope="module")
-def docs_answerer(seed_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answerer]:
-    index_dir = tmp_path_factory.mktemp("docs-index")
-    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
-    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
-    store.build(settings)
-    index = store.open_index(settings)
+def docs_answerer(docs_settings: Settings) -> Iterator[Answerer]:
+    index = store.open_index(docs_settings)
     yield Answerer(index, min_confidence=0.0)
     index.close()
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from qabot import store
 from qabot.config import Settings
 from training.docs import asked, docs_member, examples, topic
 
-from .test_docs import DOCS
+from .conftest import DOCS
 
 
 @pytest.mark.parametrize(
@@ -55,13 +52,8 @@ def test_docs_folders_are_kept_without_release_notes_or_other_files() -> None:
     assert docs_member("flask-3.1.3/README.md") is None
 
 
-def test_a_group_asks_a_heading_and_answers_with_the_unit_under_it(
-    seed_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    index_dir = tmp_path_factory.mktemp("docs-groups")
-    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
-    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
-    store.build(settings)
+def test_a_group_asks_a_heading_and_answers_with_the_unit_under_it(docs_settings: Settings) -> None:
+    settings = docs_settings
     groups = {g.question: g for g in examples(settings, how_to=True)}
     group = groups["Setting the key"]
     how = groups["how do I set the key?"]  # the same section, asked as a person asks

@@ -11,8 +11,7 @@ from qabot.evaluate import Item, load_items
 from qabot.models.reader import WEIGHTS_DIR
 from training.measure import ask, auc, measure
 
-from .conftest import EVAL_DIR
-from .test_docs import DOCS
+from .conftest import DOCS, EVAL_DIR
 
 
 def test_auc_counts_wins_and_half_ties() -> None:

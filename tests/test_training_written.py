@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from qabot.evaluate import contains_answer
 from training.examples import HARD, Corpus
 from training.written import docs_example, example, held, positive, unanswered_example
 
-from .test_docs import DOCS
+from .conftest import DOCS
 
 WEATHER_KEY = {
     "id": "wd-1",
@@ -26,13 +25,9 @@ WEATHER_KEY = {
 
 
 @pytest.fixture(scope="module")
-def docs_scorer(seed_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answerer]:
+def docs_scorer(docs_settings: Settings) -> Iterator[Answerer]:
     """The scorer's answer path over the small docs corpus, as training.written --docs uses it."""
-    index_dir = tmp_path_factory.mktemp("docs-index")
-    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
-    settings = Settings(corpus_dir=DOCS, index_dir=index_dir)
-    store.build(settings)
-    index = store.open_index(settings)
+    index = store.open_index(docs_settings)
     yield Answerer(index, mode="scorer")
     index.close()
 
