@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from qabot.models.reader import CONFIG_FILE, TRAIN_TOKENS, WEIGHTS_DIR
+from qabot.models.reader import CONFIG_FILE, TRAIN_TOKENS, WEIGHTS_DIR, ReaderConfig
 from training.examples import Corpus, ranked, records
 
 SAMPLE = 24  # questions in the int8-against-fp32 check
@@ -117,6 +117,8 @@ def _docs_lines(c: dict[str, Any], docs: dict[str, Any] | None) -> list[str]:
     """The docs units' own map (training/docs_confidence.py), when one was fitted."""
     if not docs or c.get("structured_slope") is None:
         return []
+    answer_at, close_at = ReaderConfig(**c).floors(structured=True)
+    own = "" if c.get("structured_answer_at") is not None else " (the same probabilities as prose)"
     folds = docs["folds"]
     shown = " and ".join(
         f"{f['before']['answered_mean_confidence']} → {f['after']['answered_mean_confidence']} "
@@ -127,10 +129,8 @@ def _docs_lines(c: dict[str, Any], docs: dict[str, Any] | None) -> list[str]:
         f"- **docs confidence** (`training/docs_confidence.py`, on {docs['set']}): a unit of a Markdown "
         f"or reST document gets confidence = sigmoid({c['structured_slope']:.4f} × final + "
         f"{c['structured_intercept']:.4f}), fitted on measured documentation questions; answered from "
-        f"{c.get('structured_answer_at') or c['answer_at']:.3f}, closest passages from "
-        f"{c.get('structured_close_at') or c['close_at']:.3f}"
-        f"{'' if c.get('structured_answer_at') else ' (the same probabilities as prose)'}; fitted on half "
-        f"the projects, the other half's answered quotes show {shown}"
+        f"{answer_at:.3f}, closest passages from {close_at:.3f}{own}; fitted on half the projects, the "
+        f"other half's answered quotes show {shown}"
     ]
 
 
