@@ -11,7 +11,8 @@ from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import contains_answer
 from training.examples import HARD, Corpus
-from training.written import docs_example, example, held, positive, unanswered_example
+from training.prepare import split_of
+from training.written import docs_example, example, held, positive, trainable, unanswered_example
 
 from .conftest import DOCS
 
@@ -109,6 +110,14 @@ def test_a_written_question_about_a_docs_page_trains_on_the_unit_that_quotes_the
     assert len(near.absent) == 2 and len(near.absent_contexts) == 2
     assert all(a in cli and a != ex.positive for a in near.absent)
     assert not any(contains_answer(a, item["answers"]) for a in near.absent)
+
+
+def test_questions_about_the_articles_calibration_is_fitted_on_bring_no_group() -> None:
+    titles = ("Copper", "London", "Greeks", "Paper")
+    items = [{"id": str(n), "source": title} for n, title in enumerate(titles)]
+    kept = [i["source"] for i in trainable(items)]
+    assert kept == ["London", "Paper"]
+    assert all(split_of(title) == "fit" for title in ("Copper", "Greeks"))
 
 
 def test_a_quarter_of_the_docs_pages_are_held_out_and_always_the_same() -> None:
