@@ -70,6 +70,32 @@ def test_a_written_question_trains_on_the_sentence_the_helper_quoted(
     assert not any(contains_answer(n, item["answers"]) for n in ex.negatives)
 
 
+def test_a_written_question_with_near_also_trains_on_its_article_without_the_answer(
+    answerer: Answerer, seed_settings: Settings, tmp_path: Path
+) -> None:
+    corpus = corpus_of(seed_settings, tmp_path)
+    doc = "armenia-invites-more-russian-troops"
+    text = corpus.text(doc)
+    at = text.index("Gyumri")
+    start, end = corpus.holder(doc, at, at + 6) or (0, 0)
+    item = {
+        "id": "w-2",
+        "question": "Where is the Russian base in Armenia located?",
+        "answers": ["Gyumri"],
+        "sentence": text[start:end].strip(),
+        "source": doc,
+    }
+    plain = example(item, corpus, answerer)
+    ex = example(item, corpus, answerer, near_n=3)
+    assert plain is not None and ex is not None
+    assert plain.absent == () and (ex.positive, ex.negatives) == (plain.positive, plain.negatives)
+    assert len(ex.absent) == 3 and len(ex.absent_contexts) == 3
+    assert all(a in text and "Gyumri" not in a for a in ex.absent)
+    lone = unanswered_example({**item, "answers": [], "sentence": None}, answerer, 3)
+    assert lone is not None and lone.positive == "" and len(lone.absent) == 3
+    assert all(a in text for a in lone.absent)
+
+
 def test_a_sentence_not_in_the_article_or_without_the_answer_gives_no_group(
     answerer: Answerer, seed_settings: Settings, tmp_path: Path
 ) -> None:

@@ -22,14 +22,17 @@ with the code block it introduces, a block) holding the first gold answer inside
 the pages (a stable draw, `held`) bring no group: their questions, answerable and not, are a docs set to
 measure with (`--held-out FILE` writes them; `training/pipeline.sh` measures it as `docs_held`).
 
-`--near N` (with `--docs`): each group also brings a group without its answer, the N units of its own page
+`--near N`: each group also brings a group without its answer, the N units of its own page (or article)
 the scorer ranks highest less the chunks holding a gold answer (`training.calibrate.near`), as SQuAD's
 `--near-share` groups come from their own article: what an on-topic question a project's docs do not
 answer meets is that project's pages, and the reader is to learn that they must score low in absolute
 terms (FastAPI's and Click's unanswerable questions were declined less as the docs reading improved).
 `--unanswered` (with `--near N`): the on-topic questions a page does not answer, which the helpers wrote
 beside the answerable ones, bring a group of their own, with no positive: the page's N units the scorer
-ranks highest, whose listwise target is "none of these" (`training.train` reads only that group).
+ranks highest, whose listwise target is "none of these" (`training.train` reads only that group). Both
+apply to questions in people's words about SQuAD articles too (stop 31): a paraphrase whose article does
+not answer it is what the seed sets' on-topic unanswerable questions are, and SQuAD's own near groups
+share their questions' words.
 """
 
 from __future__ import annotations
@@ -96,7 +99,9 @@ def hard_negatives(
     return rows if len(rows) == HARD else None
 
 
-def example(item: dict[str, Any], corpus: Corpus, answerer: Answerer) -> Example | None:
+def example(item: dict[str, Any], corpus: Corpus, answerer: Answerer, near_n: int = 0) -> Example | None:
+    """A group from a question about a SQuAD article (see `positive` and `hard_negatives`); with `near_n`,
+    also that many of its article's sentences outside the answer's chunks as a group without the answer."""
     place = positive(item, corpus)
     if place is None:
         return None
@@ -112,6 +117,7 @@ def example(item: dict[str, Any], corpus: Corpus, answerer: Answerer) -> Example
         return None
     contexts = [corpus.context(doc, start)]
     contexts += [corpus.context(index.document(s.doc).id, s.start) for s in rows]
+    absent = near_units(answerer, item, -1, near_n) if near_n else []  # the positive's chunk is left out
     return Example(
         item["id"],
         item["question"],
@@ -119,7 +125,9 @@ def example(item: dict[str, Any], corpus: Corpus, answerer: Answerer) -> Example
         corpus.text(doc)[start:end],
         (a_start - start, a_end - start),
         tuple(answerer.sentence_text(s) for s in rows),
+        absent=tuple(answerer.sentence_text(s) for s in absent),
         contexts=tuple(contexts),
+        absent_contexts=tuple(corpus.context(index.document(s.doc).id, s.start) for s in absent),
     )
 
 
@@ -229,16 +237,14 @@ def main() -> None:
         type=int,
         default=0,
         metavar="N",
-        help="With --docs: a group without the answer of N page units.",
+        help="Each question also brings a group without its answer: N units of its page or article.",
     )
     parser.add_argument(
         "--unanswered",
         action="store_true",
-        help="With --near: a question its page does not answer brings such a group alone.",
+        help="With --near: a question its page or article does not answer brings such a group alone.",
     )
     args = parser.parse_args()
-    if args.near and not args.docs:
-        parser.error("--near needs --docs (SQuAD's groups without their answer: training/prepare.py)")
     if args.unanswered and not args.near:
         parser.error("--unanswered needs --near N (how many of the page's units make its group)")
     corpus = None if args.docs else Corpus(args.data)
@@ -265,7 +271,7 @@ def main() -> None:
                 groups.append(lone)
                 unanswered += 1
             continue
-        ex = example(item, corpus, answerer) if corpus else docs_example(item, answerer, args.near)
+        ex = example(item, corpus, answerer, args.near) if corpus else docs_example(item, answerer, args.near)
         if ex is None:
             skipped += 1
         else:
