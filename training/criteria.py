@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from qabot.models.reader import WEIGHTS_DIR, ReaderConfig, load_config
+from training.honesty import DOCS, SETS
 
-NEWS = ("seed", "heldout", "paraphrase", "fresh", "blind")
-DOCS = ("fastapi", "click")
+NEWS = tuple(s for s in SETS if s not in DOCS)
 REPORTED = ("blind2", "structlog", "nodejs", "docs_held")  # measured, not criteria
 SQUAD = "squad"
 
@@ -63,7 +63,7 @@ def load_sets(folders: Sequence[Path], config: ReaderConfig) -> dict[str, Served
         for path in sorted(folder.glob("*.json")):
             data = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and "rows" in data:
-                rows[path.stem.split("_scored")[0]] = data["rows"]
+                rows[path.stem] = data["rows"]
     return {name: served(r, config) for name, r in rows.items()}
 
 

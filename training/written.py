@@ -115,8 +115,10 @@ def example(item: dict[str, Any], corpus: Corpus, answerer: Answerer, near_n: in
     rows = hard_negatives(answerer, item["question"], answers, is_positive)
     if rows is None:
         return None
-    contexts = [corpus.context(doc, start)]
-    contexts += [corpus.context(index.document(s.doc).id, s.start) for s in rows]
+
+    def contexts(units: Sequence[SentenceRow]) -> tuple[str, ...]:
+        return tuple(corpus.context(index.document(s.doc).id, s.start) for s in units)
+
     absent = near_units(answerer, item, -1, near_n) if near_n else []  # the positive's chunk is left out
     return Example(
         item["id"],
@@ -126,8 +128,8 @@ def example(item: dict[str, Any], corpus: Corpus, answerer: Answerer, near_n: in
         (a_start - start, a_end - start),
         tuple(answerer.sentence_text(s) for s in rows),
         absent=tuple(answerer.sentence_text(s) for s in absent),
-        contexts=tuple(contexts),
-        absent_contexts=tuple(corpus.context(index.document(s.doc).id, s.start) for s in absent),
+        contexts=(corpus.context(doc, start), *contexts(rows)),
+        absent_contexts=contexts(absent),
     )
 
 
