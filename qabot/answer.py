@@ -419,7 +419,8 @@ class Answerer:
                     head.append(c)
         chosen = {id(c) for c in head}
         texts = [self.sentence_text(c.sentence) for c in head]
-        contexts = self.contexts([c.sentence for c in head]) if config.context else None
+        rows = [c.sentence for c in head]
+        contexts = self.contexts(rows, config.context, config.sections) if config.reads_context else None
         readings = self.reader.read(text, texts, contexts)
         sure = [r.relevance for r in readings]
         if previous:
@@ -447,8 +448,11 @@ class Answerer:
         rest = [Candidate(c.sentence, floor - 1 - i, c.features) for i, c in enumerate(unread)]
         return read + rest
 
-    def contexts(self, sentences: Sequence[SentenceRow]) -> list[str]:
-        """What a reader trained with context reads after each sentence (`reader.context_of`)."""
+    def contexts(
+        self, sentences: Sequence[SentenceRow], prose: bool = True, sections: bool = False
+    ) -> list[str]:
+        """What a reader trained with context reads after each sentence (`reader.context_of`): prose with
+        its title and previous unit (`prose`), structured units with their section path (`sections`)."""
         wanted = {s.id - i for s in sentences for i in range(1, CONTEXT_LOOKBACK + 1) if s.id - i > 0}
         rows = {r.id: r for r in self.index.sentence_rows(sorted(wanted))}
         kinds = self.index.units(sorted(set(rows) | {s.id for s in sentences}))
@@ -462,7 +466,9 @@ class Answerer:
                 unit = kinds.get(sid)
                 before.append((self.sentence_text(row), unit.kind if unit else None))
             own = kinds.get(s.id)
-            out.append(context_of(self.index.document(s.doc).title, before, own.kind if own else None))
+            title = self.index.document(s.doc).title
+            kind, section = (own.kind, own.section) if own else (None, ())
+            out.append(context_of(title, before, kind, section, prose, sections))
         return out
 
     def sentence_text(self, s: SentenceRow) -> str:

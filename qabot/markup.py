@@ -30,6 +30,15 @@ INCLUDE = "include"  # `{* ../docs_src/app.py hl[3] *}`: code kept in another fi
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 RST_SUFFIXES = {".rst", ".rest"}
 
+SECTION_SEP = " › "
+
+
+def section_path(title: str, section: tuple[str, ...] | list[str]) -> str:
+    """A unit's page title and the headings above it as one line ("FastAPI › Tutorial › First Steps"),
+    a heading that repeats the title shown once."""
+    return SECTION_SEP.join(dict.fromkeys(p for p in (title.strip(), *section) if p))
+
+
 _ADMONITION = re.compile(r"^[ \t]*(?:/{3,4}(?:[ \t].*)?|[!?]{3}\+?[ \t]+\w.*)$")
 _INDENTED_ADMONITION = re.compile(r"^[ \t]*[!?]{3}\+?[ \t]+\w")
 _INCLUDE = re.compile(r"\{\*.*\*\}")

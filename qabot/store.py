@@ -185,7 +185,7 @@ def chunk_text(doc: Document, sentences: Sequence[Span], first: int, last: int) 
 def keyword_title(doc: Document, span: Span) -> str:
     """The title a chunk is keyword-indexed under (weighted double): in a structured document with the
     section path of its first unit, so that the headings above a passage count as evidence for it."""
-    return " › ".join(dict.fromkeys((doc.title, *span.section)))
+    return markup.section_path(doc.title, span.section)
 
 
 def embedded_text(doc: Document, span: Span) -> str:

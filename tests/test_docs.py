@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from qabot import discord_render, render, store
+from qabot import discord_render, markup, render, store
 from qabot.answer import Answer, Answerer, Quote, Source
 from qabot.config import Settings
 from qabot.evaluate import QuoteChecker
+from qabot.models.reader import OnnxReader, Reading
 
 from .conftest import DOCS
 
@@ -131,6 +133,35 @@ def test_a_context_reader_reads_docs_units_alone(docs_answerer: Answerer) -> Non
     units = index.units([r.id for r in rows])
     assert rows and all(r.id in units for r in rows)  # Markdown and reST units all have a kind
     assert docs_answerer.contexts(rows) == [""] * len(rows)
+    paths = docs_answerer.contexts(rows, prose=False, sections=True)
+    for row, path in zip(rows, paths, strict=True):
+        title = index.document(row.doc).title
+        assert path == markup.section_path(title, units[row.id].section) and path.startswith(title)
+    assert any(" › " in p for p in paths)  # headings below the page title
+
+
+def test_a_reader_trained_with_section_paths_is_given_them_on_the_answer_path(
+    docs_answerer: Answerer,
+) -> None:
+    seen: list[list[str] | None] = []
+
+    class Recording(OnnxReader):
+        def read(
+            self, question: str, sentences: Sequence[str], contexts: Sequence[str] | None = None
+        ) -> list[Reading]:
+            seen.append(None if contexts is None else list(contexts))
+            return super().read(question, sentences, contexts)
+
+    reader = Recording(threads=1)
+    answerer = Answerer(docs_answerer.index, min_confidence=0.0, reader=reader)
+    answerer.ranked("how do I set the default key?")
+    assert seen == [None]  # the shipped reader reads docs units alone
+    reader.config = replace(reader.config, sections=True)
+    candidates, _ = answerer.ranked("how do I set the default key?")
+    read = [c.sentence for c in candidates if c.confidence is not None]
+    units = answerer.index.units([s.id for s in read])
+    wanted = [markup.section_path(answerer.index.document(s.doc).title, units[s.id].section) for s in read]
+    assert seen[-1] is not None and sorted(seen[-1]) == sorted(wanted)
 
 
 def test_only_units_of_structured_documents_count_as_structured(

@@ -83,6 +83,16 @@ def test_the_context_is_the_title_and_the_nearest_unit_before_that_is_not_a_head
     assert context_of("T", headings) == "T"  # looked for only CONTEXT_LOOKBACK units back
 
 
+def test_a_docs_unit_is_read_with_its_section_path_only_by_a_reader_trained_with_them() -> None:
+    before = [("Configure it once.", None)]
+    section = ("Guide", "Logging")
+    assert context_of("Guide", before, "code", section) == ""  # the shipped way: docs units alone
+    assert context_of("Guide", before, "code", section, sections=True) == "Guide › Logging"
+    assert context_of("Guide", before, "code", ("Logging",), prose=False, sections=True) == "Guide › Logging"
+    assert context_of("Guide", before, None, (), prose=False, sections=True) == ""  # prose, alone
+    assert context_of("Guide", before, None, (), sections=True) == "Guide [SEP] Configure it once."
+
+
 def test_long_questions_and_sentences_are_cut_to_fit(tokenizer: reader.PairTokenizer) -> None:
     question = "why " * 200
     sentence = "word " * 500

@@ -66,5 +66,7 @@ def test_a_group_asks_a_heading_and_answers_with_the_unit_under_it(docs_settings
     assert group.positive in under and group.positive in cli
     assert group.answer == (0, 0)  # no span: a heading names a topic, not an answer's words
     assert len(group.negatives) == 3 and group.positive not in group.negatives
+    # read, by a reader trained with section paths, under its own heading (the question itself)
+    assert len(group.sections) == 4 and group.sections[0].endswith("› Setting the key")
     following = under[: under.index("\n## ", 1)]  # the section's own text: never a negative
     assert not any(n in following for n in group.negatives)

@@ -10,7 +10,7 @@ from qabot import store
 from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import contains_answer
-from training.examples import HARD, Corpus
+from training.examples import HARD, Corpus, Example
 from training.prepare import split_of
 from training.written import docs_example, example, held, positive, trainable, unanswered_example
 
@@ -134,8 +134,32 @@ def test_a_written_question_about_a_docs_page_trains_on_the_unit_that_quotes_the
     near = docs_example(item, docs_scorer, near_n=2)
     assert near is not None and near.negatives == ex.negatives
     assert len(near.absent) == 2 and len(near.absent_contexts) == 2
+    # and as a reader trained with section paths reads them: each unit's page title and headings
+    assert len(ex.sections) == HARD + 1
+    assert ex.sections[0] == "The qabot command line › Command line › Setting the key"
+    assert len(near.absent_sections) == 2 and all(p.startswith("The qabot") for p in near.absent_sections)
     assert all(a in cli and a != ex.positive for a in near.absent)
     assert not any(contains_answer(a, item["answers"]) for a in near.absent)
+
+
+def test_training_reads_the_contexts_of_the_way_it_was_asked_to(docs_scorer: Answerer) -> None:
+    """--sections: docs units with their section paths, prose alone; --context: prose with its title and
+    previous unit, docs units alone; both: each its own."""
+    from training.train import read_with
+
+    docs = docs_example(WEATHER_KEY, docs_scorer, near_n=2)
+    assert docs is not None
+    n = HARD + 1
+    prose = Example("p", "q?", ("a",), "A.", (0, 1), ("B.",) * HARD, ("C.",), ("T [SEP] Z.",) * n, ("T",))
+    for ex in (docs, prose):
+        assert read_with(ex, prose=True, sections=False).contexts == ex.contexts
+    assert docs.contexts == ("",) * n  # a docs unit is never read with its previous unit
+    sections = read_with(docs, prose=False, sections=True)
+    assert sections.contexts == docs.sections and sections.absent_contexts == docs.absent_sections
+    assert all(sections.contexts) and all(sections.absent_contexts)
+    assert read_with(prose, prose=False, sections=True).contexts == ("",) * n
+    assert read_with(prose, prose=True, sections=True).contexts == prose.contexts
+    assert read_with(docs, prose=True, sections=True).contexts == docs.sections
 
 
 def test_questions_about_the_articles_calibration_is_fitted_on_bring_no_group() -> None:
@@ -166,7 +190,7 @@ def test_a_question_its_docs_page_does_not_answer_brings_only_a_group_without_an
     assert lone is not None and lone.positive == "" and lone.negatives == ()
     cli = (DOCS / "cli.md").read_text(encoding="utf-8")
     assert 1 <= len(lone.absent) <= 3 and all(a in cli for a in lone.absent)
-    assert len(lone.absent_contexts) == len(lone.absent)
+    assert len(lone.absent_contexts) == len(lone.absent) == len(lone.absent_sections)
     assert unanswered_example({**item, "source": "no-such-page"}, docs_scorer, 3) is None
     ex = docs_example(WEATHER_KEY, docs_scorer)
     assert ex is not None

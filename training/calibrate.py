@@ -261,6 +261,7 @@ def main() -> None:
         0.0,
         0.0,
         context=fitted.get("context", False),
+        sections=fitted.get("sections", False),
     )
     saved = args.model / POINTS_FILE
     if args.reuse and saved.exists():

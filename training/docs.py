@@ -216,8 +216,21 @@ def examples(index_settings: Settings, how_to: bool = False) -> list[Example]:
                 if len(negatives) == HARD:
                     break
             if len(negatives) == HARD:
-                contexts = tuple(answerer.contexts(rows))  # as a reader trained with context reads them
-                out.append(Example(key, question, (), positive, (0, 0), tuple(negatives), (), contexts))
+                # as readers trained with context, or with section paths, read them
+                contexts = tuple(answerer.contexts(rows))
+                paths = tuple(answerer.contexts(rows, prose=False, sections=True))
+                out.append(
+                    Example(
+                        key,
+                        question,
+                        (),
+                        positive,
+                        (0, 0),
+                        tuple(negatives),
+                        contexts=contexts,
+                        sections=paths,
+                    )
+                )
     return out
 
 

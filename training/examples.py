@@ -33,6 +33,10 @@ class Example:
     # one for the positive and each negative, in order, and one for each absent sentence
     contexts: tuple[str, ...] = ()
     absent_contexts: tuple[str, ...] = ()
+    # what a reader trained with section paths reads after each unit of a structured document (context_of
+    # with sections): "" for prose; in the same order as contexts and absent_contexts
+    sections: tuple[str, ...] = ()
+    absent_sections: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,16 @@ def load_groups(path: Path) -> list[Example]:
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:
             row = json.loads(line)
-            for name in ("answers", "answer", "negatives", "absent", "contexts", "absent_contexts"):
+            for name in (
+                "answers",
+                "answer",
+                "negatives",
+                "absent",
+                "contexts",
+                "absent_contexts",
+                "sections",
+                "absent_sections",
+            ):
                 row[name] = tuple(row.get(name, ()))
             out.append(Example(**row))
     return out

@@ -70,7 +70,8 @@ def read_all(reader: OnnxReader, questions: Sequence[Ranked], weights: np.ndarra
     for n, q in enumerate(questions, start=1):
         candidates, scores = reorder(q, weights)
         texts = [c["text"] for c in candidates[: max(DEPTHS)]]
-        contexts = [c["context"] for c in candidates[: max(DEPTHS)]]
+        # SQuAD's candidates are prose: read with context only by a reader trained with --context
+        contexts = [c["context"] for c in candidates[: max(DEPTHS)]] if reader.config.context else None
         logits = np.array([r.relevance for r in reader.read(q.question, texts, contexts)])
         out.append(Read(scores, logits, np.array([float(c["holds"]) for c in candidates]), q.article))
         if n % 500 == 0:
@@ -143,6 +144,11 @@ def main() -> None:
     parser.add_argument(
         "--context", action="store_true", help="The model was trained with --context (train.py)."
     )
+    parser.add_argument(
+        "--sections",
+        action="store_true",
+        help="The model was trained with --sections (train.py).",
+    )
     parser.add_argument("--drop", default="", help="Scorer features left out (comma-separated).")
     parser.add_argument(
         "--max-depth", type=int, default=max(DEPTHS), help="Read at most this many candidates (latency)."
@@ -155,7 +161,9 @@ def main() -> None:
     weights = refit_scorer(questions, [f for f in args.drop.split(",") if f])
     print("scorer weights", dict(zip(scoring.FEATURES, np.round(weights, 4).tolist(), strict=True)))
     # the reader loads with a config; this one only reads (calibrate.py writes the real one)
-    placeholder = ReaderConfig(max(DEPTHS), 1.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.15, context=args.context)
+    placeholder = ReaderConfig(
+        max(DEPTHS), 1.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.15, context=args.context, sections=args.sections
+    )
     (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(placeholder)}))
     reader = OnnxReader(args.model, threads=2)
     reads = read_all(reader, questions, weights)
@@ -167,6 +175,7 @@ def main() -> None:
         "report": report,
         "questions": len(questions),
         "context": args.context,
+        "sections": args.sections,
     }
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -46,7 +46,8 @@ def reference(model_dir: Path, data: Path) -> list[dict[str, Any]]:
     for record in questions[:SAMPLE]:
         q = ranked(record, corpus)
         sentences = [c["text"] for c in q.candidates[:SAMPLE_CANDIDATES]]
-        contexts = [c["context"] for c in q.candidates[:SAMPLE_CANDIDATES]]
+        # SQuAD's candidates are prose: with context only for a reader trained with --context
+        contexts = [c["context"] for c in q.candidates[:SAMPLE_CANDIDATES]] if full.config.context else None
         logits = [round(r.relevance, 4) for r in full.read(q.question, sentences, contexts)]
         out.append(
             {"question": q.question, "sentences": sentences, "contexts": contexts, "fp32_logits": logits}
@@ -170,6 +171,12 @@ def card(info: dict[str, Any], metrics: dict[str, Any]) -> str:
             "`qabot.models.reader.context_of`)"
             if training.get("context")
             else ""
+        )
+        + (
+            "; each unit of a Markdown or reST page read with its section path (`--sections`: the page "
+            'title and headings above it, "Tutorial › Query Parameters", after the unit\'s [SEP])'
+            if training.get("sections")
+            else ""
         ),
         *_stage_lines(training),
         f"- **steps** {training['steps']:,} of the {training.get('planned_steps') or training['steps']:,} "
@@ -227,6 +234,7 @@ def main() -> None:
             "layers": run.get("layers"),
             "max_tokens": run.get("train_tokens") or TRAIN_TOKENS,
             "context": bool(run.get("context")),
+            "sections": bool(run.get("sections")),
             "steps": trained.get("step") or (log[-1]["step"] if log else 0),
             "planned_steps": run.get("total_steps"),
             "epochs": run.get("epochs"),

@@ -146,6 +146,25 @@ def drawn(
     return out, sum(1 for old, new in zip(examples, out, strict=True) if new is not old)
 
 
+def read_with(ex: Example, prose: bool, sections: bool) -> Example:
+    """`ex` with the contexts a reader trained that way reads: a structured unit's section path (`sections`,
+    from `ex.sections`), a prose sentence's title and previous unit (`prose`, from `ex.contexts`), else ""."""
+
+    def pick(contexts: tuple[str, ...], paths: tuple[str, ...], n: int) -> tuple[str, ...]:
+        out = []
+        for i in range(n):
+            path = paths[i] if sections and i < len(paths) else ""
+            out.append(path or (contexts[i] if prose and i < len(contexts) else ""))
+        return tuple(out)
+
+    n = 1 + len(ex.negatives) if ex.positive else 0
+    return replace(
+        ex,
+        contexts=pick(ex.contexts, ex.sections, n),
+        absent_contexts=pick(ex.absent_contexts, ex.absent_sections, len(ex.absent)),
+    )
+
+
 def _contexts(contexts: tuple[str, ...], n: int, on: bool) -> list[str] | None:
     """The contexts a group is read with: None without --context; "" for a group written without them."""
     if not on:
@@ -314,6 +333,11 @@ def main() -> None:
         help="Read each sentence with its title and previous unit (qabot.models.reader.context_of).",
     )
     parser.add_argument(
+        "--sections",
+        action="store_true",
+        help="Read each Markdown or reST unit with its section path (qabot.models.reader.context_of).",
+    )
+    parser.add_argument(
         "--train-tokens", type=int, default=TRAIN_TOKENS, help="Word pieces a pair is cut to in training."
     )
     parser.add_argument("--init", type=Path, default=None, help="Start from these trained weights.")
@@ -357,6 +381,9 @@ def main() -> None:
         groups = load_groups(path)
         examples += groups * args.extra_copies
         print(f"{len(groups)} groups from {path}, each {args.extra_copies} times a pass")
+    reads_context = args.context or args.sections
+    if reads_context:
+        examples = [read_with(e, args.context, args.sections) for e in examples]
     rng = random.Random(args.seed)
     held = [ranked(r, corpus) for r in records(args.data, "fit")]
     rng.shuffle(held)
@@ -418,7 +445,7 @@ def main() -> None:
             epoch_batches = {epoch: batches(examples, args.batch, epoch, args.seed, tok)}
         group = [examples[i] for i in epoch_batches[epoch][position]]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            loss, parts = step_loss(model, tok, group, args.context)
+            loss, parts = step_loss(model, tok, group, reads_context)
         optimiser.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -200,6 +200,8 @@ def docs_example(item: dict[str, Any], answerer: Answerer, near_n: int = 0) -> E
         absent=tuple(answerer.sentence_text(s) for s in absent),
         contexts=tuple(answerer.contexts([row, *rows])),
         absent_contexts=tuple(answerer.contexts(absent)) if absent else (),
+        sections=tuple(answerer.contexts([row, *rows], prose=False, sections=True)),
+        absent_sections=tuple(answerer.contexts(absent, prose=False, sections=True)) if absent else (),
     )
 
 
@@ -218,6 +220,7 @@ def unanswered_example(item: dict[str, Any], answerer: Answerer, n: int) -> Exam
         (),
         absent=tuple(answerer.sentence_text(s) for s in units),
         absent_contexts=tuple(answerer.contexts(units)),
+        absent_sections=tuple(answerer.contexts(units, prose=False, sections=True)),
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from qabot.markup import HEADING
+from qabot.markup import HEADING, section_path
 from qabot.models.encoder import ModelError, session
 
 # Question + sentence word pieces, special tokens included. The reader was trained on pairs of at most
@@ -78,14 +78,24 @@ def _short_question(tokenizer: PairTokenizer, question: str) -> str:
 CONTEXT_LOOKBACK = 3  # units looked back for the previous one that is not a heading
 
 
-def context_of(title: str, before: Sequence[tuple[str, str | None]], kind: str | None = None) -> str:
-    """What a candidate is read with: its document's title and the nearest unit before it that is not a
-    heading (`before`: (text, kind) of the units before it in its document, nearest first; a heading is
-    skipped because docs headings are the questions training asks, and the section path is scored apart).
-    A previous unit that is the title itself, a .txt file's first line, is not repeated. A unit of a
-    structured document (Markdown, reST: it has a `kind`) is read alone, with "": read with its previous
-    unit, the docs sets got worse (docs/benchmarks.md, stop 22)."""
+def context_of(
+    title: str,
+    before: Sequence[tuple[str, str | None]],
+    kind: str | None = None,
+    section: Sequence[str] = (),
+    prose: bool = True,
+    sections: bool = False,
+) -> str:
+    """What a candidate is read with. Prose (`prose`): its document's title and the nearest unit before it
+    that is not a heading (`before`: (text, kind) of the units before it in its document, nearest first; a
+    heading is skipped because docs headings are the questions training asks). A previous unit that is the
+    title itself, a .txt file's first line, is not repeated. A unit of a structured document (Markdown,
+    reST: it has a `kind`) is never read with its previous unit (the docs sets got worse that way,
+    docs/benchmarks.md, stop 22); with `sections`, it is read with its page title and section path
+    ("Query Parameters › Optional parameters"), which tells apart the many like code blocks of a manual."""
     if kind is not None:
+        return section_path(title, tuple(section)) if sections else ""
+    if not prose:
         return ""
     previous = next((t for t, kind in before[:CONTEXT_LOOKBACK] if kind != HEADING), "")
     title, previous = title.strip(), previous.strip()
@@ -191,7 +201,8 @@ class ReaderConfig:
     answer_at: float  # confidence from which an answer is given
     close_at: float  # confidence from which declined passages are still shown as "closest"
     span_weight: float = 0.0  # weight of the answer span's score in the confidence
-    context: bool = False  # the model reads each candidate with its context (CONTEXT_SEP)
+    context: bool = False  # the model reads each prose candidate with its context (CONTEXT_SEP)
+    sections: bool = False  # and each unit of a structured document with its section path (context_of)
     # A quote is less likely the answer when another candidate scores nearly as well (the reader is
     # unsure between them), and more likely when the question is close in meaning to its chunk (the
     # embedding sees past other words). Both fitted by training/calibrate.py; 0 leaves them out.
@@ -206,6 +217,10 @@ class ReaderConfig:
     structured_intercept: float | None = None
     structured_answer_at: float | None = None
     structured_close_at: float | None = None
+
+    @property
+    def reads_context(self) -> bool:
+        return self.context or self.sections
 
     def combine(self, relevance: float, scorer: float, rank: int) -> float:
         return self.reader_weight * relevance + self.scorer_weight * scorer + self.rank_weight / (1 + rank)
@@ -262,7 +277,7 @@ class OnnxReader:
         self, question: str, sentences: Sequence[str], contexts: Sequence[str] | None = None
     ) -> list[Reading]:
         """One reading per sentence, in order; `contexts` (one a sentence, see `context_of`) are read only
-        by a reader trained with them (`config.context`).
+        by a reader trained with them (`config.reads_context`).
 
         Each pair runs alone, unpadded, one pair per worker thread. In one padded batch, the int8 model's
         activation scales came from the whole batch, so a sentence's logit moved with its batch mates (by
@@ -272,7 +287,9 @@ class OnnxReader:
             return []
         if self._session is None:
             self._session = session(self.model_path, 1)
-        pairs = encode_pairs(self._tokenizer, question, sentences, contexts if self.config.context else None)
+        pairs = encode_pairs(
+            self._tokenizer, question, sentences, contexts if self.config.reads_context else None
+        )
         lengths = pairs.attention_mask.sum(axis=1)
 
         def run(row: int) -> list[np.ndarray]:
