@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qabot.extract import HTML_SUFFIXES, PDF_SUFFIXES, ExtractionError, extract
-from qabot.markup import section_name, structured
+from qabot.markup import RST_SUFFIXES, section_name, structured
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".rest"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -149,7 +149,10 @@ def text_document(text: str, rel_path: str) -> Document | None:
     if not text[body_start:].strip():
         return None
     body = text[body_start:]
-    title = _clean(meta.get("title")) or _first_heading(body, rel_path) or _first_line(body)
+    if structured(rel_path):
+        title = _clean(meta.get("title")) or _structured_title(body, rel_path)
+    else:
+        title = _clean(meta.get("title")) or _first_line(body)
     title = title or Path(rel_path).stem
     return Document(
         id=str(Path(rel_path).with_suffix("").as_posix()),
@@ -221,15 +224,38 @@ def _clean(value: object) -> str | None:
 _LINK_TARGET = re.compile(r"\s*(?:\([^()\s]+\)=|\.\. _[^:]+:)\s*$")
 
 
-def _first_heading(body: str, path: str) -> str | None:
+# reST explicit markup (a comment, a directive, a link target: "..") and field lines (":Version: 5.7"),
+# each with its indented continuation lines: pages open with them (licence comments, `.. module::`), but
+# they are not the page's title
+_RST_MARKUP = re.compile(r"\s*(?:\.\.(?:\s|$)|:[^:\s][^:]*:(?:\s|$))")
+
+
+def _opening(body: str, path: str) -> list[str]:
+    """A structured document's first lines that are text: blank lines, link targets and, in reST,
+    explicit markup with its continuation left out."""
+    rst = path.lower().endswith(tuple(RST_SUFFIXES))
+    out: list[str] = []
+    continuation = False
+    for line in body.splitlines()[:40]:
+        if not line.strip() or (continuation and line[:1] in " \t"):
+            continue
+        continuation = False
+        if _LINK_TARGET.match(line) or (rst and _RST_MARKUP.match(line)):
+            continuation = rst
+            continue
+        out.append(line)
+        if len(out) == 4:
+            break
+    return out
+
+
+def _structured_title(body: str, path: str) -> str | None:
     """A Markdown or reST document's first line as a title when it is a heading ("# First Steps { #x }"
-    gives "First Steps"; reST's "Guide" over "=====" gives "Guide"), link targets above it skipped."""
+    gives "First Steps"; reST's "Guide" over "=====" gives "Guide"), link targets and reST comments,
+    directives and fields above it skipped; else its first line of text."""
     if not structured(path):
         return None
-    lines = [line for line in body.splitlines()[:8] if line.strip()]
-    while lines and _LINK_TARGET.match(lines[0]):  # a label for cross-references, not text
-        lines = lines[1:]
-    lines = lines[:4]
+    lines = _opening(body, path)
     if lines and re.match(r"\s*[=\-~^*#+]{3,}\s*$", lines[0]):  # a reST overline
         lines = lines[1:]
     if not lines:
@@ -237,7 +263,7 @@ def _first_heading(body: str, path: str) -> str | None:
     underlined = len(lines) > 1 and re.match(r"\s*[=\-~^*#+\"']{3,}\s*$", lines[1])
     if lines[0].lstrip().startswith("#") or underlined:
         return section_name(lines[0])[:200] or None
-    return None
+    return " ".join(lines[0].split())[:200]
 
 
 def _first_line(text: str) -> str | None:

@@ -116,10 +116,13 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, start + len(stripped)
 
 
+_ROLE = re.compile(r":(?:[\w.+-]+:)+(?=`)")  # reST's :mod:`pyramid.config`: the role is not read
+
+
 def section_name(raw: str) -> str:
     """A heading as a reader sees it: no `#` marks, `{ #anchor }`, backticks or emphasis."""
     name = _ATTRIBUTES.sub("", _HEADING_MARKS.sub("", raw.strip()))
-    return " ".join(_INLINE_MARKUP.sub("", name).split())
+    return " ".join(_INLINE_MARKUP.sub("", _ROLE.sub("", name)).split())
 
 
 _LINK = re.compile(r'!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+"[^"]*")?\)')

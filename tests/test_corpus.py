@@ -45,6 +45,37 @@ def test_link_targets_above_the_first_heading_are_not_the_title(tmp_path: Path) 
     assert (options.title, intro.title) == ("Options", "Introduction")
 
 
+def test_rest_comments_directives_and_fields_above_the_first_heading_are_not_the_title(
+    tmp_path: Path,
+) -> None:
+    """Pages of real reST docs open with a licence comment, `.. module::` or a field list."""
+    pages = {
+        "api.rst": ".. Licensed under the Apache License: http://www.apache.org/licenses/LICENSE-2.0\n"
+        ".. For details: https://example.org/NOTICE.txt\n\n.. _api:\n\n===============\n"
+        "Coverage.py API\n===============\n\nThere are a few ways.\n",
+        "index.rst": ".. master file, created by\n   sphinx-quickstart on Wed Mar  5 2014.\n\n"
+        "==================\nWelcome to AIOHTTP\n==================\n\nHello.\n",
+        "testing.rst": ".. module:: aiohttp.test_utils\n    :synopsis: tests\n\nTesting\n=======\n\nText.\n",
+        "intro.rst": ":Version: 5.7.0\n:Keywords: task, queue,\n  python\n\nWhat's a Task Queue?\n"
+        "====================\n\nText.\n",
+        "support.rst": ".. include:: ../SUPPORT.rst\n",
+        "config.rst": ".. module:: pyramid.config\n\n:mod:`pyramid.config`\n---------------------\n\nText.\n",
+        "notes.md": ":smile: Notes without a heading.\n\nMore.\n",
+    }
+    for name, text in pages.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    titles = {d.path: d.title for d in load_corpus(tmp_path).documents}
+    assert titles == {
+        "api.rst": "Coverage.py API",
+        "index.rst": "Welcome to AIOHTTP",
+        "testing.rst": "Testing",
+        "intro.rst": "What's a Task Queue?",
+        "support.rst": "support",
+        "config.rst": "pyramid.config",
+        "notes.md": ":smile: Notes without a heading.",
+    }
+
+
 def test_jsonl_records_are_documents(tmp_path: Path) -> None:
     records = [
         {"_id": "a1", "title": "First", "text": "Alpha text.", "metadata": {"kind": "x"}},
