@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from qabot.config import Settings
-from training.docs import asked, docs_member, examples, topic
+from training.docs import asked, docs_member, examples, topic, with_sections
 
 from .conftest import DOCS
 
@@ -70,3 +72,11 @@ def test_a_group_asks_a_heading_and_answers_with_the_unit_under_it(docs_settings
     assert len(group.sections) == 4 and group.sections[0].endswith("› Setting the key")
     following = under[: under.index("\n## ", 1)]  # the section's own text: never a negative
     assert not any(n in following for n in group.negatives)
+
+
+def test_groups_written_before_section_paths_get_them_from_the_index(docs_settings: Settings) -> None:
+    groups = examples(docs_settings)
+    bare = [replace(g, sections=(), absent_sections=()) for g in groups]
+    added, missing = with_sections(bare, docs_settings)
+    assert missing == 0 and [g.sections for g in added] == [g.sections for g in groups]
+    assert all(len(g.sections) == 1 + len(g.negatives) for g in added)

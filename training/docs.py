@@ -32,14 +32,14 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path, PurePosixPath
 
 from qabot import markup, text
 from qabot.answer import Answerer
 from qabot.config import Settings
-from qabot.store import build, open_index
-from training.examples import HARD, Example
+from qabot.store import SentenceRow, build, open_index
+from training.examples import HARD, Example, load_groups
 
 SOURCES = (
     "django==5.2.19",
@@ -234,6 +234,43 @@ def examples(index_settings: Settings, how_to: bool = False) -> list[Example]:
     return out
 
 
+def write(groups: list[Example], path: Path) -> None:
+    with gzip.open(path, "wt", encoding="utf-8") as sink:
+        for ex in groups:
+            sink.write(json.dumps(asdict(ex)) + "\n")
+
+
+def with_sections(groups: list[Example], index_settings: Settings) -> tuple[list[Example], int]:
+    """Groups written before section paths were (training.train --sections), with the section path of each
+    of their units found by its exact text in the index (a text found in several units takes the first);
+    and how many texts were not found (those read alone)."""
+    index = open_index(index_settings, verify=False)
+    answerer = Answerer(index, threads=index_settings.threads, mode="scorer")
+    generation = (index_settings.index_dir / "CURRENT").read_text().strip()
+    db = sqlite3.connect(index_settings.index_dir / "generations" / generation / "store.sqlite")
+    wanted = {t for g in groups for t in (g.positive, *g.negatives, *g.absent) if t}
+    rows: dict[str, SentenceRow] = {}
+    for doc, page in db.execute("SELECT rowid, text FROM documents"):
+        spans = db.execute("SELECT rowid, start, end FROM sentences WHERE doc = ? ORDER BY rowid", (doc,))
+        for sid, start, end in spans:
+            unit = page[start:end]
+            if unit in wanted and unit not in rows:
+                rows[unit] = SentenceRow(sid, doc, start, end)
+    db.close()
+    found = list(rows.values())
+    path = dict(zip(rows, answerer.contexts(found, prose=False, sections=True), strict=True))
+    index.close()
+    out = [
+        replace(
+            g,
+            sections=tuple(path.get(t, "") for t in (g.positive, *g.negatives) if g.positive),
+            absent_sections=tuple(path.get(t, "") for t in g.absent),
+        )
+        for g in groups
+    ]
+    return out, len(wanted - rows.keys())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -245,7 +282,19 @@ def main() -> None:
         help='Each gerund or "how to" heading also asked as "how do I …?" (a second group).',
     )
     parser.add_argument("--examples", default="examples.jsonl.gz", help="Output file name under --out.")
+    parser.add_argument(
+        "--add-sections",
+        type=Path,
+        default=None,
+        help="Instead: this groups file, written before section paths, with them (to --examples).",
+    )
     args = parser.parse_args()
+    if args.add_sections is not None:
+        settings = Settings(corpus_dir=args.out / "corpus", index_dir=args.out / "index")
+        groups, missing = with_sections(load_groups(args.add_sections), settings)
+        write(groups, args.out / args.examples)
+        print(f"{len(groups)} groups with section paths; {missing} texts not found in the index")
+        return
     corpus = args.out / "corpus"
     archives = [a for a in fetch(args.out / "sdists") if not (corpus / project_of(a)).exists()]
     if archives:  # a source added to SOURCES since the last run: its pages join the corpus and the index
@@ -255,9 +304,7 @@ def main() -> None:
         report = build(settings)  # unchanged pages are reused
         print(f"index: {report.documents} documents, {report.sentences} units, {report.seconds:.0f} s")
     groups = examples(settings, args.how_to)
-    with gzip.open(args.out / args.examples, "wt", encoding="utf-8") as sink:
-        for ex in groups:
-            sink.write(json.dumps(asdict(ex)) + "\n")
+    write(groups, args.out / args.examples)
     print(f"{len(groups)} groups", flush=True)
 
 
