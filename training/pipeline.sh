@@ -7,7 +7,8 @@
 # Writes RUN/onnx (calibrated reader.json), RUN/fit.json and RUN/measure/*.json; indexes of the measuring
 # corpora are built once under runs/eval/. SQUAD_LIMIT (default 1500) questions of squad-dev-a, 0 for none;
 # SHIPPED=0 skips measuring the shipped reader again (its figures are in docs/benchmarks.md); CALIBRATE=0
-# keeps RUN/onnx/reader.json (a calibration variant made by hand). With the held docs set measured, docs units
+# keeps RUN/onnx/reader.json (a calibration variant made by hand); DOCS_HELD and DOCS_INDEX name the held docs
+# questions and their pages' index. With the held docs set measured, docs units
 # get their own confidence map (training/docs_confidence.py) in RUN/onnx/reader.json before it can ship.
 set -euo pipefail
 run=${1:?usage: training/pipeline.sh RUN}
@@ -62,8 +63,9 @@ measure click "$click" eval/click_questions.jsonl
 measure structlog "$structlog" eval/structlog_questions.jsonl  # written blind at stop 29; not in the criteria
 measure nodejs "$nodejs" eval/nodejs_questions.jsonl  # written blind at stop 30; not in the criteria
 docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
-if [ -f "$docs_held" ] && [ -f runs/docs/index/CURRENT ]; then
-    measure docs_held runs/docs/index "$docs_held" --within-project
+docs_index=${DOCS_INDEX:-runs/docs/index}  # training.docs's index of those pages
+if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
+    measure docs_held "$docs_index" "$docs_held" --within-project
     # docs units' own confidence map, fitted on those rows (decisions unchanged, so the rows stay valid)
     $python -m training.docs_confidence "$run/onnx" "$run/measure/docs_held.json" > "$run/docs_confidence.log"
 fi
