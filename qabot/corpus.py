@@ -253,8 +253,6 @@ def _structured_title(body: str, path: str) -> str | None:
     """A Markdown or reST document's first line as a title when it is a heading ("# First Steps { #x }"
     gives "First Steps"; reST's "Guide" over "=====" gives "Guide"), link targets and reST comments,
     directives and fields above it skipped; else its first line of text."""
-    if not structured(path):
-        return None
     lines = _opening(body, path)
     if lines and re.match(r"\s*[=\-~^*#+]{3,}\s*$", lines[0]):  # a reST overline
         lines = lines[1:]

@@ -19,6 +19,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from markdown_it import MarkdownIt
 
 PROSE = "prose"  # a paragraph (also inside list items, block quotes, admonitions)
@@ -33,7 +35,7 @@ RST_SUFFIXES = {".rst", ".rest"}
 SECTION_SEP = " › "
 
 
-def section_path(title: str, section: tuple[str, ...] | list[str]) -> str:
+def section_path(title: str, section: Sequence[str]) -> str:
     """A unit's page title and the headings above it as one line ("FastAPI › Tutorial › First Steps"),
     a heading that repeats the title shown once."""
     return SECTION_SEP.join(dict.fromkeys(p for p in (title.strip(), *section) if p))

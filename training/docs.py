@@ -246,25 +246,25 @@ def with_sections(groups: list[Example], index_settings: Settings) -> tuple[list
     and how many texts were not found (those read alone)."""
     index = open_index(index_settings, verify=False)
     answerer = Answerer(index, threads=index_settings.threads, mode="scorer")
-    generation = (index_settings.index_dir / "CURRENT").read_text().strip()
-    db = sqlite3.connect(index_settings.index_dir / "generations" / generation / "store.sqlite")
     wanted = {t for g in groups for t in (g.positive, *g.negatives, *g.absent) if t}
     rows: dict[str, SentenceRow] = {}
-    for doc, page in db.execute("SELECT rowid, text FROM documents"):
-        spans = db.execute("SELECT rowid, start, end FROM sentences WHERE doc = ? ORDER BY rowid", (doc,))
-        for sid, start, end in spans:
+    spans = "SELECT rowid, start, end FROM sentences WHERE doc = ? ORDER BY rowid"
+    for doc, page in index.db.execute("SELECT rowid, text FROM documents"):
+        for sid, start, end in index.db.execute(spans, (doc,)):
             unit = page[start:end]
             if unit in wanted and unit not in rows:
                 rows[unit] = SentenceRow(sid, doc, start, end)
-    db.close()
-    found = list(rows.values())
-    path = dict(zip(rows, answerer.contexts(found, prose=False, sections=True), strict=True))
+    path = dict(zip(rows, answerer.contexts(list(rows.values()), prose=False, sections=True), strict=True))
     index.close()
+
+    def paths(texts: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(path.get(t, "") for t in texts)
+
     out = [
         replace(
             g,
-            sections=tuple(path.get(t, "") for t in (g.positive, *g.negatives) if g.positive),
-            absent_sections=tuple(path.get(t, "") for t in g.absent),
+            sections=paths((g.positive, *g.negatives)) if g.positive else (),
+            absent_sections=paths(g.absent),
         )
         for g in groups
     ]

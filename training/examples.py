@@ -158,18 +158,10 @@ def load_groups(path: Path) -> list[Example]:
     out = []
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:
-            row = json.loads(line)
-            for name in (
-                "answers",
-                "answer",
-                "negatives",
-                "absent",
-                "contexts",
-                "absent_contexts",
-                "sections",
-                "absent_sections",
-            ):
-                row[name] = tuple(row.get(name, ()))
+            # JSON lists are Example's tuple fields; fields a line lacks take their default
+            row: dict[str, Any] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(line).items()
+            }
             out.append(Example(**row))
     return out
 

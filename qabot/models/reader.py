@@ -94,7 +94,7 @@ def context_of(
     docs/benchmarks.md, stop 22); with `sections`, it is read with its page title and section path
     ("Query Parameters › Optional parameters"), which tells apart the many like code blocks of a manual."""
     if kind is not None:
-        return section_path(title, tuple(section)) if sections else ""
+        return section_path(title, section) if sections else ""
     if not prose:
         return ""
     previous = next((t for t, kind in before[:CONTEXT_LOOKBACK] if kind != HEADING), "")
