@@ -9,7 +9,7 @@ from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import Item, load_items
 from qabot.models.reader import WEIGHTS_DIR
-from training.measure import ask, auc, measure
+from training.measure import ask, auc, cited, measure
 
 from .conftest import DOCS, EVAL_DIR
 
@@ -17,6 +17,14 @@ from .conftest import DOCS, EVAL_DIR
 def test_auc_counts_wins_and_half_ties() -> None:
     assert auc([0.9, 0.8], [0.1, 0.8]) == 0.875
     assert auc([], [0.1]) != auc([], [0.1])  # nan: nothing to compare
+
+
+def test_cited_finds_the_answer_in_a_heading_of_the_path_not_in_part_of_a_word() -> None:
+    path = ("Advanced Middleware", "`HTTPSRedirectMiddleware`")
+    assert cited(path, ["HTTPSRedirectMiddleware"])
+    assert not cited(path, ["GZipMiddleware"])
+    assert not cited(path, ["HTTPS"])  # normalised whole words, as the top-1 counts them
+    assert not cited((), ["HTTPSRedirectMiddleware"])
 
 
 def test_as_served_is_what_qabot_answers(seed_settings: Settings, answerer: Answerer) -> None:

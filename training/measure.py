@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ class Row:
     second: float | None = None  # the second quote's confidence, for confidence features beyond the first
     score: float | None = None  # the top quote's final score, what training/docs_confidence.py maps
     structured: bool = False  # the top quote is a unit of a Markdown or reST document
+    cited1: bool = False  # the answer is in the top quote or in the section path shown with it
 
 
 def auc(right: list[float], rest: list[float]) -> float:
@@ -47,6 +49,13 @@ def auc(right: list[float], rest: list[float]) -> float:
         return float("nan")
     wins = sum((r > o) + 0.5 * (r == o) for r in right for o in rest)
     return wins / (len(right) * len(rest))
+
+
+def cited(section: Sequence[str], gold: Sequence[str]) -> bool:
+    """The answer is in a heading of the section path the citation shows ("Middleware ›
+    HTTPSRedirectMiddleware" above "Enforces that all incoming requests must either be https or wss"): what
+    the asker reads, beside the stricter top-1, which counts the quote's text alone."""
+    return any(contains_answer(heading, gold) for heading in section)
 
 
 def ask(answerer: Answerer, item: Item, within_project: bool = False) -> Answer:
@@ -71,12 +80,15 @@ def measure(
         quotes, gold = answer.quotes, item.answers
         hit1 = bool(gold) and bool(quotes) and contains_answer(quotes[0].text, gold)
         hit3 = bool(gold) and any(contains_answer(q.text, gold) for q in quotes[:3])
+        cited1 = hit1 or (bool(gold) and bool(quotes) and cited(quotes[0].source.section, gold))
         top = answer.top_score
         second = quotes[1].confidence if len(quotes) > 1 else None
         served = top >= reader.config.floors(answer.structured)[0]
         score = quotes[0].score if quotes and not answer.timeline else None  # a timeline is in date order
         structured = answer.structured
-        rows.append(Row(item.id, item.kind, bool(gold), hit1, hit3, top, served, second, score, structured))
+        rows.append(
+            Row(item.id, item.kind, bool(gold), hit1, hit3, top, served, second, score, structured, cited1)
+        )
     answerable = [x for x in rows if x.answerable]
     unanswerable = [x for x in rows if not x.answerable]
     n = max(1, len(answerable))
@@ -91,6 +103,7 @@ def measure(
         "order_top3": round(sum(x.hit3 for x in answerable) / n, 4),
         "served_top1": round(sum(x.hit1 and x.served for x in answerable) / n, 4),
         "served_top3": round(sum(x.hit3 and x.served for x in answerable) / n, 4),
+        "order_cited1": round(sum(x.cited1 for x in answerable) / n, 4),
         "declined": sum(not x.served for x in answerable),
         "unans_declined": sum(not x.served for x in unanswerable),
         "auc": round(
