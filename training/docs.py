@@ -248,12 +248,10 @@ def with_sections(groups: list[Example], index_settings: Settings) -> tuple[list
     answerer = Answerer(index, threads=index_settings.threads, mode="scorer")
     wanted = {t for g in groups for t in (g.positive, *g.negatives, *g.absent) if t}
     rows: dict[str, SentenceRow] = {}
-    spans = "SELECT rowid, start, end FROM sentences WHERE doc = ? ORDER BY rowid"
-    for doc, page in index.db.execute("SELECT rowid, text FROM documents"):
-        for sid, start, end in index.db.execute(spans, (doc,)):
-            unit = page[start:end]
-            if unit in wanted and unit not in rows:
-                rows[unit] = SentenceRow(sid, doc, start, end)
+    for row in index.sentences(0, index.manifest["counts"]["sentences"]):
+        unit = index.document(row.doc).text[row.start : row.end]
+        if unit in wanted and unit not in rows:
+            rows[unit] = row
     path = dict(zip(rows, answerer.contexts(list(rows.values()), prose=False, sections=True), strict=True))
     index.close()
 

@@ -80,7 +80,7 @@ def measure(
         quotes, gold = answer.quotes, item.answers
         hit1 = bool(gold) and bool(quotes) and contains_answer(quotes[0].text, gold)
         hit3 = bool(gold) and any(contains_answer(q.text, gold) for q in quotes[:3])
-        cited1 = hit1 or (bool(gold) and bool(quotes) and cited(quotes[0].source.section, gold))
+        cited1 = hit1 or (bool(quotes) and cited(quotes[0].source.section, gold))
         top = answer.top_score
         second = quotes[1].confidence if len(quotes) > 1 else None
         served = top >= reader.config.floors(answer.structured)[0]
