@@ -16,7 +16,7 @@ questions about the "fit" articles (calibration's; four of them were written abo
         --out runs/reader/written-docs.jsonl.gz
 
 With `--docs INDEX` the questions are about pages of a documentation index (`training.docs` builds one of
-25 projects' docs, none of them FastAPI's or Click's) and their "sentence" is any verbatim snippet of the
+projects' docs, none of them FastAPI's or Click's) and their "sentence" is any verbatim snippet of the
 page (a sentence, a line of code): the positive is the unit the index quotes (a paragraph, a sentence
 with the code block it introduces, a block) holding the first gold answer inside the snippet. A quarter of
 the pages (a stable draw, `held`) bring no group: their questions, answerable and not, are a docs set to
