@@ -316,9 +316,9 @@ def main() -> None:
     if archives:  # a source added to SOURCES since the last run: its pages join the corpus and the index
         print(f"{write_corpus(archives, corpus)} pages", flush=True)
     settings = Settings(corpus_dir=corpus, index_dir=args.out / "index")
-    if archives or not (settings.index_dir / "CURRENT").exists():
-        report = build(settings)  # unchanged pages are reused
-        print(f"index: {report.documents} documents, {report.sentences} units, {report.seconds:.0f} s")
+    # always: unchanged pages are reused, and pages written by a run stopped before its build get indexed
+    report = build(settings)
+    print(f"index: {report.documents} documents, {report.sentences} units, {report.seconds:.0f} s")
     groups = examples(settings, args.how_to)
     write(groups, args.out / args.examples)
     print(f"{len(groups)} groups", flush=True)
