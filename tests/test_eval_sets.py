@@ -13,6 +13,7 @@ SETS = {  # set -> its corpus folder
     "click": ROOT / "eval/corpora/click/docs",
     "structlog": ROOT / "eval/corpora/structlog/docs",
     "nodejs": ROOT / "eval/corpora/nodejs/docs",
+    "rq": ROOT / "eval/corpora/rq/docs",
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }
 

@@ -41,6 +41,7 @@ fastapi=$(index fastapi ../shared/data/fastapi-docs)
 click=$(index click eval/corpora/click/docs)
 structlog=$(index structlog eval/corpora/structlog/docs)
 nodejs=$(index nodejs eval/corpora/nodejs/docs)
+rq=$(index rq eval/corpora/rq/docs)
 
 mkdir -p "$run/measure"
 measure() {  # measure NAME INDEX SET [options]: the run's reader, then the shipped one, one JSON line each
@@ -62,6 +63,7 @@ measure fastapi "$fastapi" eval/fastapi_questions.jsonl
 measure click "$click" eval/click_questions.jsonl
 measure structlog "$structlog" eval/structlog_questions.jsonl  # written blind at stop 29; not in the criteria
 measure nodejs "$nodejs" eval/nodejs_questions.jsonl  # written blind at stop 30; not in the criteria
+measure rq "$rq" eval/rq_questions.jsonl  # written blind at stop 34; not in the criteria
 docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
 docs_index=${DOCS_INDEX:-runs/docs/index}  # training.docs's index of those pages
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
