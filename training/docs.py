@@ -10,8 +10,8 @@ middleware", "How do I skip a test?"), and the unit right under one is, more oft
 1. Downloads pinned source distributions from PyPI (`pip download`) and keeps their docs folders
    (Markdown and reST; Django's .txt pages are reST), without release notes and generated API stubs.
    Not FastAPI, nor the projects its docs are built on (Starlette, Pydantic, Typer, SQLModel): the
-   FastAPI set must measure reading of docs the reader never saw. Nor Click: eval/click_questions.jsonl
-   is a second docs set, written blind over Click's docs, that no rule or weight was chosen on.
+   FastAPI set must measure reading of docs the reader never saw. Nor Click, structlog or RQ (nor
+   Node.js): eval/ holds a docs set written blind over each, that no rule or weight was chosen on.
 2. Builds a qabot index of them (the loader, units and section paths served).
 3. For each section whose heading reads like a task or a question (three to twelve words: "Using a
    login shell", "How to set up bash completion", "Can I …?"), one group: the heading as the question,

@@ -16,11 +16,12 @@ questions about the "fit" articles (calibration's; four of them were written abo
         --out runs/reader/written-docs.jsonl.gz
 
 With `--docs INDEX` the questions are about pages of a documentation index (`training.docs` builds one of
-projects' docs, none of them FastAPI's or Click's) and their "sentence" is any verbatim snippet of the
-page (a sentence, a line of code): the positive is the unit the index quotes (a paragraph, a sentence
-with the code block it introduces, a block) holding the first gold answer inside the snippet. A quarter of
-the pages (a stable draw, `held`) bring no group: their questions, answerable and not, are a docs set to
-measure with (`--held-out FILE` writes them; `training/pipeline.sh` measures it as `docs_held`).
+many projects' docs, none of them FastAPI's or an eval set's) and their "sentence" is any verbatim
+snippet of the page (a sentence, a line of code): the positive is the unit the index quotes (a paragraph,
+a sentence with the code block it introduces, a block) holding the first gold answer inside the snippet.
+A quarter of the pages (a stable draw, `held`) bring no group: their questions, answerable and not, are a
+docs set to measure with (`--held-out FILE` writes them; `training/pipeline.sh` measures it as
+`docs_held`).
 
 `--near N`: each group also brings a group without its answer, the N units of its own page (or article)
 the scorer ranks highest less the chunks holding a gold answer (`training.calibrate.near`), as SQuAD's
