@@ -479,7 +479,7 @@ class Answerer:
         places = {}
         for sid, unit in self.index.units(list(doc_of)).items():
             doc = self.index.document(doc_of[sid])
-            changelog = evidence.is_changelog(doc.path, doc.title)
+            changelog = evidence.is_changelog(doc.path, doc.title) or evidence.changelog_section(unit.section)
             places[sid] = evidence.Place(unit.kind, unit.section, changelog)
         return places
 

@@ -31,6 +31,18 @@ WEIGHTS = {
 _CHANGELOG = re.compile(
     r"(?:^|[-_ ])(?:release[-_ ]?notes|change[-_ ]?log|changes|news|history|what'?s[-_ ]new)$", re.I
 )
+# a heading that starts a changelog inside a page (a PyPI README often ends with its release history)
+_CHANGELOG_HEADING = re.compile(
+    r"(?:release[-_ ]?notes|change[-_ ]?log|changes|news|(?:release |version |change )?history"
+    r"|what'?s[-_ ]new)",
+    re.I,
+)
+# a release's own heading: "0.10.3", "[0.10.4] - 2020-01-17", "v2.0.0 (2024-05-01)", "Version 3.1"; not
+# "2.0 Migration Guide" (free words after the number need a dash, colon or brackets)
+_RELEASE_HEADING = re.compile(
+    r"\[?(?:v|version\s+)?\d+(?:\.\d+)+[\w.+-]*\]?(?:\s*[-\u2013\u2014:]\s*[\w ,./-]*|\s*\([\w ,./-]*\))?",
+    re.I,
+)
 _ABOUT_VERSIONS = re.compile(
     r"\b(?:versions?|releases?|released|changelog|release notes|changes|changed|added|introduced|"
     r"removed|dropped|since when|upgrad\w*|\d+\.\d+(?:\.\d+)?)\b",
@@ -57,6 +69,13 @@ def is_changelog(path: str, title: str) -> bool:
     """Release notes by name: CHANGELOG.md, release-notes.md, HISTORY.rst, a "Release Notes" title."""
     stem = PurePosixPath(path).stem
     return markup.structured(path) and bool(_CHANGELOG.search(stem) or _CHANGELOG.search(title.strip()))
+
+
+def changelog_section(section: tuple[str, ...]) -> bool:
+    """Release notes by their headings: a unit under "History", "Changelog" or a release's number."""
+    return any(
+        _CHANGELOG_HEADING.fullmatch(h.strip()) or _RELEASE_HEADING.fullmatch(h.strip()) for h in section
+    )
 
 
 def about_versions(question: str) -> bool:

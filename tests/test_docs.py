@@ -204,3 +204,12 @@ def test_docs_quotes_are_answered_from_the_docs_threshold(
     seed.close()
     chosen = Answerer(docs_answerer.index, min_confidence=0.0, reader=reader)
     assert chosen.answer("How do I set the Weather API key?").answered
+
+
+def test_a_changelog_inside_a_readme_ranks_below_its_usage(docs_answerer: Answerer) -> None:
+    # a PyPI README often ends with its release history, one line per release naming what the page explains
+    quote = top(docs_answerer, "How do I stop a request to a slow server from hanging?")
+    assert quote.source.path == "weather-client.md"
+    assert quote.source.section == ("weather-client", "Usage")
+    versions = top(docs_answerer, "Which release added the deadline argument?")
+    assert versions.source.section == ("weather-client", "History", "1.2.0 (2025-03-01)")

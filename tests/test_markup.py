@@ -146,6 +146,7 @@ def test_titles_of_markdown_and_rst_documents_are_their_first_heading() -> None:
         "CHANGELOG.md": "Changelog",
         "cli.md": "The qabot command line",  # front matter first
         "server.rst": "Running servers",
+        "weather-client.md": "weather-client",
     }
 
 
@@ -165,6 +166,13 @@ def test_changelogs_and_questions_about_versions() -> None:
     assert not evidence.is_changelog("news.txt", "News")  # plain text is never read as a changelog
     assert evidence.about_versions("Which version added server-sent events?")
     assert not evidence.about_versions("How do I set the Weather API key?")
+
+
+def test_changelog_sections_inside_a_page() -> None:
+    for heading in ("History", "Release Notes", "0.10.3", "[0.10.4] - 2020-01-17", "v2.0.0 (2024-05-01)"):
+        assert evidence.changelog_section(("mylib", heading)), heading
+    for heading in ("Usage", "2.0 Migration Guide", "Python 3.8", "Browsing history", "Upgrading 8.3 to 9.0"):
+        assert not evidence.changelog_section(("mylib", heading)), heading
 
 
 def test_code_the_question_does_not_name_is_evidence() -> None:
