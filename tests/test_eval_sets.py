@@ -14,6 +14,7 @@ SETS = {  # set -> its corpus folder
     "structlog": ROOT / "eval/corpora/structlog/docs",
     "nodejs": ROOT / "eval/corpora/nodejs/docs",
     "rq": ROOT / "eval/corpora/rq/docs",
+    "readmes": ROOT / "eval/corpora/readmes/docs",
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }
 

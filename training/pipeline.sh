@@ -42,6 +42,7 @@ click=$(index click eval/corpora/click/docs)
 structlog=$(index structlog eval/corpora/structlog/docs)
 nodejs=$(index nodejs eval/corpora/nodejs/docs)
 rq=$(index rq eval/corpora/rq/docs)
+readmes=$(index readmes eval/corpora/readmes/docs)
 
 mkdir -p "$run/measure"
 measure() {  # measure NAME INDEX SET [options]: the run's reader, then the shipped one, one JSON line each
@@ -64,6 +65,7 @@ measure click "$click" eval/click_questions.jsonl
 measure structlog "$structlog" eval/structlog_questions.jsonl  # written blind at stop 29; not in the criteria
 measure nodejs "$nodejs" eval/nodejs_questions.jsonl  # written blind at stop 30; not in the criteria
 measure rq "$rq" eval/rq_questions.jsonl  # written blind at stop 34; not in the criteria
+measure readmes "$readmes" eval/readmes_questions.jsonl  # written blind at stop 35; not in the criteria
 docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
 docs_index=${DOCS_INDEX:-runs/docs/index}  # training.docs's index of those pages
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
