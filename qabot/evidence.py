@@ -4,8 +4,10 @@ The scorer (qabot.scoring) was fitted on prose, where every unit is a sentence. 
 documents a unit may be a bare heading or a code block nobody introduced, which match a question's
 words without answering it; the headings above a sentence say what it is about ("Logging" above "Set
 the level with --log-level"); and a changelog repeats, one line per release, the names the reference
-pages explain. Each adjustment here was measured on the FastAPI docs question set and the news sets
-(docs/benchmarks.md, "Documentation"); a unit of a .txt or .jsonl corpus gets none of them.
+pages explain, in a file of its own or under a page's own "History" heading. Each adjustment here was
+measured on the FastAPI docs question set and the news sets (docs/benchmarks.md, "Documentation"; the
+changelog sections inside a page on six READMEs, "Stop 35"); a unit of a .txt or .jsonl corpus gets none
+of them.
 """
 
 from __future__ import annotations
