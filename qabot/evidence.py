@@ -30,15 +30,10 @@ WEIGHTS = {
     "code": 2.0,  # the unit names code (`identifier`, a code block) that the question does not
     "follows": 2.0,  # cosine of the question and the unit before (which may set up what this one answers)
 }
-_CHANGELOG = re.compile(
-    r"(?:^|[-_ ])(?:release[-_ ]?notes|change[-_ ]?log|changes|news|history|what'?s[-_ ]new)$", re.I
-)
-# a heading that starts a changelog inside a page (a PyPI README often ends with its release history)
-_CHANGELOG_HEADING = re.compile(
-    r"(?:release[-_ ]?notes|change[-_ ]?log|changes|news|(?:release |version |change )?history"
-    r"|what'?s[-_ ]new)",
-    re.I,
-)
+_RELEASE_NOTES = r"(?:release[-_ ]?notes|change[-_ ]?log|changes|news|history|what'?s[-_ ]new)"
+_CHANGELOG = re.compile(rf"(?:^|[-_ ]){_RELEASE_NOTES}$", re.I)  # a file's stem or title ends with it
+# a whole heading that starts a changelog inside a page (a PyPI README often ends with its release history)
+_CHANGELOG_HEADING = re.compile(rf"(?:(?:release|version|change) )?{_RELEASE_NOTES}", re.I)
 # a release's own heading: "0.10.3", "[0.10.4] - 2020-01-17", "v2.0.0 (2024-05-01)", "Version 3.1"; not
 # "2.0 Migration Guide" (free words after the number need a dash, colon or brackets)
 _RELEASE_HEADING = re.compile(
