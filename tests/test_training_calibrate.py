@@ -6,7 +6,16 @@ import pytest
 from qabot import retrieve
 from qabot.answer import Answerer
 from qabot.evaluate import contains_answer, load_items
-from training.calibrate import SMALL_SCOPE, _filtered, confidences, near, people_report, platt, threshold
+from training.calibrate import (
+    SMALL_SCOPE,
+    _filtered,
+    confidences,
+    near,
+    people_report,
+    platt,
+    threshold,
+    threshold_spread,
+)
 
 from .conftest import EVAL_DIR
 
@@ -75,3 +84,24 @@ def test_the_fitted_confidence_learns_that_a_close_rival_means_doubt() -> None:
     from sklearn.metrics import roc_auc_score
 
     assert roc_auc_score(right, confidences(points, fitted)) > roc_auc_score(right, alone)
+
+
+def test_the_threshold_spread_brackets_the_line_drawn_from_all_points() -> None:
+    """Drawn again and again from the same points, the threshold (on the score's scale) spreads around
+    the one chosen from all of them, and more questions narrow it."""
+    rng = np.random.default_rng(1)
+
+    def points(n: int) -> list[tuple[float, float, bool, float, float]]:
+        score = rng.normal(2, 2, n)
+        right = rng.random(n) < 1 / (1 + np.exp(-(score - 2)))
+        return [(float(s), 0.0, bool(r), 0.0, 0.0) for s, r in zip(score, right, strict=True)]
+
+    few, many = points(300), points(3000)
+    spread = threshold_spread([few], [1.0], [], 0.8)
+    fitted = platt(few)
+    at = threshold(confidences(few, fitted), np.array([p[2] for p in few], dtype=float), 0.8)
+    line = (np.log(at / (1 - at)) - fitted["intercept"]) / fitted["slope"]
+    assert spread["score_p05"] < line < spread["score_p95"]
+    narrow = threshold_spread([many], [1.0], [], 0.8)
+    assert narrow["score_p95"] - narrow["score_p05"] < spread["score_p95"] - spread["score_p05"]
+    assert threshold_spread([few], [1.0], ["rival"], 0.8) == {}
