@@ -1,21 +1,30 @@
 from __future__ import annotations
 
+import gzip
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from qabot import retrieve
 from qabot.answer import Answerer
+from qabot.config import Settings
 from qabot.evaluate import contains_answer, load_items
+from qabot.store import open_index
 from training.calibrate import (
     SMALL_SCOPE,
     _filtered,
     confidences,
+    fit_index,
     near,
     people_report,
     platt,
     threshold,
     threshold_spread,
 )
+from training.prepare import split_of
 
 from .conftest import EVAL_DIR
 
@@ -105,3 +114,24 @@ def test_the_threshold_spread_brackets_the_line_drawn_from_all_points() -> None:
     narrow = threshold_spread([many], [1.0], [], 0.8)
     assert narrow["score_p95"] - narrow["score_p05"] < spread["score_p95"] - spread["score_p05"]
     assert threshold_spread([few], [1.0], ["rival"], 0.8) == {}
+
+
+def test_the_unseen_index_holds_the_fit_articles_alone(seed_settings: Settings, tmp_path: Path) -> None:
+    """`--unseen` calibrates over the "fit" articles only: no article of the "train" split is in it."""
+    titles = [f"Article {n}" for n in range(40)]
+    fit = [t for t in titles if split_of(t) == "fit"][:2]
+    train = [t for t in titles if split_of(t) == "train"][:1]
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "shards").mkdir()
+    with gzip.open(tmp_path / "shards" / "0.jsonl.gz", "wt", encoding="utf-8") as out:
+        for title in fit + train:
+            body = f"{title}\n\nThe river in {title} floods in spring. Its bridge was built in 1890.\n"
+            (tmp_path / "corpus" / f"{title}.txt").write_text(body, encoding="utf-8")
+            record = {"id": title, "question": "When was the bridge built?", "answers": ["1890"]}
+            out.write(json.dumps({**record, "article": title, "split": split_of(title)}) + "\n")
+    shutil.copytree(seed_settings.index_dir / "models", tmp_path / "fit-index" / "models")
+    index = open_index(Settings(index_dir=fit_index(tmp_path)), verify=False)
+    try:
+        assert sorted(row.id for row in index.sources()) == sorted(fit)
+    finally:
+        index.close()

@@ -186,10 +186,28 @@ def threshold_spread(
 POINTS_FILE = "calibration-points.json"
 
 
+def fit_index(data: Path) -> Path:
+    """An index of the "fit" articles alone (built once): a corpus no reader was trained on, as the
+    documents people ask about are."""
+    from training.prepare import split_of
+
+    corpus, index = data / "fit-corpus", data / "fit-index"
+    if not (index / "CURRENT").exists():
+        corpus.mkdir(exist_ok=True)
+        for title in {q["article"] for q in records(data, "fit")}:
+            assert split_of(title) == "fit"
+            name = f"{title}.txt"
+            (corpus / name).write_text((data / "corpus" / name).read_text(encoding="utf-8"), encoding="utf-8")
+        build(Settings(corpus_dir=corpus, index_dir=index))
+    return index
+
+
 def training_answerer(args: argparse.Namespace, reader: OnnxReader) -> Answerer:
-    """The answer path over the index of all the training articles, abstention off."""
+    """The answer path, abstention off, over the index of all the training articles or (`--unseen`) of
+    the "fit" articles alone."""
     scoped_search()
-    index = open_index(Settings(index_dir=args.data / "index"), verify=False)
+    where = fit_index(args.data) if args.unseen else args.data / "index"
+    index = open_index(Settings(index_dir=where), verify=False)
     return Answerer(index, min_confidence=0.0, reader=reader)
 
 
@@ -257,6 +275,13 @@ def main() -> None:
     parser.add_argument("--seed-corpus", type=Path, default=Path("corpus"))
     parser.add_argument(
         "--near", action="store_true", help="Add on-topic unanswerable points (own article, answer removed)."
+    )
+    parser.add_argument(
+        "--unseen",
+        action="store_true",
+        help='Ask of the index of the "fit" articles alone (no reader trained on any of its articles), '
+        "not of all 442: the questions without their article then meet only documents never read in "
+        "training, as at answer time.",
     )
     parser.add_argument(
         "--reuse",
