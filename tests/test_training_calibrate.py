@@ -12,12 +12,14 @@ from qabot import retrieve
 from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import contains_answer, load_items
+from qabot.models.reader import ReaderConfig
 from qabot.store import open_index
 from training.calibrate import (
     SMALL_SCOPE,
     _filtered,
     confidences,
     fit_index,
+    matched_precision,
     near,
     people_report,
     platt,
@@ -135,3 +137,25 @@ def test_the_unseen_index_holds_the_fit_articles_alone(seed_settings: Settings, 
         assert sorted(row.id for row in index.sources()) == sorted(fit)
     finally:
         index.close()
+
+
+def test_matching_a_reader_asks_the_precision_its_own_line_reaches() -> None:
+    """`--match`: the precision the packaged reader's answers reach at its own threshold on its points;
+    asked of those same points, that precision gives back the same threshold."""
+    rng = np.random.default_rng(2)
+    score = rng.normal(2, 2, 2000)
+    right = rng.random(2000) < 1 / (1 + np.exp(-(score - 2)))
+    points = [(float(s), 0.0, bool(r), 0.0, 0.0) for s, r in zip(score, right, strict=True)]
+    fitted = platt(points)
+    confidence = confidences(points, fitted)
+    line = threshold(confidence, right.astype(float), 0.8)
+    config = ReaderConfig(10, 1.0, 0.0, 0.0, fitted["slope"], fitted["intercept"], line, 0.15)
+    weights = np.ones(len(points))
+    matched = matched_precision(points, weights, config)
+    given = confidence >= line
+    assert matched == pytest.approx(right[given].mean())
+    assert matched >= 0.8
+    assert threshold(confidence, right.astype(float), matched) == pytest.approx(line)
+    # a stricter line keeps a higher precision
+    stricter = ReaderConfig(10, 1.0, 0.0, 0.0, fitted["slope"], fitted["intercept"], line + 0.2, 0.15)
+    assert matched_precision(points, weights, stricter) > matched

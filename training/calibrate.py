@@ -36,7 +36,7 @@ from qabot import retrieve
 from qabot.answer import Answerer, rival
 from qabot.config import Settings
 from qabot.evaluate import contains_answer, load_items
-from qabot.models.reader import CONFIG_FILE, OnnxReader, ReaderConfig
+from qabot.models.reader import CONFIG_FILE, WEIGHTS_DIR, OnnxReader, ReaderConfig, load_config
 from qabot.store import Index, Scope, build, open_index
 from training.examples import records
 
@@ -254,6 +254,45 @@ def ask_people(
     return points
 
 
+def mix(
+    groups: dict[str, list[Any]], args: argparse.Namespace
+) -> tuple[list[Point], list[Point], list[Point], list[Point], list[Point], np.ndarray, float, float]:
+    """The labelled groups and what each point weighs: one unanswerable question for each answerable one
+    (with --near, the near points take `--near-weight` of that half), the hand-written ones
+    `--people-share` of the whole. Returns the groups, the weights (in that order), the near share and
+    each hand-written point's weight."""
+    inside, outside, close, unanswerable = (
+        [tuple(p) for p in groups[k]] for k in ("inside", "outside", "near", "seed")
+    )
+    kept = groups.get("people", []) if args.people else []
+    people: list[Point] = [tuple(p[:5]) for p in kept]
+    if not args.near:
+        close = []
+    share = args.near_weight if close else 0.0
+    weights = np.concatenate(
+        [
+            np.ones(len(inside)),
+            np.full(len(outside), 1 - share),
+            np.full(len(close), share),
+            np.ones(len(unanswerable)),
+        ]
+    )
+    each = 0.0
+    if people:
+        each = args.people_share / (1 - args.people_share) * weights.sum() / len(people)
+        weights = np.concatenate([weights, np.full(len(people), each)])
+    return inside, outside, close, unanswerable, people, weights, share, each
+
+
+def matched_precision(points: Sequence[Point], weights: np.ndarray, config: ReaderConfig) -> float:
+    """The precision another reader's answers reach on its own points of this mix at its own threshold
+    (its own map): what `--match` asks of the run, so that a new mix keeps the line as honest as
+    the reader it replaces."""
+    given = np.array([config.confidence(p[0], p[1], p[3], p[4]) >= config.answer_at for p in points])
+    right = np.array([p[2] for p in points], dtype=float)
+    return float(np.sum(right[given] * weights[given]) / np.sum(weights[given]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -282,6 +321,17 @@ def main() -> None:
         help='Ask of the index of the "fit" articles alone (no reader trained on any of its articles), '
         "not of all 442: the questions without their article then meet only documents never read in "
         "training, as at answer time.",
+    )
+    parser.add_argument(
+        "--match",
+        type=Path,
+        default=None,
+        help="Instead of --precision, the precision the packaged reader (--match-config) reaches at its "
+        "own threshold on its points of the same mix, kept in MATCH/calibration-points.json (asked with "
+        "the same options).",
+    )
+    parser.add_argument(
+        "--match-config", type=Path, default=WEIGHTS_DIR, help="The model folder whose line --match keeps."
     )
     parser.add_argument(
         "--reuse",
@@ -330,31 +380,11 @@ def main() -> None:
         (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(config)}))
         groups = ask(args, OnnxReader(args.model))
         saved.write_text(json.dumps(groups))
-    inside, outside, close, unanswerable = (
-        [tuple(p) for p in groups[k]] for k in ("inside", "outside", "near", "seed")
-    )
+    inside, outside, close, unanswerable, people, weights, share, each = mix(groups, args)
     kept = groups.get("people", []) if args.people else []
-    people: list[Point] = [tuple(p[:5]) for p in kept]
-    if not args.near:
-        close = []
     points = inside + outside + close + unanswerable + people
     right = np.array([p[2] for p in points], dtype=float)
     final = np.array([p[0] for p in points])
-    # one unanswerable question for each answerable one, as without --near; with it, the near points
-    # take `--near-weight` of that half
-    share = args.near_weight if close else 0.0
-    weights = np.concatenate(
-        [
-            np.ones(len(inside)),
-            np.full(len(outside), 1 - share),
-            np.full(len(close), share),
-            np.ones(len(unanswerable)),
-        ]
-    )
-    each = 0.0
-    if people:  # each hand-written point weighs what makes them `--people-share` of the whole
-        each = args.people_share / (1 - args.people_share) * weights.sum() / len(people)
-        weights = np.concatenate([weights, np.full(len(people), each)])
     features = [f for f in FEATURES if getattr(args, f)]
     beyond_span = bool(set(features) - {"span"})
     if any(len(p) < 5 for p in points) and beyond_span:
@@ -366,6 +396,11 @@ def main() -> None:
     fitted = platt(points, features, weights)
     confidence = confidences(points, fitted)
     separation["auc_as_fitted"] = auc(confidence, right)
+    if args.match:
+        theirs = mix(json.loads((args.match / POINTS_FILE).read_text()), args)
+        args.precision = matched_precision(
+            [p for g in theirs[:5] for p in g], theirs[5], load_config(args.match_config)
+        )
     answer_at = threshold(confidence, right, args.precision, weights)
     # the inputs beyond the score were fitted on prose: structured documents' units keep the score's map
     plain = platt(points, [], weights) if beyond_span else {}
