@@ -312,3 +312,41 @@ def _shown_code(code: str) -> str:
 
     code = code.rstrip("\n")
     return html.unescape(_TAG.sub("", code)) if "<" in code else code
+
+
+# a line that starts a block of its own: a list item, table row, quote, heading, HTML, directive or field,
+# admonition marker, or a line of punctuation alone (a reST heading's underline)
+_BLOCK_LINE = re.compile(
+    r"\s*(?:[-*+•]\s|\d+[.)]\s|#\.?\s|\(?[A-Za-z0-9]\)\s|[|>#<]|\.\.\s|:\S|///|!!!|```|~~~|([=\-~^*+#])\1+\s*$)"
+)
+_LIST_MARKER = re.compile(r"\s*(?:[-*+•]|\d+[.)]|#\.)\s+")
+
+
+def reflow(text: str, rst: bool = False) -> str:
+    """Prose of a Markdown or reST file with its soft line breaks read as spaces, as the rendered page
+    shows it (docs are often wrapped at 80 columns, and a terminal wraps again). For display only.
+
+    A break stays where the next line starts a block of its own (a list item, a table row, a heading,
+    a directive, …), is indented deeper than the line's text in reST (a definition or a block quote; in
+    Markdown an indented line goes on the paragraph), or where the line ends in a hard break (two spaces
+    or a backslash) or opens a literal block ("::")."""
+    lines = text.split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        last = out[-1].split("\n")[-1]
+        marker = _LIST_MARKER.match(last)
+        column = marker.end() if marker else len(last) - len(last.lstrip())
+        indent = len(line) - len(line.lstrip())
+        soft = (
+            line.strip()
+            and last.strip()
+            and not _BLOCK_LINE.match(line)
+            and (marker is not None or not _BLOCK_LINE.match(last))
+            and (indent <= column or not rst)
+            and not last.endswith(("  ", "\\", "::"))
+        )
+        if soft:
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -131,34 +132,48 @@ def _quote_text(quote: Quote) -> RenderableType:
     """The quote marked ▶ with its answer in bold (the whole quote when no answer is marked), its
     neighbours above and below, dimmed; code in a quote or a neighbour is shown as code (highlighted,
     HTML colouring tags dropped), neighbours that hold code are shortened, and a cut block says so."""
+    path = quote.source.path.lower()
+    flow = _as_is
+    if markup.structured(path):
+        flow = partial(markup.reflow, rst=path.endswith(tuple(markup.RST_SUFFIXES)))
     shown = markup.pieces(quote.text)
     before, after = markup.pieces(quote.before), markup.pieces(quote.after)
     if not any(p.code for p in (*shown, *before, *after)) and not quote.cut:
         text = Text()
         if quote.before:
-            text.append(quote.before + "\n", style="dim")
+            text.append(flow(quote.before) + "\n", style="dim")
         text.append("▶ ")
         if quote.marked is None:
-            text.append(quote.text, style="bold")
+            text.append(flow(quote.text), style="bold")
         else:
+            # marked before reflowing, so the answer's characters stay the ones in bold
             start, end = quote.marked
-            text.append(quote.text[:start])
-            text.append(quote.text[start:end], style="bold")
-            text.append(quote.text[end:])
+            whole = flow(quote.text[:start] + _MARK + quote.text[start:end] + _MARK + quote.text[end:])
+            head, answer, tail = whole.split(_MARK)
+            text.append(head)
+            text.append(answer, style="bold")
+            text.append(tail)
         if quote.after:
-            text.append("\n" + quote.after, style="dim")
+            text.append("\n" + flow(quote.after), style="dim")
         return text
-    parts: list[RenderableType] = _context(before) if quote.before else []
+    parts: list[RenderableType] = _context(before, flow) if quote.before else []
     for number, piece in enumerate(shown):
         if piece.code:
             parts.append(_code(piece.text, piece.language))
         else:
-            parts.append(Text(("▶ " if number == 0 else "") + piece.text, style="bold"))
+            parts.append(Text(("▶ " if number == 0 else "") + flow(piece.text), style="bold"))
     if quote.cut:
         parts.append(Text(f"… (cut: the block goes on after char {quote.end})", style="italic"))
     elif quote.after:
-        parts.extend(_context(after))
+        parts.extend(_context(after, flow))
     return Group(*parts)
+
+
+_MARK = "\ue000"  # a private-use character: marks the answer's edges through `markup.reflow`
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def _code(code: str, language: str) -> RenderableType:
@@ -170,14 +185,15 @@ def _code(code: str, language: str) -> RenderableType:
 CONTEXT_CHARS = 300  # of a neighbour holding code: enough to see what it is, not a screenful of it
 
 
-def _context(pieces: list[markup.Piece]) -> list[RenderableType]:
+def _context(pieces: list[markup.Piece], flow: Callable[[str], str]) -> list[RenderableType]:
     """A neighbouring unit, dimmed, its code shown as code and everything shortened to CONTEXT_CHARS."""
     out: list[RenderableType] = []
     room = CONTEXT_CHARS
     for piece in pieces:
         if room <= 0:
             break
-        text = piece.text if len(piece.text) <= room else piece.text[:room].rstrip() + " …"
+        whole = piece.text if piece.code else flow(piece.text)
+        text = whole if len(whole) <= room else whole[:room].rstrip() + " …"
         room -= len(text)
         if piece.code:
             out.append(_code(text, piece.language))

@@ -232,3 +232,20 @@ def test_a_short_paragraph_between_an_introduction_and_its_block_joins_them() ->
     assert units(text) == [(INTRO, text, ())]
     unrelated = "Start workers:\n\nThis paragraph does not introduce anything.\n\n```\ncode\n```"
     assert [kind for kind, _, _ in units(unrelated)] == [SENTENCE, SENTENCE, "code"]
+
+
+def test_reflow_joins_soft_breaks_and_keeps_the_structure() -> None:
+    """Display only: a wrapped paragraph becomes one line; what starts a block, a deeper indent, a hard
+    break or a literal block's "::" keeps its line break."""
+    assert markup.reflow("every\nmessage fits\nits limits.") == "every message fits its limits."
+    assert markup.reflow("- one\n  wrapped\n- two") == "- one wrapped\n- two"
+    assert markup.reflow("1. first\n2. second") == "1. first\n2. second"
+    assert markup.reflow("term\n   its definition", rst=True) == "term\n   its definition"
+    assert markup.reflow("a list item's\n  wrapped line") == "a list item's wrapped line"
+    assert markup.reflow("hard  \nbreak") == "hard  \nbreak"
+    assert markup.reflow("Example::\n\n    code") == "Example::\n\n    code"
+    assert markup.reflow("| a |\n| b |") == "| a |\n| b |"
+    assert markup.reflow("Title\n=====\n\nBody\ntext.") == "Title\n=====\n\nBody text."
+    assert markup.reflow("A line\n.. note:: hi") == "A line\n.. note:: hi"
+    assert markup.reflow(":param x: the x\n:param y: the y") == ":param x: the x\n:param y: the y"
+    assert markup.reflow("see the\n``foo`` option") == "see the ``foo`` option"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.console import Console
 
 from qabot import render
@@ -60,3 +62,29 @@ def test_confidence_words_cover_the_whole_range() -> None:
     assert render.confidence_words(0.75).startswith("likely")
     assert render.confidence_words(0.5).startswith("may answer")
     assert render.confidence_words(0.05) == "unlikely to answer it (5 %)"
+
+
+WRAPPED = (
+    "Run the server with\n`--reload` to restart it\non every change:\n\n- in development\n"
+    "- never in production"
+)
+
+
+def test_a_markdown_quote_reads_its_soft_line_breaks_as_spaces() -> None:
+    """Docs wrapped at 80 columns are shown as the rendered page shows them: one paragraph a line (the
+    terminal wraps it), list items still one a line; the answer stays in bold; plain text is left as it
+    is (its line breaks may mean something)."""
+    at = 1000 + WRAPPED.index("`--reload` to restart")
+    quote = Quote(WRAPPED, 1000, 1000 + len(WRAPPED), 3.0, Source("p", "Page", "docs/run.md", None, None))
+    quote = replace(quote, answer=(at, at + len("`--reload` to restart")), before="A\nwrapped neighbour.")
+    console = Console(width=200, record=True, color_system="standard", force_terminal=True)
+    console.print(render.answer_text(Answer("How do I restart on change?", True, (quote,))))
+    styled = console.export_text(styles=True, clear=False)
+    assert "Run the server with \x1b[1m`--reload` to restart\x1b[0m it on every change:" in styled
+    shown = console.export_text()
+    assert "A wrapped neighbour." in shown
+    lines = [line.strip("│ ") for line in shown.splitlines()]
+    assert "- in development" in lines and "- never in production" in lines
+    plain = replace(quote, source=Source("p", "Page", "notes/run.txt", None, None))
+    lines = [line.strip("│ ") for line in printed(Answer("How?", True, (plain,))).splitlines()]
+    assert "▶ Run the server with" in lines
