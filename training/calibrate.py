@@ -14,9 +14,12 @@ Labelled data, none of it from a measuring set:
 - with `--people FILE`, questions written by hand about some "fit" articles the way someone who skimmed
   them asks (other words than the text), answerable and on-topic unanswerable, asked of the whole index
   (training/calibration_questions.jsonl; together they weigh `--people-share` of the whole).
-The label is whether the top quote holds a gold answer. A logistic (Platt) map from the top candidate's
-final score gives the confidence; the answer threshold is the lowest confidence at which answers given
-on this mix are right at least `--precision` of the time; passages under `--close` are not shown at all.
+With `--unseen` every question is asked of an index of the "fit" articles alone (no reader trained on
+them, as at answer time) instead of all 442. The label is whether the top quote holds a gold answer. A
+logistic (Platt) map from the top candidate's final score gives the confidence; the answer threshold is
+the lowest confidence at which answers given on this mix are right at least `--precision` of the
+time (with `--match`, the precision the packaged reader's own line reaches on its points of the same
+mix); passages under `--close` are not shown at all.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import json
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +182,8 @@ def threshold_spread(
         at = threshold(confidences(points, fitted), right, precision, weights)
         if 0 < at < 1:
             lines.append((math.log(at / (1 - at)) - fitted["intercept"]) / fitted["slope"])
+    if not lines:
+        return {}
     low, mid, high = np.percentile(lines, [5, 50, 95])
     return {"score_p05": float(low), "score_p50": float(mid), "score_p95": float(high)}
 
@@ -254,13 +259,31 @@ def ask_people(
     return points
 
 
-def mix(
-    groups: dict[str, list[Any]], args: argparse.Namespace
-) -> tuple[list[Point], list[Point], list[Point], list[Point], list[Point], np.ndarray, float, float]:
+@dataclass(frozen=True)
+class Mix:
     """The labelled groups and what each point weighs: one unanswerable question for each answerable one
-    (with --near, the near points take `--near-weight` of that half), the hand-written ones
-    `--people-share` of the whole. Returns the groups, the weights (in that order), the near share and
-    each hand-written point's weight."""
+    (with --near, the near points take `near_share` of that half), the hand-written ones `--people-share`
+    of the whole (each weighing `people_weight`). `weights` follows `points`' order."""
+
+    inside: list[Point]
+    outside: list[Point]
+    near: list[Point]
+    seed: list[Point]
+    people: list[Point]
+    weights: np.ndarray
+    near_share: float
+    people_weight: float
+
+    @property
+    def groups(self) -> list[list[Point]]:
+        return [self.inside, self.outside, self.near, self.seed, self.people]
+
+    @property
+    def points(self) -> list[Point]:
+        return [p for group in self.groups for p in group]
+
+
+def mix(groups: dict[str, list[Any]], args: argparse.Namespace) -> Mix:
     inside, outside, close, unanswerable = (
         [tuple(p) for p in groups[k]] for k in ("inside", "outside", "near", "seed")
     )
@@ -281,7 +304,7 @@ def mix(
     if people:
         each = args.people_share / (1 - args.people_share) * weights.sum() / len(people)
         weights = np.concatenate([weights, np.full(len(people), each)])
-    return inside, outside, close, unanswerable, people, weights, share, each
+    return Mix(inside, outside, close, unanswerable, people, weights, share, each)
 
 
 def matched_precision(points: Sequence[Point], weights: np.ndarray, config: ReaderConfig) -> float:
@@ -380,9 +403,11 @@ def main() -> None:
         (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(config)}))
         groups = ask(args, OnnxReader(args.model))
         saved.write_text(json.dumps(groups))
-    inside, outside, close, unanswerable, people, weights, share, each = mix(groups, args)
+    labelled = mix(groups, args)
+    inside, outside, close, unanswerable, people = labelled.groups
+    weights, share = labelled.weights, labelled.near_share
     kept = groups.get("people", []) if args.people else []
-    points = inside + outside + close + unanswerable + people
+    points = labelled.points
     right = np.array([p[2] for p in points], dtype=float)
     final = np.array([p[0] for p in points])
     features = [f for f in FEATURES if getattr(args, f)]
@@ -398,9 +423,7 @@ def main() -> None:
     separation["auc_as_fitted"] = auc(confidence, right)
     if args.match:
         theirs = mix(json.loads((args.match / POINTS_FILE).read_text()), args)
-        args.precision = matched_precision(
-            [p for g in theirs[:5] for p in g], theirs[5], load_config(args.match_config)
-        )
+        args.precision = matched_precision(theirs.points, theirs.weights, load_config(args.match_config))
     answer_at = threshold(confidence, right, args.precision, weights)
     # the inputs beyond the score were fitted on prose: structured documents' units keep the score's map
     plain = platt(points, [], weights) if beyond_span else {}
@@ -444,10 +467,7 @@ def main() -> None:
         "near_weight": share,
         **separation,
         "answer_at_spread": threshold_spread(
-            [inside, outside, close, unanswerable, people],
-            [1.0, 1 - share, share, 1.0, each],
-            features,
-            args.precision,
+            labelled.groups, [1.0, 1 - share, share, 1.0, labelled.people_weight], features, args.precision
         ),
         "reliability": reliability(confidence, right),
         "thresholds": tradeoffs(confidence, right, weights, conf, hits["inside"]),
