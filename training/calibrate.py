@@ -243,6 +243,7 @@ def ask(args: argparse.Namespace, reader: OnnxReader) -> dict[str, list[Any]]:
             groups["seed"].append(point)
     if args.people:
         groups["people"] = ask_people(args, answerer)
+        groups["people_from"] = [args.people.name]
     return groups
 
 
@@ -359,7 +360,8 @@ def main() -> None:
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help=f"Refit from the points a previous run kept in MODEL/{POINTS_FILE} (same fit, no asking).",
+        help=f"Refit from the points a previous run kept in MODEL/{POINTS_FILE} (same fit, no asking but "
+        "of --people questions from another file).",
     )
     parser.add_argument(
         "--near-weight",
@@ -396,8 +398,9 @@ def main() -> None:
     saved = args.model / POINTS_FILE
     if args.reuse and saved.exists():
         groups = json.loads(saved.read_text())
-        if args.people and "people" not in groups:
+        if args.people and groups.get("people_from") != [args.people.name]:  # asked from another file
             groups["people"] = ask_people(args, training_answerer(args, OnnxReader(args.model)))
+            groups["people_from"] = [args.people.name]
             saved.write_text(json.dumps(groups))
     else:
         (args.model / CONFIG_FILE).write_text(json.dumps({"config": asdict(config)}))
