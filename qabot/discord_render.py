@@ -176,7 +176,14 @@ def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, h
 
 def marked(quote: Quote, room: int) -> str:
     """The quote, sanitised, with its answer span in bold; the whole quote in bold when no span is
-    marked or when the quote must be shortened to fit `room`."""
+    marked or when the quote must be shortened to fit `room`. A Markdown or reST quote that shows as
+    several lines on its page (a sentence and the list it introduces) keeps them, each line of the block
+    quote sanitised on its own."""
+    lines = _page_lines(quote)
+    if lines is not None:
+        text = "\n> ".join(lines)
+        if size(text) <= room:
+            return text
     whole = f"**{fit(quote.text, room - 4, marker=SHORTENED) or '(blank)'}**"
     if quote.marked is None:
         return whole
@@ -184,15 +191,52 @@ def marked(quote: Quote, room: int) -> str:
     pre, span, post = quote.text[:start], quote.text[start:end], quote.text[end:]
     if not sanitize(span):
         return whole
+    text = _bold_inside(pre, span, post)
+    return text if size(text) <= room else whole
+
+
+_MARK = "\ue000"  # a private-use character (which sanitize drops): the answer's edges through reflow
+
+
+def _page_lines(quote: Quote) -> list[str] | None:
+    """A structured quote's lines as its page shows them, sanitised, the answer (or, with none marked,
+    each line) in bold; None for plain text, for one line, or when the answer spans lines."""
+    path = quote.source.path.lower()
+    if "\n" not in quote.text.strip() or not markup.structured(path):
+        return None
+    text = quote.text
+    if quote.marked is not None:
+        start, end = quote.marked
+        text = text[:start] + _MARK + text[start:end] + _MARK + text[end:]
+    shown = markup.reflow(text, rst=path.endswith(tuple(markup.RST_SUFFIXES))).split("\n")
+    shown = [line for line in shown if sanitize(line)]
+    if len(shown) < 2:
+        return None
+    out = []
+    for line in shown:
+        if quote.marked is None:
+            out.append(f"**{sanitize(line)}**")
+        elif line.count(_MARK) == 2:
+            pre, span, post = line.split(_MARK)
+            if not sanitize(span):
+                return None
+            out.append(_bold_inside(pre, span, post))
+        elif _MARK in line:
+            return None  # the answer runs over a line break
+        else:
+            out.append(sanitize(line))
+    return out
+
+
+def _bold_inside(pre: str, span: str, post: str) -> str:
     # sanitize trims each piece: the spaces at the span's edges are put back so words stay apart
-    text = (
+    return (
         sanitize(pre)
         + (" " if pre[-1:].isspace() else "")
         + f"**{sanitize(span)}**"
         + (" " if post[:1].isspace() else "")
         + sanitize(post)
     ).strip()
-    return text if size(text) <= room else whole
 
 
 def _prose(context: str) -> str:

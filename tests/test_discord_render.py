@@ -188,6 +188,32 @@ def test_an_unsure_answer_says_so_above_its_closest_quotes() -> None:
     assert embed.colour == dr.NOT_ANSWERED_COLOUR
 
 
+def test_a_docs_quote_keeps_the_list_it_introduces_on_its_own_lines() -> None:
+    """A Markdown sentence with the list under it is one quote: on Discord each item stays on a line of
+    the block quote (flattened, "- a - b" reads as one run-on line), the wrapped sentence is one line,
+    every line is escaped, and the answer is bold where it is."""
+    text = "Start the server with\n`--reload` when you:\n\n- develop *locally*\n- test @everyone"
+    at = text.index("develop")
+    docs = source(path="docs/run.md")
+    q = Quote(text, 100, 100 + len(text), 2.0, docs, "Before it.", "", confidence=0.8)
+    [[embed]] = dr.answer_embeds(Answer("When do I use reload?", True, (q,)))
+    assert embed.description == (
+        "**[1]** likely answers it (80 %)\n"
+        "> Before it. **Start the server with \\`--reload\\` when you:**\n"
+        "> **\\- develop \\*locally\\***\n"
+        "> **\\- test @\u200beveryone**"
+    )
+    marked = Quote(text, 100, 100 + len(text), 2.0, docs, confidence=0.8, answer=(100 + at, 100 + at + 7))
+    [[embed]] = dr.answer_embeds(Answer("When do I use reload?", True, (marked,)))
+    assert (embed.description or "").endswith(
+        "> Start the server with \\`--reload\\` when you:\n> \\- **develop** \\*locally\\*\n"
+        "> \\- test @\u200beveryone"
+    )
+    plain = Quote(text, 100, 100 + len(text), 2.0, source(), confidence=0.8)
+    [[embed]] = dr.answer_embeds(Answer("When do I use reload?", True, (plain,)))
+    assert (embed.description or "").count("\n") == 1  # plain text: one line, as before
+
+
 def test_every_citation_is_dated_as_render_citation_words_it() -> None:
     dated, undated = source(), source(id="u", title="Undated", path="u.txt", date=None)
     assert citation(dated).split(" — ")[0] == "A Title (as of 2024-01-02)"
@@ -342,7 +368,7 @@ def answers(draw: st.DrawFn) -> Answer:
         src = Source(
             draw(nasty_text),
             draw(nasty_text),
-            draw(nasty_text),
+            draw(nasty_text | st.sampled_from(["page.md", "docs/page.rst"])),  # docs keep their lines
             draw(st.none() | nasty_text),
             draw(st.none() | nasty_text | st.just("https://ex.org/a_(b)@everyone")),
         )
