@@ -39,6 +39,11 @@ have not read the documents ask; the groups are otherwise unchanged.
 under each as its answer, no span), `--extra-copies N` times each a pass; they bring a group without their
 answer only where the file gives one (`training.written --docs … --near N`) and are never blanked; a
 group without a positive (`--unanswered`: a question its page does not answer) trains that group alone.
+
+`--keep WEIGHTS` (learning without forgetting): the relevance logits of those frozen weights on the pairs
+of SQuAD's questions (not the `--extra` groups) are kept by a squared-error term (`--keep-weight`), so that
+what the run learns from people's and docs questions does not move the scores SQuAD-like prose gets
+(run 24's fell, and its confidence with them: docs/benchmarks.md, "Stop 36").
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -172,10 +177,20 @@ def _contexts(contexts: tuple[str, ...], n: int, on: bool) -> list[str] | None:
     return list(contexts) if len(contexts) == n else [""] * n
 
 
+@dataclass(frozen=True)
+class Keep:
+    """Learning without forgetting: the relevance logits of `teacher` (frozen) on the pairs of the
+    questions `kept` says, kept by a squared-error term of `weight`."""
+
+    teacher: Reader
+    kept: Callable[[Example], bool]
+    weight: float
+
+
 def step_loss(
-    model: Reader, tok: PairTokenizer, group: list[Example], context: bool = False
+    model: Reader, tok: PairTokenizer, group: list[Example], context: bool = False, keep: Keep | None = None
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    ids, mask, types, spans, valid, sizes = [], [], [], [], [], []
+    ids, mask, types, spans, valid, sizes, kept_rows = [], [], [], [], [], [], []
     for ex in group:
         if not ex.positive:  # a question its documents do not answer: only its group without an answer
             continue
@@ -187,6 +202,7 @@ def step_loss(
         spans.append(token_span(pairs.offsets[0], *ex.answer))
         valid.append([o is not None for o in pairs.offsets[0]])  # the sentence's word pieces
         sizes.append(len(pairs.offsets))
+        kept_rows += [keep is not None and keep.kept(ex)] * len(pairs.offsets)
     for ex in group:  # groups without their answer, after the others (rows past sum(sizes))
         if ex.absent:
             contexts = _contexts(ex.absent_contexts, len(ex.absent), context)
@@ -194,6 +210,7 @@ def step_loss(
             ids.append(pairs.input_ids)
             mask.append(pairs.attention_mask)
             types.append(pairs.token_type_ids)
+            kept_rows += [keep is not None and keep.kept(ex)] * len(ex.absent)
     width = max(a.shape[1] for a in ids)
 
     def stack(arrays: list[np.ndarray]) -> torch.Tensor:
@@ -237,6 +254,15 @@ def step_loss(
     loss_span = torch.stack(span_loss).mean() / 2 if span_loss else torch.zeros(())
     loss = loss_list + BCE_WEIGHT * loss_point + SPAN_WEIGHT * loss_span
     parts = {"list": loss_list, "point": loss_point, "span": loss_span}
+    if keep is not None:
+        rows = torch.tensor(kept_rows, dtype=torch.bool)
+        loss_keep = torch.zeros(())
+        if rows.any():
+            with torch.no_grad():
+                before, _, _ = keep.teacher(stack(ids)[rows], stack(mask)[rows], stack(types)[rows])
+            loss_keep = F.mse_loss(relevance[rows].float(), before.float())
+        loss = loss + keep.weight * loss_keep
+        parts["keep"] = loss_keep
     return loss, {k: float(v.detach()) for k, v in parts.items()}
 
 
@@ -342,6 +368,13 @@ def main() -> None:
     )
     parser.add_argument("--init", type=Path, default=None, help="Start from these trained weights.")
     parser.add_argument("--max-steps", type=int, default=None, help="Stop after this many steps (trials).")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="Weights whose relevance logits on SQuAD's questions (not --extra groups) the run keeps.",
+    )
+    parser.add_argument("--keep-weight", type=float, default=0.1, help="The weight of the --keep term.")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.run.mkdir(parents=True, exist_ok=True)
@@ -377,8 +410,10 @@ def main() -> None:
     if args.history_share > 0:
         examples = with_history(examples, article_of, args.history_share)
         print(f"a share {args.history_share} of the questions asked after another of their article")
+    extra_ids: set[str] = set()
     for path in args.extra:
         groups = load_groups(path)
+        extra_ids.update(g.id for g in groups)
         examples += groups * args.extra_copies
         print(f"{len(groups)} groups from {path}, each {args.extra_copies} times a pass")
     reads_context = args.context or args.sections
@@ -397,6 +432,13 @@ def main() -> None:
         saved = torch.load(args.init, weights_only=False)
         model.load_state_dict(saved.get("model", saved))
         unpacked_from = saved.get("unpacked_from")  # training/unpack.py: weights of a shipped int8 file
+    keep = None
+    if args.keep is not None:
+        teacher = Reader(load_encoder(model_path(), args.layers))
+        saved = torch.load(args.keep, weights_only=False)
+        teacher.load_state_dict(saved.get("model", saved))
+        teacher.eval().requires_grad_(False)
+        keep = Keep(teacher, lambda ex: ex.id not in extra_ids, args.keep_weight)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     steps_per_epoch = math.ceil(len(examples) / args.batch)
     total = int(steps_per_epoch * args.epochs)
@@ -424,6 +466,7 @@ def main() -> None:
                 "data": str(args.data),
                 "run": str(args.run),
                 "init": str(args.init) if args.init else None,
+                "keep": str(args.keep) if args.keep else None,
                 "init_unpacked_from": unpacked_from,
                 "extra": [str(p) for p in args.extra],
                 "reword_table": str(args.reword_table) if args.reword_table else None,
@@ -445,7 +488,7 @@ def main() -> None:
             epoch_batches = {epoch: batches(examples, args.batch, epoch, args.seed, tok)}
         group = [examples[i] for i in epoch_batches[epoch][position]]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            loss, parts = step_loss(model, tok, group, reads_context)
+            loss, parts = step_loss(model, tok, group, reads_context, keep)
         optimiser.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
