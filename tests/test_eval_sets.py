@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "corpus"
 SETS = {  # set -> its corpus folder
-    **{name: NEWS for name in ("seed", "heldout", "paraphrase", "fresh", "blind", "blind2")},
+    **{name: NEWS for name in ("seed", "heldout", "paraphrase", "fresh", "blind", "blind2", "blind3")},
     "click": ROOT / "eval/corpora/click/docs",
     "structlog": ROOT / "eval/corpora/structlog/docs",
     "nodejs": ROOT / "eval/corpora/nodejs/docs",

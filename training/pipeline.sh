@@ -57,6 +57,7 @@ for set in seed heldout paraphrase fresh blind; do
     measure "$set" "$seed" "eval/${set}_questions.jsonl"
 done
 measure blind2 "$seed" eval/blind2_questions.jsonl  # written blind at stop 30; not in the criteria
+measure blind3 "$seed" eval/blind3_questions.jsonl  # written blind at stop 36; not in the criteria
 for set in seed heldout; do
     measure "${set}_conversations" "$seed" "eval/${set}_conversations.jsonl"
 done
