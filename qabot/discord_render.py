@@ -195,33 +195,25 @@ def marked(quote: Quote, room: int) -> str:
     return text if size(text) <= room else whole
 
 
-_MARK = "\ue000"  # a private-use character (which sanitize drops): the answer's edges through reflow
-
-
 def _page_lines(quote: Quote) -> list[str] | None:
     """A structured quote's lines as its page shows them, sanitised, the answer (or, with none marked,
     each line) in bold; None for plain text, for one line, or when the answer spans lines."""
-    path = quote.source.path.lower()
-    if "\n" not in quote.text.strip() or not markup.structured(path):
+    if "\n" not in quote.text.strip() or not markup.structured(quote.source.path):
         return None
-    text = quote.text
-    if quote.marked is not None:
-        start, end = quote.marked
-        text = text[:start] + _MARK + text[start:end] + _MARK + text[end:]
-    shown = markup.reflow(text, rst=path.endswith(tuple(markup.RST_SUFFIXES))).split("\n")
-    shown = [line for line in shown if sanitize(line)]
+    shown = markup.as_page(quote.text, quote.source.path, quote.marked).split("\n")
+    shown = [line for line in shown if sanitize(line)]  # sanitize drops the private-use answer marks
     if len(shown) < 2:
         return None
     out = []
     for line in shown:
         if quote.marked is None:
             out.append(f"**{sanitize(line)}**")
-        elif line.count(_MARK) == 2:
-            pre, span, post = line.split(_MARK)
+        elif line.count(markup.ANSWER_MARK) == 2:
+            pre, span, post = line.split(markup.ANSWER_MARK)
             if not sanitize(span):
                 return None
             out.append(_bold_inside(pre, span, post))
-        elif _MARK in line:
+        elif markup.ANSWER_MARK in line:
             return None  # the answer runs over a line break
         else:
             out.append(sanitize(line))

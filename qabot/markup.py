@@ -350,3 +350,19 @@ def reflow(text: str, rst: bool = False) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+ANSWER_MARK = "\ue000"  # a private-use character: the answer's edges, carried through `reflow`
+
+
+def as_page(text: str, path: str, marked: tuple[int, int] | None = None) -> str:
+    """`text` of the file at `path` as its page shows it: reflowed for Markdown and reST, as it is for
+    anything else (a plain text's line breaks may mean something). With `marked` (offsets in `text`),
+    the answer's edges are marked by ANSWER_MARK, put in before reflowing so that they stay on the
+    answer's characters."""
+    if marked is not None:
+        start, end = marked
+        text = text[:start] + ANSWER_MARK + text[start:end] + ANSWER_MARK + text[end:]
+    if not structured(path):
+        return text
+    return reflow(text, rst=path.lower().endswith(tuple(RST_SUFFIXES)))

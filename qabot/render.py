@@ -132,10 +132,7 @@ def _quote_text(quote: Quote) -> RenderableType:
     """The quote marked ▶ with its answer in bold (the whole quote when no answer is marked), its
     neighbours above and below, dimmed; code in a quote or a neighbour is shown as code (highlighted,
     HTML colouring tags dropped), neighbours that hold code are shortened, and a cut block says so."""
-    path = quote.source.path.lower()
-    flow = _as_is
-    if markup.structured(path):
-        flow = partial(markup.reflow, rst=path.endswith(tuple(markup.RST_SUFFIXES)))
+    flow = partial(markup.as_page, path=quote.source.path)
     shown = markup.pieces(quote.text)
     before, after = markup.pieces(quote.before), markup.pieces(quote.after)
     if not any(p.code for p in (*shown, *before, *after)) and not quote.cut:
@@ -146,10 +143,8 @@ def _quote_text(quote: Quote) -> RenderableType:
         if quote.marked is None:
             text.append(flow(quote.text), style="bold")
         else:
-            # marked before reflowing, so the answer's characters stay the ones in bold
-            start, end = quote.marked
-            whole = flow(quote.text[:start] + _MARK + quote.text[start:end] + _MARK + quote.text[end:])
-            head, answer, tail = whole.split(_MARK)
+            page = markup.as_page(quote.text, quote.source.path, quote.marked)
+            head, answer, tail = page.split(markup.ANSWER_MARK)
             text.append(head)
             text.append(answer, style="bold")
             text.append(tail)
@@ -167,13 +162,6 @@ def _quote_text(quote: Quote) -> RenderableType:
     elif quote.after:
         parts.extend(_context(after, flow))
     return Group(*parts)
-
-
-_MARK = "\ue000"  # a private-use character: marks the answer's edges through `markup.reflow`
-
-
-def _as_is(text: str) -> str:
-    return text
 
 
 def _code(code: str, language: str) -> RenderableType:

@@ -274,6 +274,7 @@ class Mix:
     weights: np.ndarray
     near_share: float
     people_weight: float
+    people_answerable: list[bool]  # for each hand-written point, whether its question is answerable
 
     @property
     def groups(self) -> list[list[Point]]:
@@ -305,7 +306,8 @@ def mix(groups: dict[str, list[Any]], args: argparse.Namespace) -> Mix:
     if people:
         each = args.people_share / (1 - args.people_share) * weights.sum() / len(people)
         weights = np.concatenate([weights, np.full(len(people), each)])
-    return Mix(inside, outside, close, unanswerable, people, weights, share, each)
+    answerable = [bool(p[5]) for p in kept]
+    return Mix(inside, outside, close, unanswerable, people, weights, share, each, answerable)
 
 
 def matched_precision(points: Sequence[Point], weights: np.ndarray, config: ReaderConfig) -> float:
@@ -409,7 +411,6 @@ def main() -> None:
     labelled = mix(groups, args)
     inside, outside, close, unanswerable, people = labelled.groups
     weights, share = labelled.weights, labelled.near_share
-    kept = groups.get("people", []) if args.people else []
     points = labelled.points
     right = np.array([p[2] for p in points], dtype=float)
     final = np.array([p[0] for p in points])
@@ -450,7 +451,6 @@ def main() -> None:
     cuts = np.cumsum([len(v) for v in sizes.values()])[:-1]
     conf = dict(zip(sizes, np.split(confidence, cuts), strict=True))
     hits = dict(zip(sizes, np.split(right > 0, cuts), strict=True))
-    people_items = [bool(p[5]) for p in kept]
     report = {
         "questions_in_corpus": len(inside),
         "questions_without_article": len(outside),
@@ -465,7 +465,7 @@ def main() -> None:
         "questions_answer_removed": len(close),
         "answered_answer_removed": float(np.mean(conf["near"] >= answer_at)) if close else None,
         "seed_unanswerable_answered": int(np.sum(conf["seed"] >= answer_at)),
-        **people_report(conf["people"], hits["people"], people_items, answer_at),
+        **people_report(conf["people"], hits["people"], labelled.people_answerable, answer_at),
         "precision": args.precision,
         "near_weight": share,
         **separation,
