@@ -319,7 +319,7 @@ def _shown_code(code: str) -> str:
 _BLOCK_LINE = re.compile(
     r"\s*(?:[-*+•]\s|\d+[.)]\s|#\.?\s|\(?[A-Za-z0-9]\)\s|[|>#<]|\.\.\s|:\S|///|!!!|```|~~~|([=\-~^*+#])\1+\s*$)"
 )
-_LIST_MARKER = re.compile(r"\s*(?:[-*+•]|\d+[.)]|#\.)\s+")
+LIST_MARKER = re.compile(r"\s*(?:[-*+•]|\d+[.)]|#\.)\s+")  # a list item's marker and its indent
 
 
 def reflow(text: str, rst: bool = False) -> str:
@@ -334,7 +334,7 @@ def reflow(text: str, rst: bool = False) -> str:
     out = [lines[0]]
     for line in lines[1:]:
         last = out[-1].split("\n")[-1]
-        marker = _LIST_MARKER.match(last)
+        marker = LIST_MARKER.match(last)
         column = marker.end() if marker else len(last) - len(last.lstrip())
         indent = len(line) - len(line.lstrip())
         soft = (

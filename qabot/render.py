@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from qabot import markup
@@ -150,13 +151,13 @@ def _quote_text(quote: Quote) -> RenderableType:
             text.append(tail)
         if quote.after:
             text.append("\n" + flow(quote.after), style="dim")
-        return text
+        return hanging(text)
     parts: list[RenderableType] = _context(before, flow) if quote.before else []
     for number, piece in enumerate(shown):
         if piece.code:
             parts.append(_code(piece.text, piece.language))
         else:
-            parts.append(Text(("▶ " if number == 0 else "") + flow(piece.text), style="bold"))
+            parts.append(hanging(Text(("▶ " if number == 0 else "") + flow(piece.text), style="bold")))
     if quote.cut:
         parts.append(Text(f"… (cut: the block goes on after char {quote.end})", style="italic"))
     elif quote.after:
@@ -186,8 +187,28 @@ def _context(pieces: list[markup.Piece], flow: Callable[[str], str]) -> list[Ren
         if piece.code:
             out.append(_code(text, piece.language))
         else:
-            out.append(Text(text, style="dim"))
+            out.append(hanging(Text(text, style="dim")))
     return out
+
+
+def hanging(text: Text) -> RenderableType:
+    """`text` with each list item's wrapped lines under the item's text, not under its marker, as a
+    rendered page shows a list; unchanged when no line is a list item."""
+    lines = text.split("\n")
+    items = [markup.LIST_MARKER.match(line.plain) for line in lines]
+    if not any(items):
+        return text
+    rows: list[RenderableType] = []
+    for line, item in zip(lines, items, strict=True):
+        if item is None or item.end() == len(line.plain):
+            rows.append(line)
+            continue
+        grid = Table.grid(expand=True)
+        grid.add_column(width=item.end(), no_wrap=True)
+        grid.add_column(ratio=1)
+        grid.add_row(line[: item.end()], line[item.end() :])
+        rows.append(grid)
+    return Group(*rows)
 
 
 def search_text(query: str, documents: Sequence[RankedDocument]) -> Group:

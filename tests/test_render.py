@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rich.console import Console
+from rich.text import Text
 
 from qabot import render
 from qabot.answer import Answer, Quote, Source
@@ -88,3 +89,28 @@ def test_a_markdown_quote_reads_its_soft_line_breaks_as_spaces() -> None:
     plain = replace(quote, source=Source("p", "Page", "notes/run.txt", None, None))
     lines = [line.strip("│ ") for line in printed(Answer("How?", True, (plain,))).splitlines()]
     assert "▶ Run the server with" in lines
+
+
+def test_a_wrapped_list_item_goes_on_under_its_text_not_its_marker() -> None:
+    """A docs list item longer than the terminal wraps with a hanging indent, as the page shows it,
+    nested items included, the answer inside it still in bold; prose around the list is unchanged."""
+    text = (
+        "This includes, for example:\n\n* Email notifications sent after an action:\n"
+        "    * sending an email is slow, so you can return the response right away and send the "
+        "email notification in the background.\n* Processing data."
+    )
+    at = 1000 + text.index("send the email notification")
+    quote = Quote(text, 1000, 1000 + len(text), 3.0, Source("p", "Page", "docs/tasks.md", None, None))
+    quote = replace(quote, answer=(at, at + len("send the email notification")))
+    console = Console(width=60, record=True, color_system="standard", force_terminal=True)
+    console.print(render.answer_text(Answer("How do I email after responding?", True, (quote,))))
+    styled = console.export_text(styles=True, clear=False)
+    lines = [line.strip("│").rstrip() for line in console.export_text().splitlines()]
+    first = next(i for i, line in enumerate(lines) if "* sending an email" in line)
+    column = lines[first].index("sending")
+    assert lines[first].startswith("     * sending")  # the panel's margin, then the item's own indent
+    assert lines[first + 1][:column].strip() == "" and lines[first + 1][column] != " "
+    assert any(line.startswith(" * Processing data.") for line in lines)
+    assert "\x1b[1msend the" in styled  # the answer keeps its bold inside the item
+    prose = Text("no list\nhere")
+    assert render.hanging(prose) is prose
