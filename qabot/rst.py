@@ -41,6 +41,7 @@ def rst_blocks(text: str, start: int = 0) -> list[Block]:
         if located is None:
             continue
         begin, end = located
+        begin = _field_start(text, node, nodes, cursor, begin)
         found.append(Block(kind, begin, end, _section(node, nodes), _group(node, nodes, lists)))
         cursor = end
     return _with_gaps(text, start, found)
@@ -77,6 +78,18 @@ def _group(node: Any, nodes: Any, lists: dict[int, int]) -> int:
     if outer is None:
         return -1
     return lists.setdefault(id(outer), len(lists))
+
+
+def _field_start(text: str, node: Any, nodes: Any, cursor: int, begin: int) -> int:
+    """Where the field holding `node` starts, when `node` is the first paragraph of a field's body
+    (":Number of Instances: 178"), so that the value is quoted with the name that says what it is;
+    else `begin`."""
+    body = node.parent
+    if not isinstance(body, nodes.field_body) or body.children[0] is not node:
+        return begin
+    name = f":{body.parent[0].astext()}:"
+    at = text.rfind(name, cursor, begin)
+    return at if at >= 0 and not text[at + len(name) : begin].strip() else begin
 
 
 def _locate(text: str, raw: str, cursor: int) -> tuple[int, int] | None:

@@ -249,3 +249,20 @@ def test_reflow_joins_soft_breaks_and_keeps_the_structure() -> None:
     assert markup.reflow("A line\n.. note:: hi") == "A line\n.. note:: hi"
     assert markup.reflow(":param x: the x\n:param y: the y") == ":param x: the x\n:param y: the y"
     assert markup.reflow("see the\n``foo`` option") == "see the ``foo`` option"
+
+
+def test_a_rst_field_is_quoted_with_its_name() -> None:
+    """A field list's value is quoted after the name that says what it is (":Number of Instances: 178",
+    not "178" alone); a field whose body is a list introduces it; a name with no body stays as it is."""
+    text = (
+        "Wine\n====\n\n:Number of Instances: 178\n:Target: Column 11 is a measure of\n    progression.\n"
+        ":Attribute Information:\n    - Alcohol\n    - Malic acid\n\n:Summary Statistics:\n\nThe end.\n"
+    )
+    assert units(text, "wine.rst") == [
+        ("heading", "Wine", ()),
+        (SENTENCE, ":Number of Instances: 178", ("Wine",)),
+        (SENTENCE, ":Target: Column 11 is a measure of\n    progression.", ("Wine",)),
+        (INTRO, ":Attribute Information:\n    - Alcohol\n    - Malic acid", ("Wine",)),
+        (SENTENCE, ":Summary Statistics:", ("Wine",)),
+        (SENTENCE, "The end.", ("Wine",)),
+    ]
