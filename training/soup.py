@@ -6,7 +6,9 @@
 Fine-tuning on new data (people's words, documentation) moved the reader away from what SQuAD taught
 it, and SQuAD dev-a fell with it. Averaging the two weight sets (Wortsman et al., "Robust fine-tuning of
 zero-shot models", 2022: WiSE-FT) often keeps most of both, at no training cost, when the run started
-from the other weights, as run 24 did from the shipped reader. `--share` is the fine-tuned run's share.
+from the other weights, as run 24 did from the shipped reader. Here it did not: a 0.5 soup of the
+shipped reader and run 24 took back half the SQuAD fall and lost nearly all the gain on people's words
+(docs/benchmarks.md, "Stop 37"). `--share` is the fine-tuned run's share.
 The result is a checkpoint like `training.train`'s `final.pt`: `training/pipeline.sh` exports and
 measures it as any run.
 """
@@ -34,8 +36,8 @@ def soup(
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"share must be between 0 and 1, not {share}")
     if base.keys() != tuned.keys():
-        missing = sorted(set(base) ^ set(tuned))
-        raise ValueError(f"not the same reader: parameters only in one of them: {missing[:5]}")
+        only_one = sorted(set(base) ^ set(tuned))
+        raise ValueError(f"not the same reader: parameters only in one of them: {only_one[:5]}")
     for name, tensor in base.items():
         if tensor.shape != tuned[name].shape:
             raise ValueError(
@@ -55,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     mixed = soup(weights(args.base), weights(args.tuned), args.share)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    # step/seconds stay unset: the card reports the souped weights as not trained themselves
+    # no "step" or "seconds": training.export's trained.json then says these weights were not trained as such
     torch.save(
         {"model": mixed, "soup": {"base": str(args.base), "tuned": str(args.tuned), "share": args.share}},
         args.out,
