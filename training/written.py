@@ -282,9 +282,11 @@ def main() -> None:
             skipped += 1
         else:
             groups.append(ex)
-    with gzip.open(args.out, "wt", encoding="utf-8") as sink:
+    partial = args.out.with_name(args.out.name + ".partial")
+    with gzip.open(partial, "wt", encoding="utf-8") as sink:
         for ex in groups:
             sink.write(json.dumps(asdict(ex)) + "\n")
+    partial.replace(args.out)  # whole or absent: runs/data*.sh skip a groups file that exists
     print(
         f"{len(groups)} groups ({unanswered} of unanswered questions), "
         f"{skipped} answerable questions without one",
