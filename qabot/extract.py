@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
@@ -22,7 +23,7 @@ def html_text(raw: bytes) -> tuple[str, dict[str, str]]:
     import trafilatura
 
     html = raw.decode("utf-8", errors="replace")
-    text = trafilatura.extract(html, include_comments=False, include_tables=True, deduplicate=False) or ""
+    text = main_text(html, deduplicate=False)
     meta: dict[str, str] = {}
     found = trafilatura.extract_metadata(html)
     if found is not None:
@@ -31,6 +32,58 @@ def html_text(raw: bytes) -> tuple[str, dict[str, str]]:
             if value:
                 meta[key] = str(value)
     return text, meta
+
+
+def main_text(html: str, **options: Any) -> str:
+    """The page's main text (trafilatura), one block a paragraph: blocks are separated by a blank line,
+    and the line breaks inside a paragraph, heading, list item or table cell, which HTML does not show
+    (its source is often wrapped at 80 columns), are read as spaces; code keeps its lines.
+
+    trafilatura's own text output puts every block on a line of its own and keeps the source's wrapping,
+    so a wrapped paragraph reads as several "sentences" and paragraph ends are lost; its XML output
+    keeps the blocks, which this lays out."""
+    import trafilatura
+
+    xml = trafilatura.extract(
+        html, output_format="xml", include_comments=False, include_tables=True, **options
+    )
+    if not xml:
+        return ""
+    from xml.etree import ElementTree
+
+    main = ElementTree.fromstring(xml).find("main")
+    if main is None:
+        return ""
+    blocks: list[str] = []
+    for element in main:
+        blocks.extend(_block(element))
+        if element.tail and element.tail.strip():
+            blocks.append(_flat(element.tail))
+    return "\n\n".join(b for b in blocks if b)
+
+
+def _block(element: Any, depth: int = 0) -> list[str]:
+    """The lines of one block of trafilatura's XML, laid out as text."""
+    if element.tag == "code":
+        return ["".join(element.itertext()).strip("\n")]
+    if element.tag == "list":
+        lines = []
+        for item in element.iter("item") if depth > 8 else element.findall("item"):
+            own = (item.text or "") + "".join(
+                "".join(c.itertext()) + (c.tail or "") if c.tag != "list" else (c.tail or "") for c in item
+            )
+            lines.append("  " * depth + "- " + _flat(own))
+            for nested in item.findall("list"):
+                lines.extend(_block(nested, depth + 1))
+        return ["\n".join(lines)] if depth == 0 else lines
+    if element.tag == "table":
+        rows = [" | ".join(_flat("".join(c.itertext())) for c in row) for row in element.iter("row")]
+        return ["\n".join(r for r in rows if r.strip(" |"))]
+    return [_flat("".join(element.itertext()))]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
 
 
 def page_text(raw: bytes, url: str | None = None) -> tuple[str, dict[str, str]]:
@@ -46,7 +99,7 @@ def page_text(raw: bytes, url: str | None = None) -> tuple[str, dict[str, str]]:
     from trafilatura.utils import decode_file
 
     html = decode_file(raw)
-    text = trafilatura.extract(html, url=url, include_comments=False, include_tables=True) or ""
+    text = main_text(html, url=url)
     meta: dict[str, str] = {}
     found = trafilatura.extract_metadata(html, default_url=url, extensive=False)
     for key in ("title", "date", "url", "author", "sitename"):

@@ -13,6 +13,7 @@ from qabot.cli import main
 from qabot.config import Settings
 from qabot.corpus import load_corpus
 from qabot.evaluate import QuoteChecker
+from qabot.text import split
 
 ARTICLE = """<!DOCTYPE html><html><head><title>Gyumri garrison grows | Example News</title>
 <meta name="date" content="2024-03-05"></head><body>
@@ -54,6 +55,46 @@ def test_html_main_text_without_boilerplate(tmp_path: Path) -> None:
     assert doc.date == "2024-03-05"
     assert "forty new armoured vehicles" in doc.text
     assert "Cookie settings" not in doc.text and "Sport" not in doc.text
+
+
+MANUAL = """<!DOCTYPE html><html><head><title>Setup (libffi)</title></head><body><article>
+<h1>Setup</h1><p>The first thing you must do is create an <code>ffi_cif</code> object that
+matches the signature of the function you wish to call.  To prepare it, use
+the function <code>ffi_prep_cif</code>.</p>
+<p>You will need the following things installed before you start, each of them in a recent version:</p>
+<ul><li>a C compiler that supports the
+C99 standard and its complex types;</li><li>the make program, or another build tool that reads makefiles;</li>
+<li>a shell that runs the configure script, with its usual utilities.</li></ul>
+<table><tr><td>FFI_OK</td><td>everything
+worked</td></tr><tr><td>FFI_BAD_ABI</td><td>the abi is invalid</td></tr></table>
+<pre class="example">int main()
+{
+  ffi_cif cif;
+}
+</pre>
+<p>That is all there is to it, and the example above shows every step of a whole call.</p>
+</article></body></html>"""
+
+
+def test_html_paragraphs_read_as_the_page_shows_them(tmp_path: Path) -> None:
+    """A manual's HTML source wrapped at 80 columns: each paragraph is one line of the extracted text,
+    blocks apart by a blank line, list items and table rows one a line, code with its own lines; so a
+    sentence is not cut at the source's wrapping ("… create an ffi_cif object that" was one)."""
+    (tmp_path / "setup.html").write_text(MANUAL, encoding="utf-8")
+    (doc,) = load_corpus(tmp_path).documents
+    assert (
+        "The first thing you must do is create an ffi_cif object that matches the signature of the "
+        "function you wish to call. To prepare it, use the function ffi_prep_cif.\n\n"
+    ) in doc.text
+    assert (
+        "- a C compiler that supports the C99 standard and its complex types;\n"
+        "- the make program, or another build tool that reads makefiles;\n"
+    ) in doc.text
+    assert "FFI_OK | everything worked\nFFI_BAD_ABI | the abi is invalid\n\n" in doc.text
+    assert "int main()\n{\n  ffi_cif cif;\n}\n\nThat is all" in doc.text
+    sentences = [doc.text[u.start : u.end] for u in split(doc.text, doc.path)]
+    assert "To prepare it, use the function ffi_prep_cif." in sentences
+    assert not any(s.endswith("object that") for s in sentences)
 
 
 def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
