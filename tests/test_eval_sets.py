@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from qabot.extract import extract
+
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "corpus"
 SETS = {  # set -> its corpus folder
@@ -15,15 +17,18 @@ SETS = {  # set -> its corpus folder
     "nodejs": ROOT / "eval/corpora/nodejs/docs",
     "rq": ROOT / "eval/corpora/rq/docs",
     "readmes": ROOT / "eval/corpora/readmes/docs",
+    "libffi": ROOT / "eval/corpora/libffi/docs",
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }
 
 
 def page_text(corpus: Path, source: str) -> str:
-    found = [
-        p for p in (corpus / f"{source}{suffix}" for suffix in (".md", ".rst", ".txt", "")) if p.is_file()
-    ]
+    """The text qabot indexes for a page: the file's own, or what is extracted from an HTML page."""
+    suffixes = (".md", ".rst", ".txt", ".html", "")
+    found = [p for p in (corpus / f"{source}{suffix}" for suffix in suffixes) if p.is_file()]
     assert found, f"no page {source} in {corpus}"
+    if found[0].suffix == ".html":
+        return extract(found[0])[0]
     return found[0].read_text(encoding="utf-8")
 
 

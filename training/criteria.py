@@ -28,7 +28,8 @@ from qabot.models.reader import WEIGHTS_DIR, ReaderConfig, load_config
 from training.honesty import DOCS, SETS
 
 NEWS = tuple(s for s in SETS if s not in DOCS)
-REPORTED = ("blind2", "blind3", "structlog", "nodejs", "rq", "readmes", "docs_held")  # measured, not criteria
+# measured and printed, not criteria
+REPORTED = ("blind2", "blind3", "structlog", "nodejs", "rq", "readmes", "libffi", "docs_held")
 SQUAD = "squad"
 
 
