@@ -42,23 +42,23 @@ def main_text(html: str, **options: Any) -> str:
     trafilatura's own text output puts every block on a line of its own and keeps the source's wrapping,
     so a wrapped paragraph reads as several "sentences" and paragraph ends are lost; its XML output
     keeps the blocks, which this lays out."""
-    import trafilatura
-
-    xml = trafilatura.extract(
-        html, output_format="xml", include_comments=False, include_tables=True, **options
-    )
-    if not xml:
-        return ""
     from xml.etree import ElementTree
 
-    main = ElementTree.fromstring(xml).find("main")
-    if main is None:
+    import trafilatura
+
+    options = {"include_comments": False, "include_tables": True, **options}
+    xml = trafilatura.extract(html, output_format="xml", **options)
+    if not xml:
         return ""
-    blocks: list[str] = []
-    for element in main:
-        blocks.extend(_block(element))
-        if element.tail and element.tail.strip():
-            blocks.append(_flat(element.tail))
+    try:
+        main = ElementTree.fromstring(xml).find("main")
+        blocks: list[str] = []
+        for element in [] if main is None else main:
+            blocks.extend(_block(element))
+            if element.tail and element.tail.strip():
+                blocks.append(_flat(element.tail))
+    except (ElementTree.ParseError, RecursionError):  # odd input: lose the layout, not the text
+        return trafilatura.extract(html, **options) or ""
     return "\n\n".join(b for b in blocks if b)
 
 
@@ -68,7 +68,7 @@ def _block(element: Any, depth: int = 0) -> list[str]:
         return ["".join(element.itertext()).strip("\n")]
     if element.tag == "list":
         lines = []
-        for item in element.iter("item") if depth > 8 else element.findall("item"):
+        for item in element.findall("item"):
             own = (item.text or "") + "".join(
                 "".join(c.itertext()) + (c.tail or "") if c.tag != "list" else (c.tail or "") for c in item
             )
