@@ -71,6 +71,13 @@ def structured(path: str) -> bool:
     return suffix in MARKDOWN_SUFFIXES | RST_SUFFIXES
 
 
+def by_line(path: str) -> bool:
+    """Whether a quote from this file shows line by line, as its page does: a Markdown or reST file's
+    structure, or an HTML page's text, which qabot.extract lays out a paragraph a line (so a quote of
+    several lines is a code block, a list or a table)."""
+    return structured(path) or path.lower().endswith((".html", ".htm"))
+
+
 def blocks(text: str, path: str, start: int = 0) -> list[Block]:
     """The blocks of `text[start:]` (a .md or .rst file's text; `start` skips front matter), in order."""
     if path.lower().endswith(tuple(RST_SUFFIXES)):

@@ -61,6 +61,8 @@ class Span:
 
 def split(text: str, path: str, start: int = 0) -> list[Span]:
     """The units of a document: Markdown and reST by their structure (qabot.markup), others as sentences."""
+    if markup.by_line(path) and not markup.structured(path):  # an HTML page's extracted text
+        return _html_units(text, start)
     if not markup.structured(path):
         return segment(text, start)
     try:
@@ -68,6 +70,22 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
     except Exception:  # a parser bug on odd input (docutils has raised on some): lose structure, not text
         return segment(text, start, wrapped=True)
     return units(text, blocks)
+
+
+def _html_units(text: str, start: int) -> list[Span]:
+    """Units of a page's extracted text (qabot.extract lays a paragraph out on one line): a paragraph's
+    sentences; a block of several lines (code, a list, a table) whole, as Markdown's blocks are."""
+    out: list[Span] = []
+    cursor = start
+    for gap in [*_GAP.finditer(text, start), None]:
+        end = len(text) if gap is None else gap.start()
+        first, last = markup.trimmed(text, cursor, end)
+        if "\n" in text[first:last]:
+            out.extend(_block_units(text, first, [markup.Block(markup.CODE, first, last)], SENTENCE, ()))
+        else:
+            out.extend(segment(text, first, last))
+        cursor = end if gap is None else gap.end()
+    return out
 
 
 def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:

@@ -212,6 +212,10 @@ def test_a_docs_quote_keeps_the_list_it_introduces_on_its_own_lines() -> None:
     plain = Quote(text, 100, 100 + len(text), 2.0, source(), confidence=0.8)
     [[embed]] = dr.answer_embeds(Answer("When do I use reload?", True, (plain,)))
     assert (embed.description or "").count("\n") == 1  # plain text: one line, as before
+    code = "int main()\n{\n  return 0;\n}"  # a block of an HTML page (one paragraph a line there)
+    page = Quote(code, 10, 10 + len(code), 2.0, source(path="manual/basics.html"), confidence=0.8)
+    [[embed]] = dr.answer_embeds(Answer("What does main return?", True, (page,)))
+    assert (embed.description or "").endswith("> **int main\\(\\)**\n> **{**\n> **return 0;**\n> **}**")
 
 
 def test_every_citation_is_dated_as_render_citation_words_it() -> None:

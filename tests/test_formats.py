@@ -95,6 +95,10 @@ def test_html_paragraphs_read_as_the_page_shows_them(tmp_path: Path) -> None:
     sentences = [doc.text[u.start : u.end] for u in split(doc.text, doc.path)]
     assert "To prepare it, use the function ffi_prep_cif." in sentences
     assert not any(s.endswith("object that") for s in sentences)
+    # a block of several lines (code, a list, a table) is one unit, as in Markdown, not a line each
+    assert "int main()\n{\n  ffi_cif cif;\n}" in sentences
+    assert "FFI_OK | everything worked\nFFI_BAD_ABI | the abi is invalid" in sentences
+    assert sum(s.startswith("- ") for s in sentences) == 1
 
 
 def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
