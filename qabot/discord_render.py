@@ -196,8 +196,8 @@ def marked(quote: Quote, room: int) -> str:
 
 
 def _page_lines(quote: Quote) -> list[str] | None:
-    """A structured quote's lines as its page shows them, sanitised, the answer (or, with none marked,
-    each line) in bold; None for plain text, for one line, or when the answer spans lines."""
+    """A Markdown, reST or HTML quote's lines as its page shows them, sanitised, the answer (or, with none
+    marked, each line) in bold; None for plain text, for one line, or when the answer spans lines."""
     if "\n" not in quote.text.strip() or not markup.by_line(quote.source.path):
         return None
     shown = markup.as_page(quote.text, quote.source.path, quote.marked).split("\n")
