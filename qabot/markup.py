@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from qabot.extract import HTML_SUFFIXES
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -71,11 +73,16 @@ def structured(path: str) -> bool:
     return suffix in MARKDOWN_SUFFIXES | RST_SUFFIXES
 
 
+def html_page(path: str) -> bool:
+    """Whether a file of this name is an HTML page, whose text is what qabot.extract lays out: a
+    paragraph a line, so a run of several lines is a code block, a list or a table."""
+    return path[path.rfind(".") :].lower() in HTML_SUFFIXES if "." in path else False
+
+
 def by_line(path: str) -> bool:
     """Whether a quote from this file shows line by line, as its page does: a Markdown or reST file's
-    structure, or an HTML page's text, which qabot.extract lays out a paragraph a line (so a quote of
-    several lines is a code block, a list or a table)."""
-    return structured(path) or path.lower().endswith((".html", ".htm"))
+    structure, or an HTML page's laid-out text."""
+    return structured(path) or html_page(path)
 
 
 def blocks(text: str, path: str, start: int = 0) -> list[Block]:

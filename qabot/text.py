@@ -62,7 +62,7 @@ class Span:
 def split(text: str, path: str, start: int = 0) -> list[Span]:
     """The units of a document: Markdown and reST by their structure (qabot.markup), an HTML page's text
     by its blocks (`_html_units`), others as sentences."""
-    if markup.by_line(path) and not markup.structured(path):  # an HTML page's extracted text
+    if markup.html_page(path):
         return _html_units(text, start)
     if not markup.structured(path):
         return segment(text, start)

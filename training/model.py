@@ -32,6 +32,15 @@ class Reader(nn.Module):
         return relevance, start, end
 
 
+def saved_weights(path: Path) -> dict[str, Any]:
+    """A reader's parameters from what training saves: a checkpoint ({"model": …, "optimiser": …}), a
+    final.pt (the bare state dict), an unpacked shipped reader or a soup."""
+    import torch
+
+    saved = torch.load(path, weights_only=False, map_location="cpu")
+    return dict(saved.get("model", saved))
+
+
 def load_encoder(path: Path, layers: int | None = None) -> Any:
     """The pretrained transformer (eager attention: it exports to the plain graph onnxruntime runs
     fastest), optionally cut to its first `layers` layers."""

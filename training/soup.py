@@ -21,12 +21,12 @@ from pathlib import Path
 
 import torch
 
+from training.model import saved_weights
+
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
-    """A reader's parameters from a training checkpoint, a final.pt or an unpacked shipped reader."""
-    saved = torch.load(path, weights_only=False, map_location="cpu")
-    state = saved.get("model", saved)
-    return {name: tensor.float() for name, tensor in state.items()}
+    """A reader's parameters in float32, from anything `training.model.saved_weights` reads."""
+    return {name: tensor.float() for name, tensor in saved_weights(path).items()}
 
 
 def soup(

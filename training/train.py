@@ -85,7 +85,7 @@ from training.examples import (
     share,
     with_history,
 )
-from training.model import Reader, load_encoder
+from training.model import Reader, load_encoder, saved_weights
 from training.reword import reworded
 
 BCE_WEIGHT = 0.5
@@ -435,8 +435,7 @@ def main() -> None:
     keep = None
     if args.keep is not None:
         teacher = Reader(load_encoder(model_path(), args.layers))
-        saved = torch.load(args.keep, weights_only=False)
-        teacher.load_state_dict(saved.get("model", saved))
+        teacher.load_state_dict(saved_weights(args.keep))
         teacher.eval().requires_grad_(False)
         keep = Keep(teacher, lambda ex: ex.id not in extra_ids, args.keep_weight)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
