@@ -7,6 +7,7 @@ For these formats a citation's offsets index the extracted text, which the index
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +24,29 @@ def html_text(raw: bytes) -> tuple[str, dict[str, str]]:
     import trafilatura
 
     html = raw.decode("utf-8", errors="replace")
-    text = main_text(html, deduplicate=False)
     meta: dict[str, str] = {}
     found = trafilatura.extract_metadata(html)
     if found is not None:
         for key in ("title", "date", "url", "author", "sitename"):
             value = getattr(found, key, None)
             if value:
-                meta[key] = str(value)
-    return text, meta
+                meta[key] = _unmarked(str(value))
+    return main_text(html, meta.get("title", ""), deduplicate=False), meta
 
 
-def main_text(html: str, **options: Any) -> str:
+def _unmarked(value: str) -> str:
+    """A metadata value without the permalink sign a docs generator puts after a heading, which
+    trafilatura takes as the title when it prefers the page's <h1> ("Abstract¶")."""
+    return value.rstrip().removesuffix("¶").rstrip()
+
+
+def main_text(html: str, title: str = "", **options: Any) -> str:
     """The page's main text (trafilatura), one block a paragraph: blocks are separated by a blank line,
     and the line breaks inside a paragraph, heading, list item or table cell, which HTML does not show
-    (its source is often wrapped at 80 columns), are read as spaces; code keeps its lines.
+    (its source is often wrapped at 80 columns), are read as spaces; code keeps its lines (blank ones
+    dropped, since a blank line ends a block). A heading is
+    a line of its own marked as in Markdown ("## Unions"), unless it repeats the page's `title`; a
+    definition list's term is on the line above the first paragraph of its definition.
 
     trafilatura's own text output puts every block on a line of its own and keeps the source's wrapping,
     so a wrapped paragraph reads as several "sentences" and paragraph ends are lost; its XML output
@@ -47,25 +56,80 @@ def main_text(html: str, **options: Any) -> str:
     import trafilatura
 
     options = {"include_comments": False, "include_tables": True, **options}
-    xml = trafilatura.extract(html, output_format="xml", **options)
+    xml = trafilatura.extract(_prepared(html), output_format="xml", **options)
     if not xml:
         return ""
     try:
         main = ElementTree.fromstring(xml).find("main")
-        blocks: list[str] = []
-        for element in [] if main is None else main:
-            blocks.extend(_block(element))
-            if element.tail and element.tail.strip():
-                blocks.append(_flat(element.tail))
+        blocks = _blocks([] if main is None else list(main), _flat(title).lower())
     except (ElementTree.ParseError, RecursionError):  # odd input: lose the layout, not the text
         return trafilatura.extract(html, **options) or ""
     return "\n\n".join(b for b in blocks if b)
 
 
-def _block(element: Any, depth: int = 0) -> list[str]:
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+# Permalink anchors a docs generator puts after a heading or a term (Sphinx's "¶", texinfo's " ¶").
+_PERMALINK = {"¶", "#", "§", "🔗"}
+
+
+def _prepared(html: str) -> Any:
+    """The page as trafilatura reads it best, or the HTML itself when lxml cannot parse it.
+
+    A page with no element that trafilatura recognises as the article (generated manuals: texinfo,
+    many Sphinx themes) goes down its recovery path, which drops headings and definition terms; the
+    body is wrapped in an <article> to keep them (boilerplate is still pruned). Preformatted text without
+    <code> inside is read as code, which keeps its lines; permalink anchors go."""
+    from lxml import etree
+    from lxml import html as lxml_html
+    from trafilatura.xpaths import BODY_XPATH
+
+    try:
+        tree = lxml_html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return html
+    for anchor in list(tree.iter("a")):
+        if (anchor.get("href") or "").startswith("#") and anchor.text_content().strip() in _PERMALINK:
+            anchor.drop_tree()
+    for pre in tree.iter("pre"):
+        if pre.find(".//code") is None:
+            code = lxml_html.Element("code")
+            code.text, pre.text = pre.text, None
+            code.extend(list(pre))
+            pre.append(code)
+    body = tree.find("body")
+    if body is not None and not any(expression(tree) for expression in BODY_XPATH):
+        article = lxml_html.Element("article")
+        article.text, body.text = body.text, None
+        article.extend(list(body))
+        body.append(article)
+    return tree
+
+
+def _blocks(elements: list[Any], title: str) -> list[str]:
+    """The text blocks of a run of trafilatura's XML elements, with the text between them."""
+    out: list[str] = []
+    for element in elements:
+        out.extend(_block(element, title))
+        if element.tail and element.tail.strip():
+            out.append(_flat(element.tail))
+    return out
+
+
+def _block(element: Any, title: str = "", depth: int = 0) -> list[str]:
     """The lines of one block of trafilatura's XML, laid out as text."""
-    if element.tag == "code":
-        return ["".join(element.itertext()).strip("\n")]
+    if element.tag == "div":
+        return ([_flat(element.text)] if element.text and element.text.strip() else []) + _blocks(
+            list(element), title
+        )
+    if element.tag == "head":
+        name = _flat("".join(element.itertext()))
+        level = (element.get("rend") or "h2")[1:]
+        marks = "#" * int(level) if level.isdigit() and 1 <= int(level) <= 6 else "##"
+        return [name if not name or title.startswith(name.lower()) else f"{marks} {name}"]
+    if element.tag == "code":  # blank lines inside would read as the end of the block
+        return [_BLANK_LINES.sub("\n", "".join(element.itertext()).strip("\n"))]
+    if element.tag == "list" and element.get("rend") == "dl":
+        return _definitions(element, title)
     if element.tag == "list":
         lines = []
         for item in element.findall("item"):
@@ -74,12 +138,38 @@ def _block(element: Any, depth: int = 0) -> list[str]:
             )
             lines.append("  " * depth + "- " + _flat(own))
             for nested in item.findall("list"):
-                lines.extend(_block(nested, depth + 1))
+                lines.extend(_block(nested, title, depth + 1))
         return ["\n".join(lines)] if depth == 0 else lines
     if element.tag == "table":
         rows = [" | ".join(_flat("".join(c.itertext())) for c in row) for row in element.iter("row")]
         return ["\n".join(r for r in rows if r.strip(" |"))]
     return [_flat("".join(element.itertext()))]
+
+
+def _definitions(element: Any, title: str) -> list[str]:
+    """A definition list: each term on the line above its definition's first paragraph (so the two are
+    quoted together: "ffi_type_sint64" and "A signed, 64-bit integer type."), the rest as blocks."""
+    out: list[str] = []
+    term = ""
+    for item in element.findall("item"):
+        if (item.get("rend") or "").startswith("dt"):
+            if term:
+                out.append(term)
+            term = _flat("".join(item.itertext()))
+            continue
+        parts = _blocks(list(item), title) if len(item) else [_flat(item.text or "")]
+        if item.text and item.text.strip() and len(item):
+            parts.insert(0, _flat(item.text))
+        parts = [p for p in parts if p]
+        if term and parts and "\n" not in parts[0]:
+            parts[0] = f"{term}\n{parts[0]}"
+        elif term:
+            parts.insert(0, term)
+        out.extend(parts)
+        term = ""
+    if term:
+        out.append(term)
+    return out
 
 
 def _flat(text: str) -> str:
@@ -99,13 +189,13 @@ def page_text(raw: bytes, url: str | None = None) -> tuple[str, dict[str, str]]:
     from trafilatura.utils import decode_file
 
     html = decode_file(raw)
-    text = main_text(html, url=url)
     meta: dict[str, str] = {}
     found = trafilatura.extract_metadata(html, default_url=url, extensive=False)
     for key in ("title", "date", "url", "author", "sitename"):
         value = getattr(found, key, None)
         if value:
-            meta[key] = str(value)
+            meta[key] = _unmarked(str(value))
+    text = main_text(html, meta.get("title", ""), url=url)
     if meta.get("sitename", "").lower() in _hosts(url, meta.get("url")):
         del meta["sitename"]  # trafilatura's stand-in when the page names no site: the link's host
     return text, meta

@@ -25,8 +25,8 @@ _DATE_LINE = re.compile(
     r"(?i)date:?\s+(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})\b"
 )
 # bump when segmentation, or what the loader derives for units (titles, section paths), changes, so
-# incremental builds re-split every document (4: link targets above a heading are no longer titles)
-SEGMENTER_VERSION = 4
+# incremental builds re-split every document (5: HTML pages have headings and introduced blocks)
+SEGMENTER_VERSION = 5
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -73,19 +73,50 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
     return units(text, blocks)
 
 
+_HTML_HEADING = re.compile(r"(#{1,6}) +(\S[^\n]*)")
+
+
 def _html_units(text: str, start: int) -> list[Span]:
-    """Units of a page's extracted text (qabot.extract lays a paragraph out on one line): a paragraph's
-    sentences; a block of several lines (code, a list, a table) whole, as Markdown's blocks are."""
-    out: list[Span] = []
+    """Units of a page's extracted text (qabot.extract lays a paragraph out on one line and marks a
+    heading as Markdown does): a paragraph's sentences; a block of several lines (code, a list, a table,
+    a term with its definition) whole, as Markdown's blocks are, and with the sentence introducing it
+    when there is one ("Here is the corresponding code:"); each under the headings above it."""
+    paragraphs = []
     cursor = start
     for gap in [*_GAP.finditer(text, start), None]:
         end = len(text) if gap is None else gap.start()
-        first, last = markup.trimmed(text, cursor, end)
-        if "\n" in text[first:last]:
-            out.extend(_block_units(text, first, [markup.Block(markup.CODE, first, last)], SENTENCE, ()))
-        else:
-            out.extend(segment(text, first, last))
+        paragraphs.append(markup.trimmed(text, cursor, end))
         cursor = end if gap is None else gap.end()
+    out: list[Span] = []
+    path: list[tuple[int, str]] = []  # (level, words) of the headings above
+    i = 0
+    while i < len(paragraphs):
+        first, last = paragraphs[i]
+        section = tuple(name for _, name in path)
+        heading = _HTML_HEADING.fullmatch(text, first, last)
+        if heading:
+            level = len(heading.group(1))
+            path = [h for h in path if h[0] < level]
+            out.append(Span(heading.start(2), last, markup.HEADING, tuple(name for _, name in path)))
+            path.append((level, " ".join(heading.group(2).split())))
+        elif "\n" in text[first:last]:
+            out.extend(_block_units(text, first, [markup.Block(markup.CODE, first, last)], SENTENCE, section))
+        else:
+            sentences = segment(text, first, last)
+            block = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
+            if (
+                sentences
+                and block is not None
+                and "\n" in text[block[0] : block[1]]
+                and _INTRODUCES.search(text[sentences[-1].start : sentences[-1].end])
+            ):
+                taken = [markup.Block(markup.CODE, *block)]
+                out.extend(Span(s.start, s.end, SENTENCE, section) for s in sentences[:-1])
+                out.extend(_block_units(text, sentences[-1].start, taken, INTRO, section))
+                i += 2
+                continue
+            out.extend(Span(s.start, s.end, SENTENCE, section) for s in sentences)
+        i += 1
     return out
 
 

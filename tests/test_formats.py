@@ -98,7 +98,67 @@ def test_html_paragraphs_read_as_the_page_shows_them(tmp_path: Path) -> None:
     # a block of several lines (code, a list, a table) is one unit, as in Markdown, not a line each
     assert "int main()\n{\n  ffi_cif cif;\n}" in sentences
     assert "FFI_OK | everything worked\nFFI_BAD_ABI | the abi is invalid" in sentences
-    assert sum(s.startswith("- ") for s in sentences) == 1
+    # the sentence introducing the list is quoted with it, the whole list one unit
+    (listed,) = [s for s in sentences if "- " in s]
+    assert listed.startswith("You will need the following things") and listed.count("\n- ") == 3
+
+
+# A page of a generated manual (texinfo): no <article> or <main>, headings, a definition list with
+# permalink anchors, a <pre> example with a blank line in it.
+GENERATED = """<!DOCTYPE html><html><head><title>Primitive Types (libffi)</title></head><body lang="en">
+<div class="subsection" id="Primitive-Types"><div class="header">
+<p>Next: <a href="Structures.html">Structures</a>, Up: <a href="Types.html">Types</a>
+[<a href="Index.html">Index</a>]</p></div><hr>
+<h4 class="subsection">2.3.1 Primitive Types</h4>
+<p><code>Libffi</code> provides a number of built-in type descriptors that can
+be used to describe argument and return types:</p>
+<dl compact="compact">
+<dt id="index-ffi_005ftype_005fvoid"><span><code>ffi_type_void</code><a href="#index-ffi_005ftype_005fvoid"
+ class="copiable-anchor"> &para;</a></span></dt>
+<dd><p>The type <code>void</code>.  This cannot be used for argument types, only
+for return values.</p></dd>
+<dt id="index-ffi_005ftype_005fsint64"><span><code>ffi_type_sint64</code>
+<a href="#index-ffi_005ftype_005fsint64" class="copiable-anchor"> &para;</a></span></dt>
+<dd><p>A signed, 64-bit integer type.</p></dd>
+</dl>
+<h4 class="subsubsection">2.3.1.1 Pointers</h4>
+<p>Each of these is of type <code>ffi_type</code>, so you must take the address when passing
+to <code>ffi_prep_cif</code>, as in this example from the test suite below.</p>
+<p>Here is the corresponding code to describe the call to libffi:</p>
+<div class="example"><pre class="example">ffi_cif cif;
+ffi_type *args[1];
+
+args[0] = &amp;ffi_type_pointer;
+</pre></div>
+</div></body></html>"""
+
+
+def test_a_generated_manual_keeps_its_headings_terms_and_examples(tmp_path: Path) -> None:
+    """trafilatura reads a page without an article element down its recovery path, which drops headings
+    and definition terms: the page is read as an article, terms sit above their definitions, headings
+    are the section path of what follows them, and an example keeps its lines."""
+    (tmp_path / "Primitive-Types.html").write_text(GENERATED, encoding="utf-8")
+    (tmp_path / "policy.html").write_text(
+        '<html><head><title>Abstract¶</title></head><body><div class="section">'
+        '<h1>Abstract<a class="headerlink" href="#abstract">¶</a></h1>'
+        "<p>This document describes the packaging of Python.</p></div></body></html>",
+        encoding="utf-8",
+    )
+    doc, policy = load_corpus(tmp_path).documents
+    assert "¶" not in doc.text
+    assert policy.title == "Abstract"  # the <h1> repeats the title: a line, not a heading
+    assert policy.text == "Abstract\n\nThis document describes the packaging of Python."
+    units = {doc.text[u.start : u.end]: u for u in split(doc.text, doc.path)}
+    assert "#### 2.3.1 Primitive Types\n" in doc.text
+    assert units["2.3.1 Primitive Types"].kind == "heading"
+    term = units["ffi_type_sint64\nA signed, 64-bit integer type."]
+    assert term.section == ("2.3.1 Primitive Types",)
+    assert units["2.3.1.1 Pointers"].section == ()  # same level (h4): a sibling, not a child
+    example = "Here is the corresponding code to describe the call to libffi:\n\n"
+    # the example's blank line is dropped: it would end the block
+    example += "ffi_cif cif;\nffi_type *args[1];\nargs[0] = &ffi_type_pointer;"
+    intro = units[example]
+    assert intro.kind == "intro" and intro.section == ("2.3.1.1 Pointers",)
 
 
 def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
