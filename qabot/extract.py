@@ -77,7 +77,8 @@ def _prepared(html: str) -> Any:
 
     A page with no element that trafilatura recognises as the article (generated manuals: texinfo,
     many Sphinx themes) goes down its recovery path, which drops headings and definition terms; the
-    body is wrapped in an <article> to keep them (boilerplate is still pruned). Preformatted text without
+    body is wrapped in an <article> to keep them (boilerplate is still pruned), and a heading alone in
+    <div>s comes out of them. Preformatted text without
     <code> inside is read as code, which keeps its lines; permalink anchors go."""
     from lxml import etree
     from lxml import html as lxml_html
@@ -90,6 +91,12 @@ def _prepared(html: str) -> Any:
     for anchor in list(tree.iter("a")):
         if (anchor.get("href") or "").startswith("#") and anchor.text_content().strip() in _PERMALINK:
             anchor.drop_tree()
+    for level in range(1, 7):  # DocBook wraps each heading in <div>s that trafilatura discards
+        for heading in list(tree.iter(f"h{level}")):
+            words, parent = heading.text_content().strip(), heading.getparent()
+            while parent is not None and parent.tag == "div" and parent.text_content().strip() == words:
+                parent, wrapper = parent.getparent(), parent
+                wrapper.drop_tag()
     for pre in tree.iter("pre"):
         if pre.find(".//code") is None:
             code = lxml_html.Element("code")

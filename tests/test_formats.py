@@ -13,6 +13,7 @@ from qabot.cli import main
 from qabot.config import Settings
 from qabot.corpus import load_corpus
 from qabot.evaluate import QuoteChecker
+from qabot.extract import html_text
 from qabot.text import split
 
 ARTICLE = """<!DOCTYPE html><html><head><title>Gyumri garrison grows | Example News</title>
@@ -159,6 +160,26 @@ def test_a_generated_manual_keeps_its_headings_terms_and_examples(tmp_path: Path
     example += "ffi_cif cif;\nffi_type *args[1];\nargs[0] = &ffi_type_pointer;"
     intro = units[example]
     assert intro.kind == "intro" and intro.section == ("2.3.1.1 Pointers",)
+
+
+DOCBOOK_SECTION = (
+    '<div class="sect1"><div class="titlepage"><div><div><h2 class="title" style="clear: both">'
+    '<a name="s{n}"></a>{n}. {name}</h2></div></div></div><p>{body}</p><p>{body}</p></div>'
+)
+
+
+def test_a_docbook_heading_wrapped_in_divs_is_kept() -> None:
+    """DocBook puts each heading alone in three <div>s, which trafilatura's main pass discards."""
+    body = (
+        "Compile your program with -g to include debugging information so that the error messages "
+        "include exact line numbers, which makes the reports much easier to read and act upon."
+    )
+    names = ["Introduction", "Preparing your program", "Running your program"]
+    sections = "".join(DOCBOOK_SECTION.format(n=n, name=name, body=body) for n, name in enumerate(names, 1))
+    page = f'<html><head><title>Quick Start</title></head><body><div class="article">{sections}</div></body>'
+    text, _ = html_text(page.encode())
+    assert "\n\n## 2. Preparing your program\n\n" in text and "\n\n## 3. Running your program\n\n" in text
+    assert [u.section for u in split(text, "quick-start.html")][-1] == ("3. Running your program",)
 
 
 def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
