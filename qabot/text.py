@@ -80,7 +80,8 @@ def _html_units(text: str, start: int) -> list[Span]:
     """Units of a page's extracted text (qabot.extract lays a paragraph out on one line and marks a
     heading as Markdown does): a paragraph's sentences; a block of several lines (code, a list, a table,
     a term with its definition) whole, as Markdown's blocks are, and with the sentence introducing it
-    when there is one ("Here is the corresponding code:"); each under the headings above it."""
+    when there is one ("Here is the corresponding code:"), as is a one-line command after such a
+    sentence; each under the headings above it."""
     paragraphs = []
     cursor = start
     for gap in [*_GAP.finditer(text, start), None]:
@@ -107,7 +108,7 @@ def _html_units(text: str, start: int) -> list[Span]:
             if (
                 sentences
                 and block is not None
-                and "\n" in text[block[0] : block[1]]
+                and _html_block(text[block[0] : block[1]])
                 and _INTRODUCES.search(text[sentences[-1].start : sentences[-1].end])
             ):
                 taken = [markup.Block(markup.CODE, *block)]
@@ -118,6 +119,15 @@ def _html_units(text: str, start: int) -> list[Span]:
             out.extend(Span(s.start, s.end, SENTENCE, section) for s in sentences)
         i += 1
     return out
+
+
+_SENTENCE_END = re.compile(r"[.!?…:：][\"'”’)\]]*$")
+
+
+def _html_block(piece: str) -> bool:
+    """Whether a paragraph of a page's text can be what a sentence introduces: a block of several lines,
+    or one short line that is not a sentence (a command: "valgrind --leak-check=yes myprog")."""
+    return "\n" in piece or (len(piece) <= CHAINED_CHARS and not _SENTENCE_END.search(piece))
 
 
 def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:

@@ -182,6 +182,19 @@ def test_a_docbook_heading_wrapped_in_divs_is_kept() -> None:
     assert [u.section for u in split(text, "quick-start.html")][-1] == ("3. Running your program",)
 
 
+def test_a_one_line_command_is_quoted_with_the_sentence_introducing_it() -> None:
+    """A <pre> of one line is a paragraph of one line in the page's text: after a sentence that
+    introduces it, a short line that is not a sentence is the command it introduces."""
+    text = (
+        "Memcheck is the default tool. If you normally run your program like this:\n\n"
+        "myprog arg1 arg2\n\nThe program runs much slower under it:\n\nTwenty to thirty times slower.\n"
+    )
+    units = [text[u.start : u.end] for u in split(text, "quick-start.html")]
+    assert units[0] == "Memcheck is the default tool."
+    assert units[1] == "If you normally run your program like this:\n\nmyprog arg1 arg2"
+    assert units[2:] == ["The program runs much slower under it:", "Twenty to thirty times slower."]
+
+
 def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
     (tmp_path / "report.pdf").write_bytes(minimal_pdf(["Annual report.", "The base hosts 5,000 troops."]))
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
