@@ -44,9 +44,9 @@ def main_text(html: str, title: str = "", **options: Any) -> str:
     """The page's main text (trafilatura), one block a paragraph: blocks are separated by a blank line,
     and the line breaks inside a paragraph, heading, list item or table cell, which HTML does not show
     (its source is often wrapped at 80 columns), are read as spaces; code keeps its lines (blank ones
-    dropped, since a blank line ends a block). A heading is
-    a line of its own marked as in Markdown ("## Unions"), unless it repeats the page's `title`; a
-    definition list's term is on the line above the first paragraph of its definition.
+    dropped, since a blank line ends a block). A heading is a line of its own marked as in Markdown
+    ("## Unions"), unless it repeats the page's `title`; a definition list's term is on the line above
+    the first paragraph of its definition.
 
     trafilatura's own text output puts every block on a line of its own and keeps the source's wrapping,
     so a wrapped paragraph reads as several "sentences" and paragraph ends are lost; its XML output
@@ -78,8 +78,8 @@ def _prepared(html: str) -> Any:
     A page with no element that trafilatura recognises as the article (generated manuals: texinfo,
     many Sphinx themes) goes down its recovery path, which drops headings and definition terms; the
     body is wrapped in an <article> to keep them (boilerplate is still pruned), and a heading alone in
-    <div>s comes out of them. Preformatted text without
-    <code> inside is read as code, which keeps its lines; permalink anchors go."""
+    <div>s comes out of them. Preformatted text without <code> inside is read as code, which keeps its
+    lines; permalink anchors go."""
     from lxml import etree
     from lxml import html as lxml_html
     from trafilatura.xpaths import BODY_XPATH
