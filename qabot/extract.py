@@ -68,6 +68,10 @@ def main_text(html: str, title: str = "", **options: Any) -> str:
 
 
 _BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+# Classes of the navigation bars generated manuals put above and below the text ("Next: Structures, Up:
+# Types [Index]": texinfo's header and nav-panel, DocBook's navheader and navfooter), dropped when most
+# of their text is links; an element marked role="navigation" always is.
+_NAVIGATION = {"header", "nav-panel", "navheader", "navfooter", "nav"}
 # Permalink anchors a docs generator puts after a heading or a term (Sphinx's "¶", texinfo's " ¶").
 _PERMALINK = {"¶", "#", "§", "🔗"}
 
@@ -79,7 +83,7 @@ def _prepared(html: str) -> Any:
     many Sphinx themes) goes down its recovery path, which drops headings and definition terms; the
     body is wrapped in an <article> to keep them (boilerplate is still pruned), and a heading alone in
     <div>s comes out of them. Preformatted text without <code> inside is read as code, which keeps its
-    lines; permalink anchors go."""
+    lines; permalink anchors and navigation bars go."""
     from lxml import etree
     from lxml import html as lxml_html
     from trafilatura.xpaths import BODY_XPATH
@@ -91,6 +95,11 @@ def _prepared(html: str) -> Any:
     for anchor in list(tree.iter("a")):
         if (anchor.get("href") or "").startswith("#") and anchor.text_content().strip() in _PERMALINK:
             anchor.drop_tree()
+    for element in list(tree.xpath("//*[@role='navigation' or @class]")):
+        if element.get("role") == "navigation" or (
+            _NAVIGATION & set((element.get("class") or "").split()) and _mostly_links(element)
+        ):
+            element.drop_tree()
     for level in range(1, 7):  # DocBook wraps each heading in <div>s that trafilatura discards
         for heading in list(tree.iter(f"h{level}")):
             words, parent = heading.text_content().strip(), heading.getparent()
@@ -110,6 +119,11 @@ def _prepared(html: str) -> Any:
         article.extend(list(body))
         body.append(article)
     return tree
+
+
+def _mostly_links(element: Any) -> bool:
+    words = len(element.text_content().strip())
+    return words > 0 and sum(len(a.text_content().strip()) for a in element.iter("a")) * 2 >= words
 
 
 def _blocks(elements: list[Any], title: str) -> list[str]:
