@@ -43,10 +43,10 @@ def _unmarked(value: str) -> str:
 def main_text(html: str, title: str = "", **options: Any) -> str:
     """The page's main text (trafilatura), one block a paragraph: blocks are separated by a blank line,
     and the line breaks inside a paragraph, heading, list item or table cell, which HTML does not show
-    (its source is often wrapped at 80 columns), are read as spaces; code keeps its lines (blank ones
-    dropped, since a blank line ends a block). A heading is a line of its own marked as in Markdown
-    ("## Unions"), unless it repeats the page's `title`; a definition list's term is on the line above
-    the first paragraph of its definition.
+    (its source is often wrapped at 80 columns), are read as spaces. Headings and code are marked as
+    Markdown marks them: a heading is a line of its own ("## Unions", unless it repeats the page's
+    `title`), code keeps its lines between fence lines (so the terminal and Discord show it as code). A
+    definition list's term is on the line above the first paragraph of its definition.
 
     trafilatura's own text output puts every block on a line of its own and keeps the source's wrapping,
     so a wrapped paragraph reads as several "sentences" and paragraph ends are lost; its XML output
@@ -67,7 +67,19 @@ def main_text(html: str, title: str = "", **options: Any) -> str:
     return "\n\n".join(b for b in blocks if b)
 
 
-_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)+")
+# A table with a cell this long lays out prose (DocBook's question-and-answer lists, old pages' columns):
+# its cells are paragraphs, not rows of a table quoted whole.
+LAYOUT_CELL_CHARS = 300
+_BACKTICKS = re.compile(r"`{3,}")
+
+
+def fenced(code: str) -> str:
+    """A code block as Markdown writes it: between fence lines of three backticks, or one more than the
+    longest run of backticks inside."""
+    fence = "`" * max([3, *(len(run) + 1 for run in _BACKTICKS.findall(code))])
+    return f"{fence}\n{code}\n{fence}"
+
+
 # Classes of the navigation bars generated manuals put above and below the text ("Next: Structures, Up:
 # Types [Index]": texinfo's header and nav-panel, DocBook's navheader and navfooter), dropped when most
 # of their text is links; an element marked role="navigation" always is.
@@ -147,8 +159,8 @@ def _block(element: Any, title: str = "", depth: int = 0) -> list[str]:
         level = (element.get("rend") or "h2")[1:]
         marks = "#" * int(level) if level.isdigit() and 1 <= int(level) <= 6 else "##"
         return [name if not name or title.startswith(name.lower()) else f"{marks} {name}"]
-    if element.tag == "code":  # blank lines inside would read as the end of the block
-        return [_BLANK_LINES.sub("\n", "".join(element.itertext()).strip("\n"))]
+    if element.tag == "code":
+        return [fenced("".join(element.itertext()).strip("\n"))]
     if element.tag == "list" and element.get("rend") == "dl":
         return _definitions(element, title)
     if element.tag == "list":
@@ -162,7 +174,10 @@ def _block(element: Any, title: str = "", depth: int = 0) -> list[str]:
                 lines.extend(_block(nested, title, depth + 1))
         return ["\n".join(lines)] if depth == 0 else lines
     if element.tag == "table":
-        rows = [" | ".join(_flat("".join(c.itertext())) for c in row) for row in element.iter("row")]
+        cells = [[_flat("".join(c.itertext())) for c in row] for row in element.iter("row")]
+        if any(len(cell) > LAYOUT_CELL_CHARS for row in cells for cell in row):
+            return [cell for row in cells for cell in row if cell]  # a table laying out prose: its cells
+        rows = [" | ".join(row) for row in cells]
         return ["\n".join(r for r in rows if r.strip(" |"))]
     return [_flat("".join(element.itertext()))]
 

@@ -74,44 +74,41 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
 
 
 _HTML_HEADING = re.compile(r"(#{1,6}) +(\S[^\n]*)")
+_HTML_CODE = re.compile(r"^(`{3,})\n(?:.*?\n)?\1$", re.DOTALL | re.MULTILINE)
 
 
 def _html_units(text: str, start: int) -> list[Span]:
-    """Units of a page's extracted text (qabot.extract lays a paragraph out on one line and marks a
-    heading as Markdown does): a paragraph's sentences; a block of several lines (code, a list, a table,
-    a term with its definition) whole, as Markdown's blocks are, and with the sentence introducing it
-    when there is one ("Here is the corresponding code:"), as is a one-line command after such a
-    sentence; each under the headings above it."""
-    paragraphs = []
-    cursor = start
-    for gap in [*_GAP.finditer(text, start), None]:
-        end = len(text) if gap is None else gap.start()
-        paragraphs.append(markup.trimmed(text, cursor, end))
-        cursor = end if gap is None else gap.end()
+    """Units of a page's extracted text (qabot.extract lays a paragraph out on one line and marks
+    headings and code as Markdown does): a paragraph's sentences; a code block, and a block of several
+    lines (a list, a table, a term with its definition), whole, as Markdown's blocks are, with the
+    sentence introducing it when there is one ("Here is the corresponding code:"); each under the
+    headings above it."""
     out: list[Span] = []
     path: list[tuple[int, str]] = []  # (level, words) of the headings above
+    paragraphs = _html_paragraphs(text, start)
     i = 0
     while i < len(paragraphs):
-        first, last = paragraphs[i]
+        first, last, code = paragraphs[i]
         section = tuple(name for _, name in path)
-        heading = _HTML_HEADING.fullmatch(text, first, last)
+        heading = None if code else _HTML_HEADING.fullmatch(text, first, last)
         if heading:
             level = len(heading.group(1))
             path = [h for h in path if h[0] < level]
             out.append(Span(heading.start(2), last, markup.HEADING, tuple(name for _, name in path)))
             path.append((level, " ".join(heading.group(2).split())))
-        elif "\n" in text[first:last]:
-            out.extend(_block_units(text, first, [markup.Block(markup.CODE, first, last)], SENTENCE, section))
+        elif code or "\n" in text[first:last]:
+            kind = markup.CODE if code else SENTENCE
+            out.extend(_block_units(text, first, [markup.Block(kind, first, last)], kind, section))
         else:
             sentences = segment(text, first, last)
-            block = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
+            after = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
             if (
                 sentences
-                and block is not None
-                and _html_block(text[block[0] : block[1]])
+                and after is not None
+                and (after[2] or "\n" in text[after[0] : after[1]])
                 and _INTRODUCES.search(text[sentences[-1].start : sentences[-1].end])
             ):
-                taken = [markup.Block(markup.CODE, *block)]
+                taken = [markup.Block(markup.CODE if after[2] else SENTENCE, after[0], after[1])]
                 out.extend(Span(s.start, s.end, SENTENCE, section) for s in sentences[:-1])
                 out.extend(_block_units(text, sentences[-1].start, taken, INTRO, section))
                 i += 2
@@ -121,13 +118,23 @@ def _html_units(text: str, start: int) -> list[Span]:
     return out
 
 
-_SENTENCE_END = re.compile(r"[.!?…:：][\"'”’)\]]*$")
-
-
-def _html_block(piece: str) -> bool:
-    """Whether a paragraph of a page's text can be what a sentence introduces: a block of several lines,
-    or one short line that is not a sentence (a command: "valgrind --leak-check=yes myprog")."""
-    return "\n" in piece or (len(piece) <= CHAINED_CHARS and not _SENTENCE_END.search(piece))
+def _html_paragraphs(text: str, start: int) -> list[tuple[int, int, bool]]:
+    """The blank-line separated paragraphs of a page's text as (start, end, is fenced code); a code
+    block is one paragraph whatever blank lines it holds."""
+    out: list[tuple[int, int, bool]] = []
+    cursor = start
+    for code in [*_HTML_CODE.finditer(text, start), None]:
+        end = len(text) if code is None else code.start()
+        for gap in [*_GAP.finditer(text, cursor, end), None]:
+            stop = end if gap is None else gap.start()
+            first, last = markup.trimmed(text, cursor, stop)
+            if last > first:
+                out.append((first, last, False))
+            cursor = end if gap is None else gap.end()
+        if code is not None:
+            out.append((code.start(), code.end(), True))
+            cursor = code.end()
+    return out
 
 
 def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:

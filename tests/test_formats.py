@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from qabot import store
+from qabot import markup, store
 from qabot.answer import Answerer
 from qabot.cli import main
 from qabot.config import Settings
@@ -92,12 +92,12 @@ def test_html_paragraphs_read_as_the_page_shows_them(tmp_path: Path) -> None:
         "- the make program, or another build tool that reads makefiles;\n"
     ) in doc.text
     assert "FFI_OK | everything worked\nFFI_BAD_ABI | the abi is invalid\n\n" in doc.text
-    assert "int main()\n{\n  ffi_cif cif;\n}\n\nThat is all" in doc.text
+    assert "```\nint main()\n{\n  ffi_cif cif;\n}\n```\n\nThat is all" in doc.text
     sentences = [doc.text[u.start : u.end] for u in split(doc.text, doc.path)]
     assert "To prepare it, use the function ffi_prep_cif." in sentences
     assert not any(s.endswith("object that") for s in sentences)
     # a block of several lines (code, a list, a table) is one unit, as in Markdown, not a line each
-    assert "int main()\n{\n  ffi_cif cif;\n}" in sentences
+    assert "```\nint main()\n{\n  ffi_cif cif;\n}\n```" in sentences
     assert "FFI_OK | everything worked\nFFI_BAD_ABI | the abi is invalid" in sentences
     # the sentence introducing the list is quoted with it, the whole list one unit
     (listed,) = [s for s in sentences if "- " in s]
@@ -156,8 +156,7 @@ def test_a_generated_manual_keeps_its_headings_terms_and_examples(tmp_path: Path
     assert term.section == ("2.3.1 Primitive Types",)
     assert units["2.3.1.1 Pointers"].section == ()  # same level (h4): a sibling, not a child
     example = "Here is the corresponding code to describe the call to libffi:\n\n"
-    # the example's blank line is dropped: it would end the block
-    example += "ffi_cif cif;\nffi_type *args[1];\nargs[0] = &ffi_type_pointer;"
+    example += "```\nffi_cif cif;\nffi_type *args[1];\n\nargs[0] = &ffi_type_pointer;\n```"
     intro = units[example]
     assert intro.kind == "intro" and intro.section == ("2.3.1.1 Pointers",)
 
@@ -182,17 +181,40 @@ def test_a_docbook_heading_wrapped_in_divs_is_kept() -> None:
     assert [u.section for u in split(text, "quick-start.html")][-1] == ("3. Running your program",)
 
 
-def test_a_one_line_command_is_quoted_with_the_sentence_introducing_it() -> None:
-    """A <pre> of one line is a paragraph of one line in the page's text: after a sentence that
-    introduces it, a short line that is not a sentence is the command it introduces."""
-    text = (
-        "Memcheck is the default tool. If you normally run your program like this:\n\n"
-        "myprog arg1 arg2\n\nThe program runs much slower under it:\n\nTwenty to thirty times slower.\n"
+def test_code_in_a_page_is_fenced_and_quoted_with_the_sentence_introducing_it() -> None:
+    """A <pre> is laid out between Markdown fence lines (longer ones when the code holds three backticks),
+    so a one-line command is a block, a blank line or a "# comment" line inside stays code, and the
+    terminal and Discord show it as code."""
+    page = (
+        "<html><head><title>Quick start</title></head><body><article><p>Memcheck is the default tool. "
+        "If you normally run your program like this:</p><pre>myprog arg1 arg2</pre>"
+        "<p>Write the suppression file as follows:</p><pre># a comment line\n\n{\n   ignore\n}</pre>"
+        "<p>In Markdown a fence is written like this:</p><pre>```\ncode\n```</pre></article></body></html>"
     )
+    text, _ = html_text(page.encode())
     units = [text[u.start : u.end] for u in split(text, "quick-start.html")]
-    assert units[0] == "Memcheck is the default tool."
-    assert units[1] == "If you normally run your program like this:\n\nmyprog arg1 arg2"
-    assert units[2:] == ["The program runs much slower under it:", "Twenty to thirty times slower."]
+    assert units == [
+        "Memcheck is the default tool.",
+        "If you normally run your program like this:\n\n```\nmyprog arg1 arg2\n```",
+        "Write the suppression file as follows:\n\n```\n# a comment line\n\n{\n   ignore\n}\n```",
+        "In Markdown a fence is written like this:\n\n````\n```\ncode\n```\n````",
+    ]
+    assert [p.code for p in markup.pieces(units[1])] == [False, True]
+    assert markup.pieces(units[1])[1].text == "myprog arg1 arg2"
+
+
+def test_a_table_laying_out_prose_is_read_as_paragraphs() -> None:
+    """DocBook's FAQ is a table of question and answer cells; quoted as one table, an answer came with
+    its neighbours, 1,500 characters at a time."""
+    answer = "First of all: relax, it's probably not a bug, but a feature. " * 6
+    page = (
+        "<html><body><article><table><tr><td>4.1.</td><td>My program uses the C++ STL. Valgrind reports "
+        f"leaks.</td></tr><tr><td></td><td>{answer}</td></tr></table>"
+        "<table><tr><td>FFI_OK</td><td>everything worked</td></tr></table></article></body></html>"
+    )
+    text, _ = html_text(page.encode())
+    cells = ["4.1.", "My program uses the C++ STL. Valgrind reports leaks.", answer.strip()]
+    assert text == "\n\n".join([*cells, "FFI_OK | everything worked"])
 
 
 def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
