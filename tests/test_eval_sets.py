@@ -18,6 +18,7 @@ SETS = {  # set -> its corpus folder
     "rq": ROOT / "eval/corpora/rq/docs",
     "readmes": ROOT / "eval/corpora/readmes/docs",
     "libffi": ROOT / "eval/corpora/libffi/docs",
+    "valgrind": ROOT / "eval/corpora/valgrind/docs",
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }
 

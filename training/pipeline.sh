@@ -44,6 +44,7 @@ nodejs=$(index nodejs eval/corpora/nodejs/docs)
 rq=$(index rq eval/corpora/rq/docs)
 readmes=$(index readmes eval/corpora/readmes/docs)
 libffi=$(index libffi eval/corpora/libffi/docs)
+valgrind=$(index valgrind eval/corpora/valgrind/docs)
 
 mkdir -p "$run/measure"
 measure() {  # measure NAME INDEX SET [options]: the run's reader, then the shipped one, one JSON line each
@@ -69,6 +70,7 @@ measure nodejs "$nodejs" eval/nodejs_questions.jsonl  # written blind at stop 30
 measure rq "$rq" eval/rq_questions.jsonl  # written blind at stop 34; not in the criteria
 measure readmes "$readmes" eval/readmes_questions.jsonl  # written blind at stop 35; not in the criteria
 measure libffi "$libffi" eval/libffi_questions.jsonl  # HTML docs, written blind at stop 37; not in the criteria
+measure valgrind "$valgrind" eval/valgrind_questions.jsonl  # DocBook HTML, written blind at stop 38; not in the criteria
 docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
 docs_index=${DOCS_INDEX:-runs/docs/index}  # training.docs's index of those pages
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
