@@ -20,12 +20,13 @@ class ExtractionError(ValueError):
 
 
 def html_text(raw: bytes) -> tuple[str, dict[str, str]]:
-    """The main text of a page and what its metadata says (title, date, url, author, sitename)."""
+    """The main text of a page and what its metadata says (title, date, url, author, sitename); the date
+    only if the page states one in its markup, as for `page_text`."""
     import trafilatura
 
     html = raw.decode("utf-8", errors="replace")
     meta: dict[str, str] = {}
-    found = trafilatura.extract_metadata(html)
+    found = trafilatura.extract_metadata(html, extensive=False)
     if found is not None:
         for key in ("title", "date", "url", "author", "sitename"):
             value = getattr(found, key, None)
@@ -84,6 +85,8 @@ def fenced(code: str) -> str:
 # Types [Index]": texinfo's header and nav-panel, DocBook's navheader and navfooter), dropped when most
 # of their text is links; an element marked role="navigation" always is.
 _NAVIGATION = {"header", "nav-panel", "navheader", "navfooter", "nav"}
+# Elements that can be such a bar: not a link itself (mdBook's heading text is an <a class="header">)
+_BARS = {"div", "nav", "header", "footer", "table", "ul", "ol", "p", "section", "aside"}
 # Permalink anchors a docs generator puts after a heading or a term (Sphinx's "¶", texinfo's " ¶").
 _PERMALINK = {"¶", "#", "§", "🔗"}
 
@@ -108,8 +111,9 @@ def _prepared(html: str) -> Any:
         if (anchor.get("href") or "").startswith("#") and anchor.text_content().strip() in _PERMALINK:
             anchor.drop_tree()
     for element in list(tree.xpath("//*[@role='navigation' or @class]")):
-        if element.get("role") == "navigation" or (
-            _NAVIGATION & set((element.get("class") or "").split()) and _mostly_links(element)
+        if element.tag in _BARS and (
+            element.get("role") == "navigation"
+            or (_NAVIGATION & set((element.get("class") or "").split()) and _mostly_links(element))
         ):
             element.drop_tree()
     for level in range(1, 7):  # DocBook wraps each heading in <div>s that trafilatura discards

@@ -217,6 +217,21 @@ def test_a_table_laying_out_prose_is_read_as_paragraphs() -> None:
     assert text == "\n\n".join([*cells, "FFI_OK | everything worked"])
 
 
+def test_an_mdbook_heading_made_of_a_link_is_kept_and_no_date_is_guessed() -> None:
+    """mdBook's heading text is a link of class "header" (not a navigation bar), and a copyright line
+    is no date: a page's date is one it states in its markup, as for `qabot add`."""
+    body = "Running cargo test runs all the tests in parallel and captures their output by default. " * 4
+    page = (
+        "<html><head><title>Running Tests</title></head><body><main>"
+        '<h2 id="controlling"><a class="header" href="#controlling">Controlling How Tests Are Run</a></h2>'
+        f"<p>{body}</p><p>{body}</p></main><footer><p>© 2018 The Rust Project Developers</p></footer>"
+        "</body></html>"
+    )
+    text, meta = html_text(page.encode())
+    assert text.startswith("## Controlling How Tests Are Run\n\nRunning cargo test")
+    assert "date" not in meta
+
+
 def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
     (tmp_path / "report.pdf").write_bytes(minimal_pdf(["Annual report.", "The base hosts 5,000 troops."]))
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
