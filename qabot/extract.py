@@ -70,11 +70,11 @@ def main_text(html: str, title: str = "", **options: Any) -> str:
 
 # A table with a cell this long lays out prose (DocBook's question-and-answer lists, old pages' columns):
 # its cells are paragraphs, not rows of a table quoted whole.
-LAYOUT_CELL_CHARS = 300
+_LAYOUT_CELL_CHARS = 300
 _BACKTICKS = re.compile(r"`{3,}")
 
 
-def fenced(code: str) -> str:
+def _fenced(code: str) -> str:
     """A code block as Markdown writes it: between fence lines of three backticks, or one more than the
     longest run of backticks inside."""
     fence = "`" * max([3, *(len(run) + 1 for run in _BACKTICKS.findall(code))])
@@ -101,7 +101,6 @@ def _prepared(html: str) -> Any:
     lines; permalink anchors and navigation bars go."""
     from lxml import etree
     from lxml import html as lxml_html
-    from trafilatura.xpaths import BODY_XPATH
 
     try:
         tree = lxml_html.document_fromstring(html)
@@ -129,12 +128,22 @@ def _prepared(html: str) -> Any:
             code.extend(list(pre))
             pre.append(code)
     body = tree.find("body")
-    if body is not None and not any(expression(tree) for expression in BODY_XPATH):
+    if body is not None and not _has_article(tree):
         article = lxml_html.Element("article")
         article.text, body.text = body.text, None
         article.extend(list(body))
         body.append(article)
     return tree
+
+
+def _has_article(tree: Any) -> bool:
+    """Whether trafilatura finds an element it takes for the article (its own expressions: an internal
+    module, so a trafilatura without it leaves the page as it is)."""
+    try:
+        from trafilatura.xpaths import BODY_XPATH
+    except ImportError:
+        return True
+    return any(expression(tree) for expression in BODY_XPATH)
 
 
 def _mostly_links(element: Any) -> bool:
@@ -164,7 +173,7 @@ def _block(element: Any, title: str = "", depth: int = 0) -> list[str]:
         marks = "#" * int(level) if level.isdigit() and 1 <= int(level) <= 6 else "##"
         return [name if not name or title.startswith(name.lower()) else f"{marks} {name}"]
     if element.tag == "code":
-        return [fenced("".join(element.itertext()).strip("\n"))]
+        return [_fenced("".join(element.itertext()).strip("\n"))]
     if element.tag == "list" and element.get("rend") == "dl":
         return _definitions(element, title)
     if element.tag == "list":
@@ -179,7 +188,7 @@ def _block(element: Any, title: str = "", depth: int = 0) -> list[str]:
         return ["\n".join(lines)] if depth == 0 else lines
     if element.tag == "table":
         cells = [[_flat("".join(c.itertext())) for c in row] for row in element.iter("row")]
-        if any(len(cell) > LAYOUT_CELL_CHARS for row in cells for cell in row):
+        if any(len(cell) > _LAYOUT_CELL_CHARS for row in cells for cell in row):
             return [cell for row in cells for cell in row if cell]  # a table laying out prose: its cells
         rows = [" | ".join(row) for row in cells]
         return ["\n".join(r for r in rows if r.strip(" |"))]
