@@ -49,6 +49,13 @@ _INCLUDE = re.compile(r"\{\*.*\*\}")
 _HEADING_MARKS = re.compile(r"^[ \t]*#{1,6}[ \t]+|[ \t]+#+[ \t]*$")
 _ATTRIBUTES = re.compile(r"[ \t]*\{[ \t]*[#.][^{}]*\}[ \t]*$")  # `{ #anchor }` after a heading
 _TAG = re.compile(r"<[^<>]*>")
+# The tags that colour docs' console output (`<font color="#4E9A06">`, `<span style=…>`): only these are
+# dropped from code shown, since C's `#include <stdio.h>`, `Vec<String>` or `a<b && c>d` are code too.
+_COLOURING = re.compile(
+    r"</?(?:font|span|b|i|u|strong|em|mark|small|kbd|samp|var|code|a|br)"
+    r"""(?:\s+[\w:-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>]+))?)*\s*/?>""",
+    re.IGNORECASE,
+)
 _INLINE_MARKUP = re.compile(r"[`*_]{1,3}|\[|\]\([^()]*\)")
 
 
@@ -325,7 +332,8 @@ def _shown_code(code: str) -> str:
     import html
 
     code = code.rstrip("\n")
-    return html.unescape(_TAG.sub("", code)) if "<" in code else code
+    shown = _COLOURING.sub("", code)
+    return html.unescape(shown) if shown != code else code
 
 
 # a line that starts a block of its own: a list item, table row, quote, heading, HTML, directive or field,

@@ -157,6 +157,11 @@ def test_display_pieces_show_code_without_fences_or_colouring_tags() -> None:
         markup.Piece(True, "$ uv run x & y", "console"),
     ]
     assert markup.pieces("Plain sentence.") == [markup.Piece(False, "Plain sentence.")]
+    # angle brackets that are C or Rust, not colouring, stay
+    code = "#include <stdio.h>\nVec<String> v; if (a<b && c>d) {}"
+    assert markup.pieces(f"```c\n{code}\n```") == [markup.Piece(True, code, "c")]
+    span = '```\n$ <span style="color: green;">ok</span> <b>bold</b><br/>\n```'
+    assert markup.pieces(span) == [markup.Piece(True, "$ ok bold")]
 
 
 def test_changelogs_and_questions_about_versions() -> None:
