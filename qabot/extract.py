@@ -22,23 +22,43 @@ class ExtractionError(ValueError):
 def html_text(raw: bytes) -> tuple[str, dict[str, str]]:
     """The main text of a page and what its metadata says (title, date, url, author, sitename); the date
     only if the page states one in its markup, as for `page_text`."""
-    import trafilatura
-
     html = raw.decode("utf-8", errors="replace")
-    meta: dict[str, str] = {}
-    found = trafilatura.extract_metadata(html, extensive=False)
-    if found is not None:
-        for key in ("title", "date", "url", "author", "sitename"):
-            value = getattr(found, key, None)
-            if value:
-                meta[key] = _unmarked(str(value))
+    meta = _metadata(html)
     return main_text(html, meta.get("title", ""), deduplicate=False), meta
 
 
-def _unmarked(value: str) -> str:
-    """A metadata value without the permalink sign a docs generator puts after a heading, which
-    trafilatura takes as the title when it prefers the page's <h1> ("Abstract¶")."""
-    return value.rstrip().removesuffix("¶").rstrip()
+def _metadata(html: str, url: str | None = None) -> dict[str, str]:
+    """What a page says about itself (trafilatura): title, date, url, author, sitename. The date only
+    from the page's markup or link (htmldate's extensive search guesses from any date-like text, "©
+    2018"); the title without a permalink sign, and the page's own <title> where trafilatura's is not
+    its start (it takes a site's name from the end, "The Rust Programming Language", or a first <h1>,
+    "Abstract")."""
+    import trafilatura
+
+    found = trafilatura.extract_metadata(html, default_url=url, extensive=False)
+    meta: dict[str, str] = {}
+    for key in ("title", "date", "url", "author", "sitename"):
+        value = getattr(found, key, None)
+        if value:
+            meta[key] = str(value)
+    title = _flat(meta.get("title", "")).removesuffix("¶").rstrip()
+    own = _title_element(html)
+    if own and not own.lower().startswith(title.lower() or own.lower()):
+        title = own
+    if title or own:
+        meta["title"] = title or own
+    return meta
+
+
+def _title_element(html: str) -> str:
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        found = lxml_html.document_fromstring(html).findtext(".//title")
+    except (etree.ParserError, ValueError):
+        return ""
+    return _flat(found or "")
 
 
 def main_text(html: str, title: str = "", **options: Any) -> str:
@@ -230,20 +250,13 @@ def page_text(raw: bytes, url: str | None = None) -> tuple[str, dict[str, str]]:
     sitename): for `qabot add`, which writes them into the document's front matter.
 
     Unlike `html_text` (for .html files in the corpus, which are read as UTF-8), the encoding is detected
-    (trafilatura's decode_file: the page's bytes, whatever the server claimed), `url` is the fallback when
-    the page names no canonical URL, and the date is only one the page states in its markup or its link:
-    htmldate's extensive search, which guesses from any date-like text ("© 2024"), is off.
+    (trafilatura's decode_file: the page's bytes, whatever the server claimed), and `url` is the fallback
+    when the page names no canonical URL.
     """
-    import trafilatura
     from trafilatura.utils import decode_file
 
     html = decode_file(raw)
-    meta: dict[str, str] = {}
-    found = trafilatura.extract_metadata(html, default_url=url, extensive=False)
-    for key in ("title", "date", "url", "author", "sitename"):
-        value = getattr(found, key, None)
-        if value:
-            meta[key] = _unmarked(str(value))
+    meta = _metadata(html, url)
     text = main_text(html, meta.get("title", ""), url=url)
     if meta.get("sitename", "").lower() in _hosts(url, meta.get("url")):
         del meta["sitename"]  # trafilatura's stand-in when the page names no site: the link's host

@@ -230,6 +230,11 @@ def test_an_mdbook_heading_made_of_a_link_is_kept_and_no_date_is_guessed() -> No
     text, meta = html_text(page.encode())
     assert text.startswith("## Controlling How Tests Are Run\n\nRunning cargo test")
     assert "date" not in meta
+    # trafilatura takes the part of the <title> a menu's <h1> repeats, the book's name: the page's is kept
+    named = page.replace("<title>Running Tests</title>", "<title>Running Tests - The Rust Book</title>")
+    menu = '<div class="menu-bar"><h1 class="menu-title">The Rust Book</h1></div>'
+    named = named.replace("<body>", f"<body>{menu}")
+    assert html_text(named.encode())[1]["title"] == "Running Tests - The Rust Book"
 
 
 def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
