@@ -77,7 +77,9 @@ def size(text: str) -> int:
 
 def sanitize(text: str) -> str:
     """`text` on one line, invisible characters removed, markdown and mentions escaped."""
-    visible = "".join(c for c in text if unicodedata.category(c) not in _DISCARDED)
+    visible = "".join(  # a line break or tab is a space between words, not a control to drop
+        " " if c.isspace() else c for c in text if c.isspace() or unicodedata.category(c) not in _DISCARDED
+    )
     line = " ".join(visible.split())
     escaped = _MARKDOWN.sub(r"\\\1", line)
     if escaped.startswith("-"):

@@ -113,6 +113,15 @@ def test_sanitize_keeps_the_visible_text() -> None:
     assert re.sub(r"\\(.)", r"\1", out) == text
 
 
+def test_sanitize_puts_a_line_break_between_words_as_a_space() -> None:
+    # a term and its definition on two lines ("Data type: ffi_type" / "The ffi_type has …") read as
+    # "ffi_typeThe" when the break was dropped with the other control characters
+    assert (
+        dr.sanitize("Data type: ffi_type\nThe ffi_type has\tmembers")
+        == "Data type: ffi\\_type The ffi\\_type has members"
+    )
+
+
 def test_sanitize_strips_zero_width_before_escaping_mentions() -> None:
     assert dr.sanitize("@\u200beveryone") == "@\u200beveryone"  # re-escaped, not left as found
     assert dr.sanitize("@\u2060here hi") == "@\u200bhere hi"
