@@ -41,12 +41,12 @@ def _metadata(html: str, url: str | None = None) -> dict[str, str]:
         value = getattr(found, key, None)
         if value:
             meta[key] = str(value)
-    title = _flat(meta.get("title", "")).removesuffix("¶").rstrip()
+    title = _flat(meta.pop("title", "")).removesuffix("¶").rstrip()
     own = _title_element(html)
-    if own and not own.lower().startswith(title.lower() or own.lower()):
+    if own and not (title and own.lower().startswith(title.lower())):
         title = own
-    if title or own:
-        meta["title"] = title or own
+    if title:
+        meta["title"] = title
     return meta
 
 
@@ -181,12 +181,16 @@ def _blocks(elements: list[Any], title: str) -> list[str]:
     return out
 
 
+def _contents(element: Any, title: str) -> list[str]:
+    """The blocks inside a container (a <div>, a definition), its own leading text first."""
+    lead = [_flat(element.text)] if element.text and element.text.strip() else []
+    return lead + _blocks(list(element), title)
+
+
 def _block(element: Any, title: str = "", depth: int = 0) -> list[str]:
     """The lines of one block of trafilatura's XML, laid out as text."""
     if element.tag == "div":
-        return ([_flat(element.text)] if element.text and element.text.strip() else []) + _blocks(
-            list(element), title
-        )
+        return _contents(element, title)
     if element.tag == "head":
         name = _flat("".join(element.itertext()))
         level = (element.get("rend") or "h2")[1:]
@@ -226,10 +230,7 @@ def _definitions(element: Any, title: str) -> list[str]:
                 out.append(term)
             term = _flat("".join(item.itertext()))
             continue
-        parts = _blocks(list(item), title) if len(item) else [_flat(item.text or "")]
-        if item.text and item.text.strip() and len(item):
-            parts.insert(0, _flat(item.text))
-        parts = [p for p in parts if p]
+        parts = [p for p in _contents(item, title) if p]
         if term and parts and "\n" not in parts[0]:
             parts[0] = f"{term}\n{parts[0]}"
         elif term:
