@@ -74,16 +74,19 @@ class Block:
     group: int = -1
 
 
+def _suffix(path: str) -> str:
+    return path[path.rfind(".") :].lower() if "." in path else ""
+
+
 def structured(path: str) -> bool:
     """Whether a file of this name is read with its structure (Markdown or reStructuredText)."""
-    suffix = path[path.rfind(".") :].lower() if "." in path else ""
-    return suffix in MARKDOWN_SUFFIXES | RST_SUFFIXES
+    return _suffix(path) in MARKDOWN_SUFFIXES | RST_SUFFIXES
 
 
 def html_page(path: str) -> bool:
     """Whether a file of this name is an HTML page, whose text is what qabot.extract lays out: a
     paragraph a line, so a run of several lines is a code block, a list or a table."""
-    return path[path.rfind(".") :].lower() in HTML_SUFFIXES if "." in path else False
+    return _suffix(path) in HTML_SUFFIXES
 
 
 def by_line(path: str) -> bool:

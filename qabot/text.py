@@ -103,14 +103,12 @@ def _html_units(text: str, start: int) -> list[Span]:
             sentences = segment(text, first, last)
             after = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
             if (
-                sentences
-                and after is not None
+                after is not None
                 and (after[2] or "\n" in text[after[0] : after[1]])
-                and _INTRODUCES.search(text[sentences[-1].start : sentences[-1].end])
+                and _introduces(text, sentences)
             ):
                 taken = [markup.Block(markup.CODE if after[2] else SENTENCE, after[0], after[1])]
-                out.extend(Span(s.start, s.end, SENTENCE, section) for s in sentences[:-1])
-                out.extend(_block_units(text, sentences[-1].start, taken, INTRO, section))
+                out.extend(_with_blocks(text, sentences, taken, section))
                 i += 2
                 continue
             out.extend(Span(s.start, s.end, SENTENCE, section) for s in sentences)
@@ -149,9 +147,8 @@ def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
             if block.end - block.start <= MAX_PARAGRAPH_CHARS and len(sentences) > 1:
                 sentences = [Span(sentences[0].start, sentences[-1].end)]  # a short paragraph is one unit
             taken = _introduced(text, blocks, i) if sentences else []
-            if taken and _INTRODUCES.search(text[sentences[-1].start : sentences[-1].end]):
-                out.extend(Span(s.start, s.end, SENTENCE, block.section) for s in sentences[:-1])
-                out.extend(_block_units(text, sentences[-1].start, taken, INTRO, block.section))
+            if taken and _introduces(text, sentences):
+                out.extend(_with_blocks(text, sentences, taken, block.section))
                 i += 1 + len(taken)
                 continue
             out.extend(Span(s.start, s.end, SENTENCE, block.section) for s in sentences)
@@ -159,6 +156,19 @@ def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
             out.extend(_block_units(text, block.start, [block], block.kind, block.section))
         i += 1
     return out
+
+
+def _introduces(text: str, sentences: Sequence[Span]) -> bool:
+    """Whether a paragraph's last sentence introduces what follows it ("Run the live server:")."""
+    return bool(sentences) and bool(_INTRODUCES.search(text[sentences[-1].start : sentences[-1].end]))
+
+
+def _with_blocks(
+    text: str, sentences: Sequence[Span], taken: Sequence[markup.Block], section: tuple[str, ...]
+) -> list[Span]:
+    """A paragraph's sentences, the last quoted together with the blocks it introduces (`INTRO`)."""
+    head = [Span(s.start, s.end, SENTENCE, section) for s in sentences[:-1]]
+    return head + _block_units(text, sentences[-1].start, taken, INTRO, section)
 
 
 def _introduced(text: str, blocks: Sequence[markup.Block], i: int) -> list[markup.Block]:
