@@ -154,13 +154,25 @@ def section_name(raw: str) -> str:
 _LINK = re.compile(r'!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+"[^"]*")?\)')
 
 
+@lru_cache(maxsize=1)
+def _html_tag() -> re.Pattern[str]:
+    """An HTML tag or comment by the element names HTML has (lxml's list), so that what only looks like
+    one stays: a placeholder (`git checkout <branch>`), `#include <stdio.h>`, `Vec<String>`, `<2.0,>=1.4`."""
+    from lxml.html.defs import tags
+
+    names = "|".join(sorted(tags, key=len, reverse=True))
+    return re.compile(rf"<!--.*?-->|</?(?:{names})(?![\w.:-])(?:\s[^<>]*)?/?>", re.IGNORECASE | re.DOTALL)
+
+
 def plain(text: str) -> str:
     """Text as a reader of the rendered page sees it, for the embedding model (quotes stay verbatim):
     links as their words (a URL costs a dozen word pieces and says little), no HTML tags or anchors."""
     import html
 
     words = _LINK.sub(r"\1", text)
-    words = _ATTRIBUTES.sub("", _TAG.sub("", words)) if "<" in words or "{" in words else words
+    if "<" in words:
+        words = _html_tag().sub("", words)
+    words = _ATTRIBUTES.sub("", words) if "{" in words else words
     return html.unescape(words) if "&" in words else words
 
 

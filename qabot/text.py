@@ -25,8 +25,9 @@ _DATE_LINE = re.compile(
     r"(?i)date:?\s+(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})\b"
 )
 # bump when segmentation, or what the loader derives for units (titles, section paths), changes, so
-# incremental builds re-split every document (5: HTML pages have headings and introduced blocks)
-SEGMENTER_VERSION = 5
+# incremental builds re-split every document (5: HTML pages have headings and introduced blocks; 6: what
+# is embedded keeps angle brackets that are not HTML tags)
+SEGMENTER_VERSION = 6
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 

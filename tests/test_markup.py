@@ -164,6 +164,14 @@ def test_display_pieces_show_code_without_fences_or_colouring_tags() -> None:
     assert markup.pieces(span) == [markup.Piece(True, "$ ok bold")]
 
 
+def test_what_is_embedded_drops_html_tags_but_keeps_what_only_looks_like_one() -> None:
+    html = '<div class="termy">Run <a href="x">it</a><br/> <!-- a\nnote --><B>now</b> &amp; { #run }'
+    assert markup.plain(html) == "Run it now &"
+    for code in ("git checkout <branch>", "#include <stdio.h>", "Vec<String>", "sqlalchemy>=1.4,<2.0,>=1.3"):
+        assert markup.plain(code) == code
+    assert markup.plain("[the guide](https://example.org/guide) and <T>") == "the guide and <T>"
+
+
 def test_changelogs_and_questions_about_versions() -> None:
     assert evidence.is_changelog("CHANGELOG.md", "Changelog")
     assert evidence.is_changelog("docs/release-notes.md", "Release Notes")
