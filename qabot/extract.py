@@ -118,7 +118,8 @@ def _prepared(html: str) -> Any:
     many Sphinx themes) goes down its recovery path, which drops headings and definition terms; the
     body is wrapped in an <article> to keep them (boilerplate is still pruned), and a heading alone in
     <div>s comes out of them. Preformatted text without <code> inside is read as code, which keeps its
-    lines; permalink anchors and navigation bars go."""
+    lines; permalink anchors, navigation bars and the page's own table of contents go. A table laying
+    out prose (its cells hold paragraphs, headings or code) is read as those blocks."""
     from lxml import etree
     from lxml import html as lxml_html
 
@@ -126,15 +127,26 @@ def _prepared(html: str) -> Any:
         tree = lxml_html.document_fromstring(html)
     except (etree.ParserError, ValueError):
         return html
+    anchors = _anchors(tree)
     for anchor in list(tree.iter("a")):
         if (anchor.get("href") or "").startswith("#") and anchor.text_content().strip() in _PERMALINK:
             anchor.drop_tree()
+        elif anchor.get("href") is None:  # a link target, not a link: trafilatura drops a paragraph
+            anchor.drop_tag()  # that starts with one (DocBook's `<a name="q-pronounce"></a>1.1.`)
     for element in list(tree.xpath("//*[@role='navigation' or @class]")):
         if element.tag in _BARS and (
             element.get("role") == "navigation"
             or (_NAVIGATION & set((element.get("class") or "").split()) and _mostly_links(element))
         ):
             element.drop_tree()
+    for contents in list(tree.xpath("//dl|//ul|//ol|//tr|//div[contains(@class, 'toc')]")):
+        if _in_page_contents(contents, anchors):
+            contents.drop_tree()
+    for table in reversed(list(tree.iter("table"))):  # innermost first
+        if any(cell.xpath(_BLOCK_INSIDE) for cell in table.xpath("./tr/td|./*/tr/td|./tr/th|./*/tr/th")):
+            _unlay(table)
+    for line_break in tree.iter("br"):  # trafilatura joins the lines around a <br> without a space
+        line_break.tail = "\n" + (line_break.tail or "")
     for level in range(1, 7):  # DocBook wraps each heading in <div>s that trafilatura discards
         for heading in list(tree.iter(f"h{level}")):
             words, parent = heading.text_content().strip(), heading.getparent()
@@ -164,6 +176,70 @@ def _has_article(tree: Any) -> bool:
     except ImportError:
         return True
     return any(expression(tree) for expression in BODY_XPATH)
+
+
+def _anchors(tree: Any) -> set[str]:
+    return {str(a) for a in tree.xpath("//@id|//a/@name")}
+
+
+def _in_page_contents(element: Any, anchors: set[str]) -> bool:
+    """Whether an element is a table of contents of this page: mostly links, every one of them to an
+    anchor on it (the questions a FAQ lists above their answers, "On this page" lists). What it lists
+    is read where it stands."""
+    targets = [a.get("href") or "" for a in element.iter("a")]
+    return (
+        bool(targets)
+        and all("#" in t and t.split("#", 1)[1] in anchors for t in targets)
+        and _mostly_links(element)
+    )
+
+
+# A cell holding one of these lays out prose (DocBook's question-and-answer lists), not data
+_BLOCK_INSIDE = ".//p|.//pre|.//div|.//ul|.//ol|.//dl|.//h1|.//h2|.//h3|.//h4|.//h5|.//h6|.//blockquote"
+
+
+def _unlay(table: Any) -> None:
+    """A table laying out prose, read as the blocks it lays out: the cells of a row give up their
+    blocks, and the text between them is paragraphs ("1.1." and "How do you pronounce Valgrind?" one)."""
+    for row in table.xpath("./tr|./*/tr"):
+        for cell in row.xpath("./td|./th"):
+            cell.tail = " " + (cell.tail or "")
+            cell.drop_tag()
+        row.tag = "div"
+        _paragraphs(row)
+    for part in table.xpath("./thead|./tbody|./tfoot|./caption"):
+        part.drop_tag()
+    table.tag = "div"
+
+
+_BLOCKS = {"p", "pre", "div", "ul", "ol", "dl", "table", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+def _paragraphs(container: Any) -> None:
+    """The loose text and inline elements between a container's blocks, each run made a paragraph
+    (trafilatura drops text not in a block)."""
+    from lxml import html as lxml_html
+
+    def paragraph(text: str, run: list[Any]) -> list[Any]:
+        if not text.strip() and not any(e.text_content().strip() for e in run):
+            return []
+        p = lxml_html.Element("p")
+        p.text = text
+        p.extend(run)
+        return [p]
+
+    out: list[Any] = []
+    run: list[Any] = []
+    text, container.text = container.text or "", None
+    for child in list(container):
+        container.remove(child)
+        if child.tag in _BLOCKS:
+            tail, child.tail = child.tail or "", None
+            out += [*paragraph(text, run), child]
+            text, run = tail, []
+        else:
+            run.append(child)
+    container.extend(out + paragraph(text, run))
 
 
 def _mostly_links(element: Any) -> bool:
