@@ -145,6 +145,10 @@ def _prepared(html: str) -> Any:
     for table in reversed(list(tree.iter("table"))):  # innermost first
         if any(cell.xpath(_BLOCK_INSIDE) for cell in table.xpath("./tr/td|./*/tr/td|./tr/th|./*/tr/th")):
             _unlay(table)
+    for question in tree.xpath(f"//*[{_CLASS.format('question')}]"):
+        after = question.getnext()
+        if after is not None and "answer" in (after.get("class") or "").split():
+            _as_heading(question)
     for line_break in tree.iter("br"):  # trafilatura joins the lines around a <br> without a space
         line_break.tail = "\n" + (line_break.tail or "")
     for level in range(1, 7):  # DocBook wraps each heading in <div>s that trafilatura discards
@@ -240,6 +244,20 @@ def _paragraphs(container: Any) -> None:
         else:
             run.append(child)
     container.extend(out + paragraph(text, run))
+
+
+_CLASS = "contains(concat(' ', normalize-space(@class), ' '), ' {} ')"  # an XPath test of one class name
+
+
+def _as_heading(question: Any) -> None:
+    """A FAQ's question (class "question", followed by its "answer": DocBook's question-and-answer lists)
+    as the heading of its answer, the lowest level so that it nests under the section it is in: the
+    answer is quoted under it, as in a Markdown FAQ, instead of the question being quoted as the answer."""
+    first = question.find("p")
+    if first is None and not question.xpath(_BLOCK_INSIDE):
+        question.tag = "h6"
+    elif first is not None and first.getprevious() is None and not (question.text or "").strip():
+        first.tag = "h6"
 
 
 def _mostly_links(element: Any) -> bool:

@@ -220,31 +220,36 @@ def test_a_table_laying_out_prose_is_read_as_paragraphs() -> None:
 def test_a_faq_laid_out_in_tables_reads_as_headings_questions_and_answers() -> None:
     """DocBook's FAQ: a table of contents linking to the questions below, then a table per section whose
     cells hold the heading, each question (after a link target, which made trafilatura drop it) and its
-    answer's paragraphs and code. The contents go; the rest reads as the page shows it."""
+    answer's paragraphs and code. The contents go; the rest reads as the page shows it, each question
+    the heading of its answer."""
     answer = "Valgrind runs the procedure in glibc when the program exits, to free what it allocated."
     page = (
         "<html><head><title>Valgrind FAQ</title></head><body><div class='article'><h1>Valgrind FAQ</h1><dl>"
         "<dt>1. <a href='faq.html#s1'>Background</a></dt><dd>1.1. <a href='faq.html#q1'>Why?</a></dd></dl>"
         "<table><tr class='qandadiv'><td colspan='2'><a name='s1'></a><h3>1. Background</h3></td></tr>"
         "<tr class='toc'><td>1.1. <a href='faq.html#q1'>Why?</a><br>1.2. <a href='#q2'>How?</a></td></tr>"
-        "<tr><td><a name='q1'></a><b>1.1.</b></td><td><b>Why does it crash at exit?</b></td></tr>"
-        f"<tr><td></td><td><p>{answer}</p><p>Use the option:</p><pre>--run-libc-freeres=no</pre></td></tr>"
-        "<tr><td><a name='q2'></a><b>1.2.</b></td><td><b>My program dies like this:</b>"
+        "<tr class='question'><td><a name='q1'></a><b>1.1.</b></td><td><b>Why does it crash at exit?</b></td>"
+        f"</tr><tr class='answer'><td></td><td><p>{answer}</p><p>Use the option:</p>"
+        "<pre>--run-libc-freeres=no</pre></td></tr>"
+        "<tr class='question'><td><a name='q2'></a><b>1.2.</b></td><td><b>My program dies like this:</b>"
         "<pre>valgrind: m_mallocfree.c:248</pre></td></tr>"
-        f"<tr><td></td><td><p>{answer}<br>Line two.</p></td></tr></table></div></body></html>"
+        f"<tr class='answer'><td></td><td><p>{answer}<br>Line two.</p></td></tr></table></div></body></html>"
     )
     text, _ = html_text(page.encode())
     assert text.split("\n\n") == [
         "Valgrind FAQ",
         "### 1. Background",
-        "1.1. Why does it crash at exit?",
+        "###### 1.1. Why does it crash at exit?",
         answer,
         "Use the option:",
         "```\n--run-libc-freeres=no\n```",
-        "1.2. My program dies like this:",
+        "###### 1.2. My program dies like this:",
         "```\nvalgrind: m_mallocfree.c:248\n```",
         f"{answer} Line two.",
     ]
+    # each question heads its answer, as in a Markdown FAQ: the answer is quoted under it
+    first = next(u for u in split(text, "faq.html") if text[u.start : u.end] == answer)
+    assert first.section == ("1. Background", "1.1. Why does it crash at exit?")
 
 
 def test_an_mdbook_heading_made_of_a_link_is_kept_and_no_date_is_guessed() -> None:
