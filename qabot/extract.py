@@ -118,8 +118,9 @@ def _prepared(html: str) -> Any:
     many Sphinx themes) goes down its recovery path, which drops headings and definition terms; the
     body is wrapped in an <article> to keep them (boilerplate is still pruned), and a heading alone in
     <div>s comes out of them. Preformatted text without <code> inside is read as code, which keeps its
-    lines; permalink anchors, navigation bars and the page's own table of contents go. A table laying
-    out prose (its cells hold paragraphs, headings or code) is read as those blocks."""
+    lines; permalink anchors, navigation bars and the page's own table of contents go, and link targets
+    (`<a name>`) leave their text. A table laying out prose (its cells hold paragraphs, headings or
+    code) is read as those blocks, a FAQ's question as the heading of its answer."""
     from lxml import etree
     from lxml import html as lxml_html
 
@@ -198,8 +199,9 @@ def _in_page_contents(element: Any, anchors: set[str]) -> bool:
     )
 
 
-# A cell holding one of these lays out prose (DocBook's question-and-answer lists), not data
-_BLOCK_INSIDE = ".//p|.//pre|.//div|.//ul|.//ol|.//dl|.//h1|.//h2|.//h3|.//h4|.//h5|.//h6|.//blockquote"
+_BLOCKS = {"p", "pre", "div", "ul", "ol", "dl", "table", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
+# A table cell holding a block lays out prose (DocBook's question-and-answer lists), not data
+_BLOCK_INSIDE = "|".join(f".//{tag}" for tag in sorted(_BLOCKS))
 
 
 def _unlay(table: Any) -> None:
@@ -214,9 +216,6 @@ def _unlay(table: Any) -> None:
     for part in table.xpath("./thead|./tbody|./tfoot|./caption"):
         part.drop_tag()
     table.tag = "div"
-
-
-_BLOCKS = {"p", "pre", "div", "ul", "ol", "dl", "table", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
 
 
 def _paragraphs(container: Any) -> None:
