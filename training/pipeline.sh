@@ -5,7 +5,7 @@
 #   FIT_ARGS="--context --max-depth 10" CALIBRATE_ARGS="--near" training/pipeline.sh runs/reader/run9
 #
 # Writes RUN/onnx (calibrated reader.json), RUN/fit.json and RUN/measure/*.json; indexes of the measuring
-# corpora are built once under runs/eval/. SQUAD_LIMIT (default 1500) questions of squad-dev-a, 0 for none;
+# corpora are built once under runs/eval/. SQUAD_LIMIT questions of squad-dev-a (default all 5,397), 0 for none;
 # SHIPPED=0 skips measuring the shipped reader again (its figures are in docs/benchmarks.md); CALIBRATE=0
 # keeps RUN/onnx/reader.json (a calibration variant made by hand); DOCS_HELD and DOCS_INDEX name the held docs
 # questions and their pages' index. With the held docs set measured, docs units
@@ -78,6 +78,9 @@ if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
     # docs units' own confidence map, fitted on those rows (decisions unchanged, so the rows stay valid)
     $python -m training.docs_confidence "$run/onnx" "$run/measure/docs_held.json" > "$run/docs_confidence.log"
 fi
-if [ "${SQUAD_LIMIT:-1500}" != 0 ] && [ -d "$squad" ]; then
-    measure squad "$(index squad "$squad/corpus")" "$squad/questions.jsonl" --limit "${SQUAD_LIMIT:-1500}"
+squad_limit=${SQUAD_LIMIT:-all}
+if [ "$squad_limit" != 0 ] && [ -d "$squad" ]; then
+    limit=()
+    [ "$squad_limit" = all ] || limit=(--limit "$squad_limit")
+    measure squad "$(index squad "$squad/corpus")" "$squad/questions.jsonl" "${limit[@]}"
 fi
