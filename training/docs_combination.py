@@ -23,24 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.fit_scorer import fit as listwise_fit
 from qabot.answer import CANDIDATE_CHUNKS, Answerer, clean_question
 from qabot.evaluate import contains_answer, load_items
 from qabot.models.reader import WEIGHTS_DIR, OnnxReader
 from qabot.store import open_index_dir
+from training.fit import Read, combine_fit
+from training.fit import top_k as fit_top_k
 
 DEPTH = 16  # read at least this deep, so that deeper combinations can be tried
-# the docs measuring sets (training/pipeline.sh): NAME -> corpus
-SETS = {
-    "fastapi": "../shared/data/fastapi-docs",
-    "click": "eval/corpora/click/docs",
-    "structlog": "eval/corpora/structlog/docs",
-    "rq": "eval/corpora/rq/docs",
-    "nodejs": "eval/corpora/nodejs/docs",
-    "readmes": "eval/corpora/readmes/docs",
-    "libffi": "eval/corpora/libffi/docs",
-    "valgrind": "eval/corpora/valgrind/docs",
-}
+SETS = ("fastapi", "click", "structlog", "rq", "nodejs", "readmes", "libffi", "valgrind")  # pipeline.sh's
 
 Row = dict[str, Any]
 
@@ -81,28 +72,20 @@ def read_heads(
     return rows
 
 
-def features(row: Row, depth: int) -> np.ndarray:
-    n = min(depth, len(row["reader"]))
-    rank = 1.0 / (1.0 + np.arange(n))
-    return np.stack([np.array(row["reader"][:n]), np.array(row["scorer"][:n]), rank], axis=1)
+def _read(row: Row) -> Read:
+    """A stored row as training.fit reads a question (its project in the place of SQuAD's article)."""
+    return Read(
+        np.array(row["scorer"]), np.array(row["reader"]), np.array(row["holds"], dtype=float), row["project"]
+    )
 
 
 def fit(rows: Sequence[Row], depth: int) -> np.ndarray:
-    return listwise_fit(
-        [(features(r, depth), np.array(r["holds"][:depth], dtype=float)) for r in rows if r["reader"]]
-    )
+    return combine_fit([_read(r) for r in rows], depth)
 
 
 def top_k(rows: Sequence[Row], weights: Sequence[float] | np.ndarray, depth: int, k: int = 1) -> float:
     """Share of the questions whose best k, by `weights` over the first `depth`, hold an answer."""
-    hits = 0
-    for r in rows:
-        if not r["reader"]:
-            continue
-        head = list(np.argsort(-(features(r, depth) @ np.asarray(weights)), kind="stable"))
-        order = head + list(range(len(head), len(r["holds"])))
-        hits += any(r["holds"][i] for i in order[:k])
-    return hits / max(1, len(rows))
+    return fit_top_k([_read(r) for r in rows], depth, np.asarray(weights, dtype=float), k)
 
 
 def main() -> None:
