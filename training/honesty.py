@@ -19,6 +19,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from qabot.models.reader import ReaderConfig, load_config
 
 SETS = ("seed", "heldout", "paraphrase", "fresh", "blind", "fastapi", "click")
 DOCS = ("fastapi", "click")
@@ -56,11 +59,24 @@ def served_right(rows: Sequence[Row], threshold: float) -> float:
     return sum(1 for r in rows if r.right and r.confidence >= threshold) / max(1, len(rows))
 
 
-def load(run: Path, sets: Sequence[str]) -> list[Row]:
+def confidence(row: dict[str, Any], config: ReaderConfig | None) -> float:
+    """The stored confidence, or a structured unit's through the docs map of `config`."""
+    score = row.get("score")
+    if (
+        config is not None
+        and config.structured_slope is not None
+        and row.get("structured")
+        and score is not None
+    ):
+        return config.confidence(float(score), structured=True)
+    return float(row["confidence"])
+
+
+def load(run: Path, sets: Sequence[str], config: ReaderConfig | None = None) -> list[Row]:
     rows = []
     for name in sets:
         for r in json.loads((run / "measure" / f"{name}.json").read_text())["rows"]:
-            rows.append(Row(name, r["answerable"], r["hit1"], r["confidence"]))
+            rows.append(Row(name, r["answerable"], r["hit1"], confidence(r, config)))
     return rows
 
 
@@ -71,10 +87,13 @@ def main() -> None:
     parser.add_argument("runs", type=Path, nargs="+", help="Run directories with measure/SET.json.")
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--declined", default="45,51,55,60", help="Unanswerable questions declined.")
+    parser.add_argument(
+        "--docs-map", action="store_true", help="Structured units through RUN/onnx's docs map."
+    )
     args = parser.parse_args()
     wanted = [int(n) for n in args.declined.split(",")]
     for run in args.runs:
-        rows = load(run, args.sets.split(","))
+        rows = load(run, args.sets.split(","), load_config(run / "onnx") if args.docs_map else None)
         squad = load(run, ["squad"]) if (run / "measure" / "squad.json").exists() else []
         cells = []
         for n in wanted:
