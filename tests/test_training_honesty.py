@@ -25,25 +25,16 @@ def test_the_squad_cost_counts_right_quotes_at_the_threshold() -> None:
 
 
 def test_a_structured_unit_is_read_through_the_runs_docs_map() -> None:
-    from qabot.models.reader import ReaderConfig
+    from dataclasses import replace
+
+    from tests.test_training_criteria import CONFIG
     from training.honesty import confidence
 
-    config = ReaderConfig(
-        depth=10,
-        reader_weight=1.0,
-        scorer_weight=0.0,
-        rank_weight=0.0,
-        slope=1.0,
-        intercept=0.0,
-        answer_at=0.3,
-        close_at=0.1,
-        structured_slope=0.5,
-        structured_intercept=-1.0,
-    )
+    config = replace(CONFIG, structured_slope=0.5, structured_intercept=-1.0)
     prose = {"confidence": 0.8, "score": 2.0, "structured": False}
     unit = {"confidence": 0.8, "score": 2.0, "structured": True}
     assert confidence(prose, config) == 0.8
     assert confidence(unit, config) == 0.5  # sigmoid(0.5 * 2.0 - 1.0)
     assert confidence(unit, None) == 0.8  # without --docs-map: as stored
-    no_map = ReaderConfig(**{**config.__dict__, "structured_slope": None, "structured_intercept": None})
+    no_map = replace(config, structured_slope=None, structured_intercept=None)
     assert confidence(unit, no_map) == 0.8

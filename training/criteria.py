@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from qabot.models.reader import WEIGHTS_DIR, ReaderConfig, load_config
-from training.honesty import DOCS, SETS
+from training.honesty import DOCS, SETS, docs_mapped
 
 NEWS = tuple(s for s in SETS if s not in DOCS)
 # measured and printed, not criteria
@@ -45,9 +45,8 @@ class Served:
 
 def answered(row: dict[str, Any], config: ReaderConfig) -> bool:
     """Whether the top quote of a measured row is served as an answer."""
-    if row.get("structured") and config.structured_slope is not None and row.get("score") is not None:
-        return config.confidence(row["score"], structured=True) >= config.floors(True)[0]
-    return bool(row["served"])
+    mapped = docs_mapped(row, config)
+    return bool(row["served"]) if mapped is None else mapped >= config.floors(True)[0]
 
 
 def served(rows: Sequence[dict[str, Any]], config: ReaderConfig) -> Served:

@@ -59,17 +59,18 @@ def served_right(rows: Sequence[Row], threshold: float) -> float:
     return sum(1 for r in rows if r.right and r.confidence >= threshold) / max(1, len(rows))
 
 
+def docs_mapped(row: dict[str, Any], config: ReaderConfig | None) -> float | None:
+    """A structured unit's confidence through the docs map of `config`; None where none applies."""
+    score = row.get("score")
+    if config is None or config.structured_slope is None or not row.get("structured") or score is None:
+        return None
+    return config.confidence(float(score), structured=True)
+
+
 def confidence(row: dict[str, Any], config: ReaderConfig | None) -> float:
     """The stored confidence, or a structured unit's through the docs map of `config`."""
-    score = row.get("score")
-    if (
-        config is not None
-        and config.structured_slope is not None
-        and row.get("structured")
-        and score is not None
-    ):
-        return config.confidence(float(score), structured=True)
-    return float(row["confidence"])
+    mapped = docs_mapped(row, config)
+    return float(row["confidence"]) if mapped is None else mapped
 
 
 def load(run: Path, sets: Sequence[str], config: ReaderConfig | None = None) -> list[Row]:
