@@ -3,9 +3,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from qabot.models.reader import ReaderConfig
-from training.criteria import Served, answered, load_sets, served, totals, verdict
+from training.criteria import Served, Totals, answered, docs_rows, load_sets, served, totals, verdict
 
 CONFIG = ReaderConfig(
     depth=10,
@@ -64,7 +65,12 @@ def test_a_run_ships_only_when_it_meets_all_four_and_may_decline_one_fewer(tmp_p
     news = [row(True, True, True, 0.0)] * 3 + [row(False, False, False, 0.0)] * 2
     docs = [row(True, True, True, 3.0, structured=True), row(False, False, False, 0.0, structured=True)]
     squad = [row(True, True, True, 0.0), row(True, True, False, 0.0)]
-    shipped = totals(load_sets([folder("shipped", {"seed": news, "fastapi": docs, "squad": squad})], CONFIG))
+
+    def measured(name: str, sets: dict[str, list[dict[str, Any]]], config: ReaderConfig = CONFIG) -> Totals:
+        found = [folder(name, sets)]
+        return totals(load_sets(found, config), docs_rows(found, config))
+
+    shipped = measured("shipped", {"seed": news, "fastapi": docs, "squad": squad})
     assert (shipped.news_right, shipped.unanswerable_declined, shipped.docs_right, shipped.squad) == (
         3,
         3,
@@ -73,9 +79,53 @@ def test_a_run_ships_only_when_it_meets_all_four_and_may_decline_one_fewer(tmp_p
     )
 
     one_fewer = [*news[:4], row(False, False, True, 0.0)]  # one unanswerable question answered
-    run = totals(load_sets([folder("run", {"seed": one_fewer, "fastapi": docs, "squad": squad})], CONFIG))
+    run = measured("run", {"seed": one_fewer, "fastapi": docs, "squad": squad})
     assert all(met for *_, met in verdict(run, shipped))
 
     worse_squad = [row(True, True, False, 0.0)] * 2
-    run = totals(load_sets([folder("run2", {"seed": news, "fastapi": docs, "squad": worse_squad})], CONFIG))
+    run = measured("run2", {"seed": news, "fastapi": docs, "squad": worse_squad})
     assert [met for *_, met in verdict(run, shipped)] == [True, True, True, False]
+
+
+def test_docs_are_compared_where_both_decline_as_many_unanswerable_questions(tmp_path: Path) -> None:
+    def measured(name: str, docs: list[dict[str, Any]], config: ReaderConfig = CONFIG) -> Totals:
+        path = tmp_path / name
+        path.mkdir()
+        (path / "fastapi.json").write_text(json.dumps({"summary": {}, "rows": docs}))
+        return totals(load_sets([path], config), docs_rows([path], config))
+
+    shipped = measured(
+        "shipped",
+        [
+            row(True, True, True, 2.5, structured=True),
+            row(True, True, True, 2.2, structured=True),
+            row(False, False, False, 1.0, structured=True),
+            row(False, False, False, 3.0, structured=True),  # answered
+        ],
+    )
+    assert (shipped.docs_right, shipped.docs_declined) == (2, 1)
+    # A stricter docs map serves none of the same quotes, yet ranks the right ones above the unanswerable
+    # question the shipped reader answered: right 2 where it too declines one.
+    strict = replace(CONFIG, structured_intercept=-4.0)
+    run = measured(
+        "run",
+        [
+            row(True, True, True, 3.5, structured=True),
+            row(True, True, True, 3.2, structured=True),
+            row(False, False, False, 1.0, structured=True),
+            row(False, False, False, 3.0, structured=True),
+        ],
+        strict,
+    )
+    assert run.docs_right == 0
+    assert verdict(run, shipped)[2][1:] == (">= 2", "2", True)
+    worse = measured(
+        "worse",
+        [
+            row(True, True, True, 2.5, structured=True),
+            row(True, False, True, 2.2, structured=True),  # a wrong top quote
+            row(False, False, False, 1.0, structured=True),
+            row(False, False, False, 3.0, structured=True),
+        ],
+    )
+    assert verdict(worse, shipped)[2][1:] == (">= 2", "1", False)

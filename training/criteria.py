@@ -6,9 +6,13 @@ A run replaces the shipped reader only if, as served (`training.measure` rows, R
 1. the news sets' right top quotes, summed, are at least the shipped reader's;
 2. the unanswerable questions declined over the news sets and FastAPI + Click are at least the shipped
    reader's less one;
-3. FastAPI + Click right top quotes are at least the shipped reader's;
+3. FastAPI + Click right top quotes are at least the shipped reader's at equal honesty: where each
+   declines as many of their unanswerable questions as the shipped reader does as served;
 4. SQuAD dev-a served top-1 is at least the shipped reader's
-(declared before any run was judged by them; latency is checked apart, by benchmarks/). SQuAD dev-a is
+(declared before any run was judged by them; latency is checked apart, by benchmarks/). Criterion 3
+compared the served counts until run 29; each reader's docs map is fitted on the held docs set of its
+own time, so that compared held sets as much as readers (declared at stop 41, before run 30's rows were
+read; the served counts are still printed). SQuAD dev-a is
 read whole (5,397 questions) from run 29 on; a fixed sample of 1,500 before, which put the two readers'
 difference within its noise (docs/benchmarks.md, "Stop 39"). Docs rows are
 decided again from their final scores with the reader.json beside the run's model (RUN/onnx), because
@@ -27,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from qabot.models.reader import WEIGHTS_DIR, ReaderConfig, load_config
-from training.honesty import DOCS, SETS, docs_mapped
+from training.honesty import DOCS, SETS, Row, at_honesty, confidence, docs_mapped
 
 NEWS = tuple(s for s in SETS if s not in DOCS)
 # measured and printed, not criteria
@@ -59,14 +63,29 @@ def served(rows: Sequence[dict[str, Any]], config: ReaderConfig) -> Served:
     )
 
 
-def load_sets(folders: Sequence[Path], config: ReaderConfig) -> dict[str, Served]:
+def read_rows(folders: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:
+    """Each set's rows; a later folder's set replaces an earlier one's."""
     rows: dict[str, list[dict[str, Any]]] = {}
     for folder in folders:
         for path in sorted(folder.glob("*.json")):
             data = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and "rows" in data:
                 rows[path.stem] = data["rows"]
-    return {name: served(r, config) for name, r in rows.items()}
+    return rows
+
+
+def load_sets(folders: Sequence[Path], config: ReaderConfig) -> dict[str, Served]:
+    return {name: served(r, config) for name, r in read_rows(folders).items()}
+
+
+def docs_rows(folders: Sequence[Path], config: ReaderConfig) -> tuple[Row, ...]:
+    """FastAPI + Click rows for comparing at equal honesty, confidences as `answered` reads them."""
+    sets = read_rows(folders)
+    return tuple(
+        Row(name, r["answerable"], r["hit1"], confidence(r, config))
+        for name in DOCS
+        for r in sets.get(name, [])
+    )
 
 
 @dataclass(frozen=True)
@@ -74,17 +93,27 @@ class Totals:
     news_right: int
     unanswerable_declined: int
     docs_right: int
+    docs_declined: int  # FastAPI + Click unanswerable questions declined as served
     squad: float | None  # served top-1 share, None when not measured
+    docs_rows: tuple[Row, ...] = ()  # FastAPI + Click, structured units through the docs map
 
 
-def totals(sets: dict[str, Served]) -> Totals:
+def totals(sets: dict[str, Served], docs: tuple[Row, ...] = ()) -> Totals:
     squad = sets.get(SQUAD)
     return Totals(
         news_right=sum(sets[s].right for s in NEWS if s in sets),
         unanswerable_declined=sum(sets[s].unanswerable_declined for s in NEWS + DOCS if s in sets),
         docs_right=sum(sets[s].right for s in DOCS if s in sets),
+        docs_declined=sum(sets[s].unanswerable_declined for s in DOCS if s in sets),
         squad=squad.right / squad.answerable if squad and squad.answerable else None,
+        docs_rows=docs,
     )
+
+
+def docs_at_shipped_honesty(run: Totals, shipped: Totals) -> tuple[int, int]:
+    """FastAPI + Click right (run, shipped) where each declines the shipped reader's served count."""
+    found = [at_honesty(t.docs_rows, shipped.docs_declined) for t in (run, shipped)]
+    return (found[0].right if found[0] else 0, found[1].right if found[1] else 0)
 
 
 def _share(value: float | None) -> str:
@@ -94,6 +123,7 @@ def _share(value: float | None) -> str:
 def verdict(run: Totals, shipped: Totals) -> list[tuple[str, str, str, bool]]:
     """(criterion, needed, the run's, met) for each of the four."""
     squad_ok = run.squad is not None and shipped.squad is not None and run.squad >= shipped.squad
+    docs_run, docs_shipped = docs_at_shipped_honesty(run, shipped)
     return [
         ("news right", f">= {shipped.news_right}", str(run.news_right), run.news_right >= shipped.news_right),
         (
@@ -103,10 +133,10 @@ def verdict(run: Totals, shipped: Totals) -> list[tuple[str, str, str, bool]]:
             run.unanswerable_declined >= shipped.unanswerable_declined - 1,
         ),
         (
-            "FastAPI + Click right",
-            f">= {shipped.docs_right}",
-            str(run.docs_right),
-            run.docs_right >= shipped.docs_right,
+            f"docs right, {shipped.docs_declined} declined",
+            f">= {docs_shipped}",
+            str(docs_run),
+            docs_run >= docs_shipped,
         ),
         ("SQuAD served", f">= {_share(shipped.squad)}", _share(run.squad), squad_ok),
     ]
@@ -121,9 +151,11 @@ def main() -> None:
         "--shipped", type=Path, nargs="+", required=True, help="The shipped reader's measure folders."
     )
     args = parser.parse_args()
-    baseline = totals(load_sets(args.shipped, load_config(WEIGHTS_DIR)))
+    packaged = load_config(WEIGHTS_DIR)
+    baseline = totals(load_sets(args.shipped, packaged), docs_rows(args.shipped, packaged))
     for run in args.runs:
-        sets = load_sets([run / "measure"], load_config(run / "onnx"))
+        config = load_config(run / "onnx")
+        sets = load_sets([run / "measure"], config)
         print(f"{run}: as served, right · answerable declined · unanswerable declined")
         for name in NEWS + DOCS + REPORTED + (SQUAD,):
             if name in sets:
@@ -132,7 +164,9 @@ def main() -> None:
                     f"  {name:12s} {s.right / max(1, s.answerable):.4f} · {s.answerable_declined} · "
                     f"{s.unanswerable_declined}"
                 )
-        checks = verdict(totals(sets), baseline)
+        run_totals = totals(sets, docs_rows([run / "measure"], config))
+        print(f"  FastAPI + Click right as served {run_totals.docs_right} (shipped {baseline.docs_right})")
+        checks = verdict(run_totals, baseline)
         for criterion, needed, got, met in checks:
             print(f"  {criterion:22s} {got:>8s}  needed {needed}  {'met' if met else 'MISSED'}")
         print(f"  {'ships' if all(c[3] for c in checks) else 'does not ship'}")
