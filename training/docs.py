@@ -85,6 +85,13 @@ SOURCES = (
     "sympy==1.14.0",
     "trio==0.35.0",
     "urllib3==2.8.0",
+    # stop 41: more pages for people's questions (training/written_docs_questions.jsonl)
+    "apscheduler==3.11.3",
+    "itsdangerous==2.2.0",
+    "packaging==26.4",
+    "pygments==2.21.0",
+    "sqlparse==0.6.1",
+    "wtforms==3.3.2",
 )
 DOC_ROOTS = ("docs", "doc")
 SKIPPED = re.compile(
