@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qabot import evidence, retrieve, scoring
+from qabot import evidence, markup, retrieve, scoring
 from qabot.models.reader import CONTEXT_LOOKBACK, OnnxReader, context_of
 from qabot.store import Index, Scope, SentenceRow
 
@@ -516,10 +516,13 @@ class Answerer:
     def _quote(self, c: Candidate, also: tuple[Source, ...] = ()) -> Quote:
         s = c.sentence
         doc = self.index.document(s.doc)
-        unit = self.index.units([s.id]).get(s.id)
+        units = self.index.units([s.id, s.id + 1])
+        unit = units.get(s.id)
         neighbours = {n.id: n for n in self.index.sentences(s.id - 1, s.id + 1) if n.doc == s.doc}
         before = neighbours.get(s.id - 1)
-        after = neighbours.get(s.id + 1)
+        following = units.get(s.id + 1)
+        # a heading after the quote opens the next section: shown as the quote's context it read as its end
+        after = None if following and following.kind == markup.HEADING else neighbours.get(s.id + 1)
         return Quote(
             text=doc.text[s.start : s.end],
             start=s.start,

@@ -52,6 +52,8 @@ def test_the_section_path_is_evidence(docs_answerer: Answerer) -> None:
     quote = top(docs_answerer, "What is the default logging level?")
     assert quote.text == "Set the level with `--log-level`. The default level is `warning`."
     assert quote.source.section == ("Command line", "Logging")  # "logging" is only in its heading
+    assert quote.before == "Logging"  # its own heading
+    assert quote.after == ""  # not the next section's heading ("Installing plugins")
 
 
 def test_rst_literal_blocks_are_quoted_with_their_sentence(docs_answerer: Answerer) -> None:
