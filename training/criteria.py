@@ -78,9 +78,8 @@ def load_sets(folders: Sequence[Path], config: ReaderConfig) -> dict[str, Served
     return {name: served(r, config) for name, r in read_rows(folders).items()}
 
 
-def docs_rows(folders: Sequence[Path], config: ReaderConfig) -> tuple[Row, ...]:
+def docs_rows(sets: dict[str, list[dict[str, Any]]], config: ReaderConfig) -> tuple[Row, ...]:
     """FastAPI + Click rows for comparing at equal honesty, confidences as `answered` reads them."""
-    sets = read_rows(folders)
     return tuple(
         Row(name, r["answerable"], r["hit1"], confidence(r, config))
         for name in DOCS
@@ -152,10 +151,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     packaged = load_config(WEIGHTS_DIR)
-    baseline = totals(load_sets(args.shipped, packaged), docs_rows(args.shipped, packaged))
+    shipped = read_rows(args.shipped)
+    baseline = totals({n: served(r, packaged) for n, r in shipped.items()}, docs_rows(shipped, packaged))
     for run in args.runs:
         config = load_config(run / "onnx")
-        sets = load_sets([run / "measure"], config)
+        rows = read_rows([run / "measure"])
+        sets = {name: served(r, config) for name, r in rows.items()}
         print(f"{run}: as served, right · answerable declined · unanswerable declined")
         for name in NEWS + DOCS + REPORTED + (SQUAD,):
             if name in sets:
@@ -164,7 +165,7 @@ def main() -> None:
                     f"  {name:12s} {s.right / max(1, s.answerable):.4f} · {s.answerable_declined} · "
                     f"{s.unanswerable_declined}"
                 )
-        run_totals = totals(sets, docs_rows([run / "measure"], config))
+        run_totals = totals(sets, docs_rows(rows, config))
         print(f"  FastAPI + Click right as served {run_totals.docs_right} (shipped {baseline.docs_right})")
         checks = verdict(run_totals, baseline)
         for criterion, needed, got, met in checks:
