@@ -6,17 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from qabot.models.reader import ReaderConfig
-from training.criteria import (
-    Served,
-    Totals,
-    answered,
-    docs_rows,
-    load_sets,
-    read_rows,
-    served,
-    totals,
-    verdict,
-)
+from training.criteria import Served, Totals, answered, judged, read_rows, served, verdict
 
 CONFIG = ReaderConfig(
     depth=10,
@@ -78,7 +68,7 @@ def test_a_run_ships_only_when_it_meets_all_four_and_may_decline_one_fewer(tmp_p
 
     def measured(name: str, sets: dict[str, list[dict[str, Any]]], config: ReaderConfig = CONFIG) -> Totals:
         found = [folder(name, sets)]
-        return totals(load_sets(found, config), docs_rows(read_rows(found), config))
+        return judged(read_rows(found), config)[1]
 
     shipped = measured("shipped", {"seed": news, "fastapi": docs, "squad": squad})
     assert (shipped.news_right, shipped.unanswerable_declined, shipped.docs_right, shipped.squad) == (
@@ -102,7 +92,7 @@ def test_docs_are_compared_where_both_decline_as_many_unanswerable_questions(tmp
         path = tmp_path / name
         path.mkdir()
         (path / "fastapi.json").write_text(json.dumps({"summary": {}, "rows": docs}))
-        return totals(load_sets([path], config), docs_rows(read_rows([path]), config))
+        return judged(read_rows([path]), config)[1]
 
     shipped = measured(
         "shipped",

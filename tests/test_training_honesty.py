@@ -1,4 +1,7 @@
-from training.honesty import Row, at_honesty, served_right
+from dataclasses import replace
+
+from tests.test_training_criteria import CONFIG
+from training.honesty import Row, at_honesty, confidence, served_right
 
 
 def test_readers_are_compared_where_they_decline_as_many_unanswerable_questions() -> None:
@@ -25,11 +28,6 @@ def test_the_squad_cost_counts_right_quotes_at_the_threshold() -> None:
 
 
 def test_a_structured_unit_is_read_through_the_runs_docs_map() -> None:
-    from dataclasses import replace
-
-    from tests.test_training_criteria import CONFIG
-    from training.honesty import confidence
-
     config = replace(CONFIG, structured_slope=0.5, structured_intercept=-1.0)
     prose = {"confidence": 0.8, "score": 2.0, "structured": False}
     unit = {"confidence": 0.8, "score": 2.0, "structured": True}

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from qabot.models.reader import WEIGHTS_DIR, ReaderConfig, load_config
-from training.honesty import DOCS, SETS, Row, at_honesty, confidence, docs_mapped
+from training.honesty import DOCS, SETS, Row, at_honesty, docs_mapped, rows_of
 
 NEWS = tuple(s for s in SETS if s not in DOCS)
 # measured and printed, not criteria
@@ -74,19 +74,6 @@ def read_rows(folders: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
-def load_sets(folders: Sequence[Path], config: ReaderConfig) -> dict[str, Served]:
-    return {name: served(r, config) for name, r in read_rows(folders).items()}
-
-
-def docs_rows(sets: dict[str, list[dict[str, Any]]], config: ReaderConfig) -> tuple[Row, ...]:
-    """FastAPI + Click rows for comparing at equal honesty, confidences as `answered` reads them."""
-    return tuple(
-        Row(name, r["answerable"], r["hit1"], confidence(r, config))
-        for name in DOCS
-        for r in sets.get(name, [])
-    )
-
-
 @dataclass(frozen=True)
 class Totals:
     news_right: int
@@ -94,12 +81,15 @@ class Totals:
     docs_right: int
     docs_declined: int  # FastAPI + Click unanswerable questions declined as served
     squad: float | None  # served top-1 share, None when not measured
-    docs_rows: tuple[Row, ...] = ()  # FastAPI + Click, structured units through the docs map
+    docs_rows: tuple[Row, ...]  # FastAPI + Click, structured units through the docs map
 
 
-def totals(sets: dict[str, Served], docs: tuple[Row, ...] = ()) -> Totals:
+def judged(rows: dict[str, list[dict[str, Any]]], config: ReaderConfig) -> tuple[dict[str, Served], Totals]:
+    """Each set as served with `config`, and the totals the criteria read."""
+    sets = {name: served(r, config) for name, r in rows.items()}
+    docs = tuple(row for name in DOCS for row in rows_of(name, rows.get(name, []), config))
     squad = sets.get(SQUAD)
-    return Totals(
+    return sets, Totals(
         news_right=sum(sets[s].right for s in NEWS if s in sets),
         unanswerable_declined=sum(sets[s].unanswerable_declined for s in NEWS + DOCS if s in sets),
         docs_right=sum(sets[s].right for s in DOCS if s in sets),
@@ -150,13 +140,9 @@ def main() -> None:
         "--shipped", type=Path, nargs="+", required=True, help="The shipped reader's measure folders."
     )
     args = parser.parse_args()
-    packaged = load_config(WEIGHTS_DIR)
-    shipped = read_rows(args.shipped)
-    baseline = totals({n: served(r, packaged) for n, r in shipped.items()}, docs_rows(shipped, packaged))
+    _, baseline = judged(read_rows(args.shipped), load_config(WEIGHTS_DIR))
     for run in args.runs:
-        config = load_config(run / "onnx")
-        rows = read_rows([run / "measure"])
-        sets = {name: served(r, config) for name, r in rows.items()}
+        sets, run_totals = judged(read_rows([run / "measure"]), load_config(run / "onnx"))
         print(f"{run}: as served, right · answerable declined · unanswerable declined")
         for name in NEWS + DOCS + REPORTED + (SQUAD,):
             if name in sets:
@@ -165,7 +151,6 @@ def main() -> None:
                     f"  {name:12s} {s.right / max(1, s.answerable):.4f} · {s.answerable_declined} · "
                     f"{s.unanswerable_declined}"
                 )
-        run_totals = totals(sets, docs_rows(rows, config))
         print(f"  FastAPI + Click right as served {run_totals.docs_right} (shipped {baseline.docs_right})")
         checks = verdict(run_totals, baseline)
         for criterion, needed, got, met in checks:

@@ -73,11 +73,15 @@ def confidence(row: dict[str, Any], config: ReaderConfig | None) -> float:
     return float(row["confidence"]) if mapped is None else mapped
 
 
+def rows_of(name: str, measured: Sequence[dict[str, Any]], config: ReaderConfig | None) -> list[Row]:
+    """A set's measured rows (`training.measure`) as rows to compare at equal honesty."""
+    return [Row(name, r["answerable"], r["hit1"], confidence(r, config)) for r in measured]
+
+
 def load(run: Path, sets: Sequence[str], config: ReaderConfig | None = None) -> list[Row]:
     rows = []
     for name in sets:
-        for r in json.loads((run / "measure" / f"{name}.json").read_text())["rows"]:
-            rows.append(Row(name, r["answerable"], r["hit1"], confidence(r, config)))
+        rows += rows_of(name, json.loads((run / "measure" / f"{name}.json").read_text())["rows"], config)
     return rows
 
 
