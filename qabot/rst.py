@@ -41,7 +41,7 @@ def rst_blocks(text: str, start: int = 0) -> list[Block]:
         if located is None:
             continue
         begin, end = located
-        begin = _field_start(text, node, nodes, cursor, begin)
+        begin = _labelled_start(text, node, nodes, cursor, begin)
         found.append(Block(kind, begin, end, _section(node, nodes), _group(node, nodes, lists)))
         cursor = end
     return _with_gaps(text, start, found)
@@ -68,11 +68,15 @@ def _section(node: Any, nodes: Any) -> tuple[str, ...]:
 
 
 def _group(node: Any, nodes: Any, lists: dict[int, int]) -> int:
-    """The number of the outermost list holding `node`, or -1."""
+    """The number of the outermost list holding `node`, or -1. A definition list is a list too
+    ("implement these properties:" and the terms with what each does), but a list inside one of its
+    definitions is a list of its own, which the definition's sentence may introduce."""
     outer = None
     parent = node.parent
     while parent is not None:
-        if isinstance(parent, nodes.bullet_list | nodes.enumerated_list):
+        if isinstance(parent, nodes.definition) and outer is not None:
+            break
+        if isinstance(parent, nodes.bullet_list | nodes.enumerated_list | nodes.definition_list):
             outer = parent
         parent = parent.parent
     if outer is None:
@@ -80,16 +84,22 @@ def _group(node: Any, nodes: Any, lists: dict[int, int]) -> int:
     return lists.setdefault(id(outer), len(lists))
 
 
-def _field_start(text: str, node: Any, nodes: Any, cursor: int, begin: int) -> int:
-    """Where the field holding `node` starts, when `node` is the first paragraph of a field's body
-    (":Number of Instances: 178"), so that the value is quoted with the name that says what it is;
-    else `begin`."""
+def _labelled_start(text: str, node: Any, nodes: Any, cursor: int, begin: int) -> int:
+    """Where the label of the field or definition holding `node` starts, when `node` is the first
+    paragraph of a field's body (":Number of Instances: 178") or of a definition ("`is_active`" and the
+    indented lines under it), so that the value is quoted with the name that says what it is; else
+    `begin`."""
     body = node.parent
-    if not isinstance(body, nodes.field_body) or body.children[0] is not node:
-        return begin
-    name = f":{body.parent[0].astext()}:"
-    at = text.rfind(name, cursor, begin)
-    return at if at >= 0 and not text[at + len(name) : begin].strip() else begin
+    if isinstance(body, nodes.field_body) and body.children[0] is node:
+        name = f":{body.parent[0].astext()}:"
+        at = text.rfind(name, cursor, begin)
+        return at if at >= 0 and not text[at + len(name) : begin].strip() else begin
+    if isinstance(body, nodes.definition) and body.children[0] is node:
+        term = str(body.parent[0].rawsource).strip().splitlines()
+        at = text.rfind(term[0], cursor, begin) if term else -1
+        # the term's line is the one right above the definition (a classifier may follow it there)
+        return at if at >= 0 and text.count("\n", at, begin) == len(term) else begin
+    return begin
 
 
 def _locate(text: str, raw: str, cursor: int) -> tuple[int, int] | None:

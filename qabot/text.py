@@ -26,8 +26,9 @@ _DATE_LINE = re.compile(
 )
 # bump when segmentation, or what the loader derives for units (titles, section paths), changes, so
 # incremental builds re-split every document (5: HTML pages have headings and introduced blocks; 6: what
-# is embedded keeps angle brackets that are not HTML tags, HTML FAQs and prose tables read as blocks)
-SEGMENTER_VERSION = 6
+# is embedded keeps angle brackets that are not HTML tags, HTML FAQs and prose tables read as blocks;
+# 7: a reST definition list is a list, each term quoted with its definition)
+SEGMENTER_VERSION = 7
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 

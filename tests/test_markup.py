@@ -264,6 +264,35 @@ def test_reflow_joins_soft_breaks_and_keeps_the_structure() -> None:
     assert markup.reflow("see the\n``foo`` option") == "see the ``foo`` option"
 
 
+def test_a_rst_definition_list_is_a_list_its_terms_quoted_with_their_definitions() -> None:
+    """A sentence introducing a definition list takes the terms with their definitions ("needs these
+    properties and methods:" and each one, as a bullet list would be taken); a definition list no
+    sentence introduces is quoted term by term, each with what it says; a list inside a definition is
+    one the definition's sentence introduces."""
+    text = (
+        "Users\n=====\n\nThe user class needs these properties\nand methods:\n\n`is_active`\n"
+        "    True if the account is active.\n\n`get_id()`\n    A unique `str` for the user.\n\n"
+        "    Use it to reload the user.\n\nOptions\n-------\n\n`timeout` : int\n    Seconds to wait:\n\n"
+        "    - 10 by default\n    - 0 for ever\n\n`retries`\n    How often to try again.\n"
+    )
+    assert units(text, "users.rst") == [
+        ("heading", "Users", ()),
+        (
+            INTRO,
+            "The user class needs these properties\nand methods:\n\n`is_active`\n    True if the account"
+            " is active.\n\n`get_id()`\n    A unique `str` for the user.\n\n    Use it to reload the user.",
+            ("Users",),
+        ),
+        ("heading", "Options", ("Users",)),
+        (
+            INTRO,
+            "`timeout` : int\n    Seconds to wait:\n\n    - 10 by default\n    - 0 for ever",
+            ("Users", "Options"),
+        ),
+        (SENTENCE, "`retries`\n    How often to try again.", ("Users", "Options")),
+    ]
+
+
 def test_a_rst_field_is_quoted_with_its_name() -> None:
     """A field list's value is quoted after the name that says what it is (":Number of Instances: 178",
     not "178" alone); a field whose body is a list introduces it; a name with no body stays as it is."""
