@@ -19,6 +19,7 @@ SETS = {  # set -> its corpus folder
     "readmes": ROOT / "eval/corpora/readmes/docs",
     "libffi": ROOT / "eval/corpora/libffi/docs",
     "valgrind": ROOT / "eval/corpora/valgrind/docs",
+    "rstdocs": ROOT / "eval/corpora/rstdocs/docs",
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }
 

@@ -45,6 +45,7 @@ rq=$(index rq eval/corpora/rq/docs)
 readmes=$(index readmes eval/corpora/readmes/docs)
 libffi=$(index libffi eval/corpora/libffi/docs)
 valgrind=$(index valgrind eval/corpora/valgrind/docs)
+rstdocs=$(index rstdocs eval/corpora/rstdocs/docs)
 
 mkdir -p "$run/measure"
 measure() {  # measure NAME INDEX SET [options]: the run's reader, then the shipped one, one JSON line each
@@ -71,6 +72,7 @@ measure rq "$rq" eval/rq_questions.jsonl  # written blind at stop 34; not in the
 measure readmes "$readmes" eval/readmes_questions.jsonl  # written blind at stop 35; not in the criteria
 measure libffi "$libffi" eval/libffi_questions.jsonl  # HTML docs, written blind at stop 37; not in the criteria
 measure valgrind "$valgrind" eval/valgrind_questions.jsonl  # DocBook HTML, written blind at stop 38; not in the criteria
+measure rstdocs "$rstdocs" eval/rstdocs_questions.jsonl  # reST, written blind at stop 42; not in the criteria
 docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
 docs_index=${DOCS_INDEX:-runs/docs/index}  # training.docs's index of those pages
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
