@@ -104,17 +104,26 @@ def _labelled_start(text: str, node: Any, nodes: Any, cursor: int, begin: int) -
 
 def _locate(text: str, raw: str, cursor: int) -> tuple[int, int] | None:
     """Offsets of `raw` (a node's source, dedented and maybe with `::` dropped) in `text` after `cursor`:
-    from its first line's words to its last line's."""
+    from its first line's words to its last line's, each line looked for after the one before, so that
+    a last line that also occurs earlier in the block (a code block's closing ")") ends it where it
+    ends. A middle line not found as it is (docutils expands tabs) is passed over."""
     lines = [line.strip() for line in raw.splitlines() if line.strip()]
     if not lines:
         return None
     first = text.find(lines[0], cursor)
     if first < 0:
         return None
-    last = text.find(lines[-1], first) if len(lines) > 1 else first
-    if last < 0:
-        return None
-    return first, last + len(lines[-1])
+    end = first + len(lines[0])
+    reach = first + 2 * len(raw) + 100  # the node's own lines, however indented: not a later block's
+    for line in lines[1:-1]:
+        at = text.find(line, end, reach)
+        end = at + len(line) if at >= 0 else end
+    if len(lines) > 1:
+        last = text.find(lines[-1], end)
+        if last < 0:
+            return None
+        end = last + len(lines[-1])
+    return first, end
 
 
 def _with_gaps(text: str, start: int, found: list[Block]) -> list[Block]:

@@ -27,8 +27,9 @@ _DATE_LINE = re.compile(
 # bump when segmentation, or what the loader derives for units (titles, section paths), changes, so
 # incremental builds re-split every document (5: HTML pages have headings and introduced blocks; 6: what
 # is embedded keeps angle brackets that are not HTML tags, HTML FAQs and prose tables read as blocks;
-# 7: a reST definition list is a list, each term quoted with its definition)
-SEGMENTER_VERSION = 7
+# 7: a reST definition list is a list, each term quoted with its definition; 8: a reST block ends at
+# its last line, not at an earlier line like it)
+SEGMENTER_VERSION = 8
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 

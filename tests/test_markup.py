@@ -293,6 +293,25 @@ def test_a_rst_definition_list_is_a_list_its_terms_quoted_with_their_definitions
     ]
 
 
+def test_a_rst_literal_block_ends_at_its_own_last_line() -> None:
+    """A code block whose last line also occurs earlier in it (a closing bracket) is one block to that
+    last line, not cut at the first bracket with the rest left as prose."""
+    text = (
+        'Cached\n======\n\nReturn it::\n\n    @app.route("/")\n    def index():\n        return Response(\n'
+        "            timeout=50,\n        )\n\nThe end.\n"
+    )
+    assert units(text, "cache.rst") == [
+        ("heading", "Cached", ()),
+        (
+            INTRO,
+            'Return it::\n\n    @app.route("/")\n    def index():\n        return Response(\n'
+            "            timeout=50,\n        )",
+            ("Cached",),
+        ),
+        (SENTENCE, "The end.", ("Cached",)),
+    ]
+
+
 def test_a_rst_field_is_quoted_with_its_name() -> None:
     """A field list's value is quoted after the name that says what it is (":Number of Instances: 178",
     not "178" alone); a field whose body is a list introduces it; a name with no body stays as it is."""
