@@ -117,6 +117,7 @@ class Quote:
     confidence: float | None = None  # calibrated probability that the quote holds the answer
     answer: tuple[int, int] | None = None  # the answer's characters in the document, inside the quote
     cut: bool = False  # a block too long to quote whole: it continues past `end`
+    indent: int = 0  # the quote's column on its line (in an admonition, say): its other lines show less so
 
     @property
     def marked(self) -> tuple[int, int] | None:
@@ -535,6 +536,7 @@ class Answerer:
             confidence=None if c.confidence is None else round(c.confidence, 4),
             answer=c.answer,
             cut=bool(unit and unit.cut),
+            indent=markup.column(doc.text, s.start),
         )
 
     def _source(self, doc_row: int) -> Source:

@@ -163,7 +163,7 @@ def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, h
     before, after = _prose(before), _prose(after)
     if quote.confidence is not None:
         header = f" {confidence_words(quote.confidence)}{header}"
-    shown = markup.pieces(quote.text)
+    shown = markup.pieces(quote.text, quote.indent)
     if any(piece.code for piece in shown):
         return _code_quote_text(number, quote, shown, before, side, header)
     left = fit(before, side, keep="tail") if before.strip() else ""
@@ -202,7 +202,7 @@ def _page_lines(quote: Quote) -> list[str] | None:
     marked, each line) in bold; None for plain text, for one line, or when the answer spans lines."""
     if "\n" not in quote.text.strip() or not markup.by_line(quote.source.path):
         return None
-    shown = markup.as_page(quote.text, quote.source.path, quote.marked).split("\n")
+    shown = markup.as_page(quote.text, quote.source.path, quote.marked, quote.indent).split("\n")
     shown = [line for line in shown if sanitize(line)]  # sanitize drops the private-use answer marks
     if len(shown) < 2:
         return None

@@ -14,6 +14,7 @@ does not know, say) becomes prose, so no text is lost.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -315,12 +316,31 @@ class Piece:
     language: str = ""
 
 
-def pieces(quote: str) -> list[Piece]:
-    """A quote cut into prose and code for display (a cut quote's unclosed fence runs to its end).
+def column(text: str, start: int) -> int:
+    """How far `text[start:]` is indented on its line: the spaces before it, 0 when its line holds
+    anything else before it."""
+    lead = text[text.rfind("\n", 0, start) + 1 : start]
+    return len(lead) if lead == " " * len(lead) else 0
+
+
+def dedented(text: str, indent: int) -> str:
+    """`text`, which starts `indent` columns into its line (inside an admonition, a definition, a list
+    item), with its other lines moved left by as much as they share with it, as its page shows the
+    block it sits in: otherwise a wrapped line reads as deeper than the first, and an admonition's
+    prose after its code as more code. For display only."""
+    if indent <= 0 or "\n" not in text:
+        return text
+    return textwrap.dedent(" " * indent + text).lstrip(" ")
+
+
+def pieces(quote: str, indent: int = 0) -> list[Piece]:
+    """A quote cut into prose and code for display (a cut quote's unclosed fence runs to its end);
+    `indent`: the quote's column on its first line (`dedented`).
 
     Only for showing: the quote itself stays as it is. In code, HTML tags are dropped and entities
     read (the FastAPI docs colour their console output with `<font>` and `<span>`).
     """
+    quote = dedented(quote, indent)
     if "```" not in quote and "~~~" not in quote and "\n    " not in quote and "::" not in quote:
         return [Piece(False, quote)]
     lines = Lines(quote)
@@ -392,14 +412,15 @@ def reflow(text: str, rst: bool = False) -> str:
 ANSWER_MARK = "\ue000"  # a private-use character: the answer's edges, carried through `reflow`
 
 
-def as_page(text: str, path: str, marked: tuple[int, int] | None = None) -> str:
+def as_page(text: str, path: str, marked: tuple[int, int] | None = None, indent: int = 0) -> str:
     """`text` of the file at `path` as its page shows it: reflowed for Markdown and reST, as it is for
     anything else (a plain text's line breaks may mean something). With `marked` (offsets in `text`),
     the answer's edges are marked by ANSWER_MARK, put in before reflowing so that they stay on the
-    answer's characters."""
+    answer's characters. `indent`: the text's column on its first line (`dedented`)."""
     if marked is not None:
         start, end = marked
         text = text[:start] + ANSWER_MARK + text[start:end] + ANSWER_MARK + text[end:]
     if not structured(path):
         return text
+    text = dedented(text, indent)
     return reflow(text, rst=path.lower().endswith(tuple(RST_SUFFIXES)))

@@ -134,17 +134,17 @@ def _quote_text(quote: Quote) -> RenderableType:
     neighbours above and below, dimmed; code in a quote or a neighbour is shown as code (highlighted,
     HTML colouring tags dropped), neighbours that hold code are shortened, and a cut block says so."""
     flow = partial(markup.as_page, path=quote.source.path)
-    shown = markup.pieces(quote.text)
+    shown = markup.pieces(quote.text, quote.indent)
     before, after = markup.pieces(quote.before), markup.pieces(quote.after)
     if not any(p.code for p in (*shown, *before, *after)) and not quote.cut:
         text = Text()
         if quote.before:
             text.append(flow(quote.before) + "\n", style="dim")
         text.append("▶ ")
+        page = markup.as_page(quote.text, quote.source.path, quote.marked, quote.indent)
         if quote.marked is None:
-            text.append(flow(quote.text), style="bold")
+            text.append(page, style="bold")
         else:
-            page = markup.as_page(quote.text, quote.source.path, quote.marked)
             head, answer, tail = page.split(markup.ANSWER_MARK)
             text.append(head)
             text.append(answer, style="bold")

@@ -227,6 +227,20 @@ def test_a_docs_quote_keeps_the_list_it_introduces_on_its_own_lines() -> None:
     assert (embed.description or "").endswith("> **int main\\(\\)**\n> **{**\n> **return 0;**\n> **}**")
 
 
+def test_a_quote_inside_an_indented_block_keeps_its_code_as_code() -> None:
+    """A quote four columns into a reST warning: on Discord too its wrapped sentence is one line and its
+    example a fenced block whose lines keep their indentation relative to one another."""
+    text = (
+        "When using ``cached`` on a view, put it between the\n    ``@route`` decorator. Example::\n\n"
+        "        @app.route('/')\n        def index():\n            return 'Cached'"
+    )
+    q = Quote(text, 40, 40 + len(text), 2.0, source(path="docs/usage.rst"), confidence=0.8, indent=4)
+    [[embed]] = dr.answer_embeds(Answer("Where does cached go?", True, (q,)))
+    description = embed.description or ""
+    assert "> **When using \\`\\`cached\\`\\` on a view, put it between the \\`\\`@route\\`\\`" in description
+    assert "```\n@app.route('/')\ndef index():\n    return 'Cached'\n```" in description
+
+
 def test_every_citation_is_dated_as_render_citation_words_it() -> None:
     dated, undated = source(), source(id="u", title="Undated", path="u.txt", date=None)
     assert citation(dated).split(" — ")[0] == "A Title (as of 2024-01-02)"

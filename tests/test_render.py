@@ -7,7 +7,7 @@ from dataclasses import replace
 from rich.console import Console
 from rich.text import Text
 
-from qabot import render
+from qabot import markup, render
 from qabot.answer import Answer, Quote, Source
 
 SOURCE = Source("doc", "A Title", "doc.txt", "2024-01-02", None)
@@ -89,6 +89,27 @@ def test_a_markdown_quote_reads_its_soft_line_breaks_as_spaces() -> None:
     plain = replace(quote, source=Source("p", "Page", "notes/run.txt", None, None))
     lines = [line.strip("│ ") for line in printed(Answer("How?", True, (plain,))).splitlines()]
     assert "▶ Run the server with" in lines
+
+
+def test_a_quote_inside_an_indented_block_shows_as_its_page_does() -> None:
+    """A quote that starts inside a reST warning (four columns in) is shown with its other lines moved
+    left as much: its wrapped sentence reads as one, its example as code, not everything after the first
+    line as deeper than it."""
+    page = (
+        ".. warning::\n\n    When using ``cached`` on a view, put it between the\n    ``@route`` decorator"
+        " and your function. Example::\n\n        @app.route('/')\n        def index():\n"
+        "            return 'Cached'\n"
+    )
+    start = page.index("When")
+    assert markup.column(page, start) == 4 and markup.column(page, page.index("put")) == 0
+    text = page[start:].rstrip()
+    quote = Quote(text, start, start + len(text), 3.0, Source("p", "Usage", "docs/usage.rst", None, None))
+    quote = replace(quote, indent=markup.column(page, start))
+    lines = [line.strip("│").rstrip() for line in printed(Answer("Where?", True, (quote,))).splitlines()]
+    wanted = "▶ When using ``cached`` on a view, put it between the ``@route`` decorator and your function."
+    assert any(line.strip().startswith(wanted) for line in lines)
+    code = [line for line in lines if "def index():" in line or "return 'Cached'" in line]
+    assert len(code) == 2 and code[1].index("return") - code[0].index("def") == 4
 
 
 def test_a_wrapped_list_item_goes_on_under_its_text_not_its_marker() -> None:
