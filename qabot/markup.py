@@ -350,11 +350,31 @@ def pieces(quote: str, indent: int = 0) -> list[Piece]:
         if token.type not in {"fence", "code_block"} or token.map is None or token.level:
             continue
         start, end = lines.start(token.map[0]), lines.end(token.map[1] - 1)
-        out.extend(_prose(quote[cursor:start]))
-        out.append(Piece(True, _shown_code(token.content), token.info.split(" ")[0].strip()))
+        prose, language = quote[cursor:start], token.info.split(" ")[0].strip()
+        directive = _CODE_DIRECTIVE.search(prose)
+        if directive:  # reST's `.. code-block:: python` names the language and is not shown
+            prose, language = prose[: directive.start()], language or directive.group(1)
+        out.extend(_prose(_literal_colon(prose)))
+        out.append(Piece(True, _shown_code(token.content), language))
         cursor = end
     out.extend(_prose(quote[cursor:]))
     return out or [Piece(False, quote)]
+
+
+_CODE_DIRECTIVE = re.compile(  # the directive line, then any option lines (":linenos:")
+    r"(?:^|\n)[ \t]*\.\.[ \t]+(?:code-block|code|sourcecode)::[ \t]*(\S*)[^\n]*"
+    r"(?:\n[ \t]+:[\w-]+:[^\n]*)*\s*$"
+)
+
+
+def _literal_colon(prose: str) -> str:
+    """Prose before a reST literal block as the page shows it: "with::" reads "with:", and a "::" on
+    its own or after a space is not shown."""
+    text = prose.rstrip()
+    if not text.endswith("::") or text.endswith(":::"):
+        return prose
+    body = text[:-2]
+    return body if not body or body[-1].isspace() else body + ":"
 
 
 def _prose(text: str) -> list[Piece]:

@@ -164,6 +164,23 @@ def test_display_pieces_show_code_without_fences_or_colouring_tags() -> None:
     assert markup.pieces(span) == [markup.Piece(True, "$ ok bold")]
 
 
+def test_display_pieces_read_rst_literal_blocks_as_the_page_shows_them() -> None:
+    """reST's `.. code-block:: python` line names the code's language and is not shown; "with::" before
+    a literal block reads "with:", and a "::" after a space is not shown (as Sphinx renders them)."""
+    quote = (
+        "Call it:\n\n.. code-block:: python\n   :linenos:\n\n    serve(app)\n\n"
+        "Or with::\n\n    serve(app, port=80)"
+    )
+    assert markup.pieces(quote) == [
+        markup.Piece(False, "Call it:"),
+        markup.Piece(True, "serve(app)", "python"),
+        markup.Piece(False, "Or with:"),
+        markup.Piece(True, "serve(app, port=80)"),
+    ]
+    assert markup.pieces("Like this ::\n\n    x = 1")[0] == markup.Piece(False, "Like this")
+    assert markup.pieces("std::\n\n    x = 1")[0] == markup.Piece(False, "std:")
+
+
 def test_what_is_embedded_drops_html_tags_but_keeps_what_only_looks_like_one() -> None:
     html = '<div class="termy">Run <a href="x">it</a><br/> <!-- a\nnote --><B>now</b> &amp; { #run }'
     assert markup.plain(html) == "Run it now &"
