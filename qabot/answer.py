@@ -117,7 +117,7 @@ class Quote:
     confidence: float | None = None  # calibrated probability that the quote holds the answer
     answer: tuple[int, int] | None = None  # the answer's characters in the document, inside the quote
     cut: bool = False  # a block too long to quote whole: it continues past `end`
-    indent: int = 0  # the quote's column on its line (in an admonition, say): its other lines show less so
+    indent: int = 0  # its column on its line (in an admonition, say): display moves its other lines left so
 
     @property
     def marked(self) -> tuple[int, int] | None:
