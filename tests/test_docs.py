@@ -56,6 +56,15 @@ def test_the_section_path_is_evidence(docs_answerer: Answerer) -> None:
     assert quote.after == ""  # not the next section's heading ("Installing plugins")
 
 
+def test_no_answer_span_is_marked_in_documentation(docs_answerer: Answerer, answerer: Answerer) -> None:
+    """The reader's span misses the answer in most right docs quotes, so the quote is the answer there;
+    in news prose the span is marked (the answer in bold, `answer` in JSON)."""
+    for question in ("What is the default logging level?", "How do I set the Weather API key?"):
+        assert top(docs_answerer, question).answer is None
+    news = answerer.answer("How many Russian troops are in Armenia?", k=1)
+    assert news.quotes and news.quotes[0].answer is not None
+
+
 def test_rst_literal_blocks_are_quoted_with_their_sentence(docs_answerer: Answerer) -> None:
     quote = top(docs_answerer, "How do I serve on all interfaces?")
     assert quote.text.endswith("qabot serve --host 0.0.0.0 --port 8080")
