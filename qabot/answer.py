@@ -520,21 +520,30 @@ class Answerer:
     def _quote(self, c: Candidate, also: tuple[Source, ...] = ()) -> Quote:
         s = c.sentence
         doc = self.index.document(s.doc)
-        units = self.index.units([s.id, s.id + 1])
+        units = self.index.units([s.id - 1, s.id, s.id + 1])
         unit = units.get(s.id)
         neighbours = {n.id: n for n in self.index.sentences(s.id - 1, s.id + 1) if n.doc == s.doc}
         before = neighbours.get(s.id - 1)
         following = units.get(s.id + 1)
         # a heading after the quote opens the next section: shown as the quote's context it read as its end
         after = None if following and following.kind == markup.HEADING else neighbours.get(s.id + 1)
+
+        def context(n: SentenceRow | None) -> str:
+            if n is None:
+                return ""
+            # an indented code block (reST's) from its line's start: the first line keeps its indentation,
+            # so the code reads as code, not as a first line at the margin and the rest indented
+            code = (u := units.get(n.id)) is not None and u.kind == markup.CODE
+            return doc.text[n.start - markup.column(doc.text, n.start) if code else n.start : n.end]
+
         return Quote(
             text=doc.text[s.start : s.end],
             start=s.start,
             end=s.end,
             score=round(c.score, 4),
             source=replace(self._source(s.doc), section=unit.section) if unit else self._source(s.doc),
-            before=doc.text[before.start : before.end] if before else "",
-            after=doc.text[after.start : after.end] if after else "",
+            before=context(before),
+            after=context(after),
             also=also,
             confidence=None if c.confidence is None else round(c.confidence, 4),
             answer=c.answer,

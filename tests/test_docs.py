@@ -65,6 +65,17 @@ def test_no_answer_span_is_marked_in_documentation(docs_answerer: Answerer, answ
     assert news.quotes and news.quotes[0].answer is not None
 
 
+def test_an_indented_code_block_beside_a_quote_keeps_its_first_line_indented(
+    docs_answerer: Answerer,
+) -> None:
+    """A reST code block as a quote's context starts at its line's start, so it shows as code (every
+    line as indented as on the page), not as a first line at the margin and the rest indented."""
+    quote = top(docs_answerer, "Do workers answer several questions at once?")
+    assert quote.text.startswith("Each worker process answers one question at a time")
+    assert quote.before == "    qabot work --workers 4\n    qabot work --status"
+    assert markup.pieces(quote.before) == [markup.Piece(True, "qabot work --workers 4\nqabot work --status")]
+
+
 def test_rst_literal_blocks_are_quoted_with_their_sentence(docs_answerer: Answerer) -> None:
     quote = top(docs_answerer, "How do I serve on all interfaces?")
     assert quote.text.endswith("qabot serve --host 0.0.0.0 --port 8080")

@@ -147,6 +147,7 @@ def test_titles_of_markdown_and_rst_documents_are_their_first_heading() -> None:
         "cli.md": "The qabot command line",  # front matter first
         "server.rst": "Running servers",
         "weather-client.md": "weather-client",
+        "workers.rst": "Workers",
     }
 
 
