@@ -160,7 +160,8 @@ def quote_block(number: int, quote: Quote, before: str, after: str, side: int, h
 
 
 def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, header: str) -> str:
-    before, after = _prose(before), _prose(after)
+    path = quote.source.path
+    before, after = markup.inline(_prose(before), path), markup.inline(_prose(after), path)
     if quote.confidence is not None:
         header = f" {confidence_words(quote.confidence)}{header}"
     shown = markup.pieces(quote.text, quote.indent)
@@ -186,7 +187,9 @@ def marked(quote: Quote, room: int) -> str:
         text = "\n> ".join(lines)
         if size(text) <= room:
             return text
-    whole = f"**{fit(quote.text, room - 4, marker=SHORTENED) or '(blank)'}**"
+    whole = (
+        f"**{fit(markup.inline(quote.text, quote.source.path), room - 4, marker=SHORTENED) or '(blank)'}**"
+    )
     if quote.marked is None:
         return whole
     start, end = quote.marked
@@ -256,7 +259,7 @@ def _code_quote_text(
         if piece.code:
             part = code_block(piece.text, piece.language, room - 2)
         else:
-            text = fit(piece.text, room - 8, marker=SHORTENED)
+            text = fit(markup.inline(piece.text, quote.source.path), room - 8, marker=SHORTENED)
             part = "> " + " ".join(p for p in (left, f"**{text}**") if p)
             left = ""
         parts.append(part)

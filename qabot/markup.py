@@ -429,6 +429,46 @@ def reflow(text: str, rst: bool = False) -> str:
     return "\n".join(out)
 
 
+# a reST interpreted-text role (":meth:`~Cache.cached`", ":py:class:`x`", ":ref:`title <label>`") and
+# a ``literal``
+_ROLE = re.compile(r"(?<![\w`:]):((?:[\w-]+:)*[\w-]+):`([^`]+)`(?!`)|``([^`]+?)``")
+_TEXT_ROLES = {  # roles shown as text, not as code
+    "ref", "doc", "term", "abbr", "numref", "math", "download", "sub", "sup", "emphasis", "strong",
+    "title-reference", "guilabel", "menuselection", "dfn", "pep", "rfc", "issue", "pr", "ghpull", "ghissue",
+}  # fmt: skip
+_NUMBERED = {"pep": "PEP ", "rfc": "RFC ", "issue": "#", "pr": "#", "ghpull": "#", "ghissue": "#"}
+
+
+def rst_inline(text: str) -> str:
+    """reST's inline markup as Sphinx shows it: a role's title or target (":meth:`~Cache.cached`" reads
+    `cached()`, ":ref:`the guide <guide>`" reads "the guide", ":pep:`8`" "PEP 8"), code roles and
+    ``literals`` as `code`. For display only."""
+
+    def shown(m: re.Match[str]) -> str:
+        if m.group(3) is not None:
+            return f"`{m.group(3)}`"
+        role, content = m.group(1).rsplit(":", 1)[-1], m.group(2)
+        titled = re.fullmatch(r"(.*\S)\s*<([^<>]+)>", content, re.DOTALL)
+        if titled:
+            label = titled.group(1)
+        else:
+            label = content.lstrip("!")
+            if label.startswith("~"):
+                label = label[1:].rsplit(".", 1)[-1]
+            if role in {"func", "meth"} and not label.endswith(")"):
+                label += "()"
+        if role in _NUMBERED and label.isdigit():
+            return _NUMBERED[role] + label
+        return label if role in _TEXT_ROLES else f"`{label}`"
+
+    return _ROLE.sub(shown, text)
+
+
+def inline(text: str, path: str) -> str:
+    """`text` of the file at `path` with its inline markup as the page shows it (reST's roles)."""
+    return rst_inline(text) if path.lower().endswith(tuple(RST_SUFFIXES)) else text
+
+
 ANSWER_MARK = "\ue000"  # a private-use character: the answer's edges, carried through `reflow`
 
 
@@ -443,4 +483,4 @@ def as_page(text: str, path: str, marked: tuple[int, int] | None = None, indent:
     if not structured(path):
         return text
     text = dedented(text, indent)
-    return reflow(text, rst=path.lower().endswith(tuple(RST_SUFFIXES)))
+    return inline(reflow(text, rst=path.lower().endswith(tuple(RST_SUFFIXES))), path)

@@ -237,7 +237,8 @@ def test_a_quote_inside_an_indented_block_keeps_its_code_as_code() -> None:
     q = Quote(text, 40, 40 + len(text), 2.0, source(path="docs/usage.rst"), confidence=0.8, indent=4)
     [[embed]] = dr.answer_embeds(Answer("Where does cached go?", True, (q,)))
     description = embed.description or ""
-    assert "> **When using \\`\\`cached\\`\\` on a view, put it between the \\`\\`@route\\`\\`" in description
+    sentence = "When using \\`cached\\` on a view, put it between the \\`@route\\` decorator. Example:"
+    assert f"> **{sentence}**" in description  # ``literals`` as `code`, "Example::" as "Example:"
     assert "```\n@app.route('/')\ndef index():\n    return 'Cached'\n```" in description
 
 

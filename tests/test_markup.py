@@ -182,6 +182,22 @@ def test_display_pieces_read_rst_literal_blocks_as_the_page_shows_them() -> None
     assert markup.pieces("std::\n\n    x = 1")[0] == markup.Piece(False, "std:")
 
 
+def test_rst_roles_and_literals_read_as_sphinx_shows_them() -> None:
+    """Shown, not quoted: a role's target or title, shortened by "~", a function's with "()", code roles
+    and ``literals`` as `code`, cross-references as text; Markdown and text that only looks like a role
+    are left as they are."""
+    text = (
+        "Use the :meth:`~Cache.cached` decorator on a :class:`flask.Flask` app; set "
+        ":attr:`test_client_class <flask.Flask.test_client_class>` (see :ref:`the guide <testing>`, "
+        ":pep:`8`, :py:func:`os.path.join`) and ``serve``, at 10:30 a :b: c."
+    )
+    assert markup.as_page(text, "api.rst") == (
+        "Use the `cached()` decorator on a `flask.Flask` app; set `test_client_class` (see the guide, "
+        "PEP 8, `os.path.join()`) and `serve`, at 10:30 a :b: c."
+    )
+    assert markup.as_page(text, "api.md") == text
+
+
 def test_what_is_embedded_drops_html_tags_but_keeps_what_only_looks_like_one() -> None:
     html = '<div class="termy">Run <a href="x">it</a><br/> <!-- a\nnote --><B>now</b> &amp; { #run }'
     assert markup.plain(html) == "Run it now &"

@@ -106,7 +106,7 @@ def test_a_quote_inside_an_indented_block_shows_as_its_page_does() -> None:
     quote = Quote(text, start, start + len(text), 3.0, Source("p", "Usage", "docs/usage.rst", None, None))
     quote = replace(quote, indent=markup.column(page, start))
     lines = [line.strip("│").rstrip() for line in printed(Answer("Where?", True, (quote,))).splitlines()]
-    wanted = "▶ When using ``cached`` on a view, put it between the ``@route`` decorator and your function."
+    wanted = "▶ When using `cached` on a view, put it between the `@route` decorator and your function."
     assert any(line.strip().startswith(wanted) for line in lines)
     code = [line for line in lines if "def index():" in line or "return 'Cached'" in line]
     assert len(code) == 2 and code[1].index("return") - code[0].index("def") == 4
