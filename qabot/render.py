@@ -89,9 +89,10 @@ def citation(source: Source) -> str:
 
 
 def section_title(source: Source) -> str:
-    """The title, then the headings above the quote: "First Steps › Check it"."""
+    """The title, then the headings above the quote: "First Steps › Check it" (reST roles in them as
+    the page shows them)."""
     section = source.section[1:] if source.section[:1] == (source.title,) else source.section
-    return " › ".join((source.title, *section))
+    return " › ".join(markup.inline(part, source.path) for part in (source.title, *section))
 
 
 def confidence_words(p: float) -> str:

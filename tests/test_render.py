@@ -135,3 +135,10 @@ def test_a_wrapped_list_item_goes_on_under_its_text_not_its_marker() -> None:
     assert "\x1b[1msend the" in styled  # the answer keeps its bold inside the item
     prose = Text("no list\nhere")
     assert render.hanging(prose) is prose
+
+
+def test_a_rst_heading_cites_its_roles_as_the_page_shows_them() -> None:
+    source = Source("api", "waitress API", "docs/api.rst", None, None, (":mod:`waitress` API",))
+    assert render.section_title(source) == "waitress API › `waitress` API"
+    markdown = replace(source, path="docs/api.md")
+    assert render.section_title(markdown) == "waitress API › :mod:`waitress` API"
