@@ -431,7 +431,7 @@ def reflow(text: str, rst: bool = False) -> str:
 
 # a reST interpreted-text role (":meth:`~Cache.cached`", ":py:class:`x`", ":ref:`title <label>`") and
 # a ``literal``
-_ROLE = re.compile(r"(?<![\w`:]):((?:[\w-]+:)*[\w-]+):`([^`]+)`(?!`)|``([^`]+?)``")
+_INTERPRETED = re.compile(r"(?<![\w`:]):((?:[\w-]+:)*[\w-]+):`([^`]+)`(?!`)|``([^`]+?)``")
 _TEXT_ROLES = {  # roles shown as text, not as code
     "ref", "doc", "term", "abbr", "numref", "math", "download", "sub", "sup", "emphasis", "strong",
     "title-reference", "guilabel", "menuselection", "dfn", "pep", "rfc", "issue", "pr", "ghpull", "ghissue",
@@ -461,7 +461,7 @@ def rst_inline(text: str) -> str:
             return _NUMBERED[role] + label
         return label if role in _TEXT_ROLES else f"`{label}`"
 
-    return _ROLE.sub(shown, text)
+    return _INTERPRETED.sub(shown, text)
 
 
 def inline(text: str, path: str) -> str:
