@@ -333,6 +333,58 @@ def dedented(text: str, indent: int) -> str:
     return textwrap.dedent(" " * indent + text).lstrip(" ")
 
 
+# object descriptions of Sphinx's domains (py, c, cpp, js, rst, std) and of the projects that add their
+# own the same way (Django's setting, Celery's signal, …); and the notes Sphinx labels with a version
+DESCRIPTION = re.compile(
+    r"(?:[a-z]+:)?(?:function|class|method|classmethod|staticmethod|attribute|property|data|exception"
+    r"|decorator|decoratormethod|module|currentmodule|type|member|var|macro|struct|union|enum|enumerator"
+    r"|concept|envvar|option|program|describe|object|confval|setting|signal|event"
+    r"|templatetag|templatefilter|fieldlookup|django-admin|django-admin-option)"
+    r"|rst:(?:directive|directive:option|role)"  # bare `role` is docutils' own, defining a role
+)
+VERSION_NOTES = {
+    "versionadded": "Added in version",
+    "versionchanged": "Changed in version",
+    "deprecated": "Deprecated since version",
+    "versionremoved": "Removed in version",
+    "seealso": "See also",
+}
+_DIRECTIVE_LINE = re.compile(r"\A\.\.[ \t]+([\w.:+-]+?)[ \t]*::[ \t]*([^\n]*)(?:\n|\Z)")
+_OPTION_LINE = re.compile(r"^[ \t]+:[\w-]+:")
+
+
+def described(text: str) -> str:
+    """A reST object description or version note as Sphinx shows it, for display: ".. function:: f(x)"
+    and its body read "`f(x)`: body", ".. versionadded:: 2.0" and its body "Added in version 2.0: body".
+    Anything else is returned as it is."""
+    m = _DIRECTIVE_LINE.match(text)
+    if m is None:
+        return text
+    name, argument = m.group(1).lower(), m.group(2).strip()
+    if name not in VERSION_NOTES and not DESCRIPTION.fullmatch(name):
+        return text
+    lines = text[m.end() :].split("\n")
+    at = 0
+    while (
+        name not in VERSION_NOTES
+        and at < len(lines)
+        and lines[at].strip()
+        and not _OPTION_LINE.match(lines[at])
+    ):
+        argument += " " + lines[at].strip()  # a signature wrapped onto the next lines (a note's are its text)
+        at += 1
+    while at < len(lines) and (not lines[at].strip() or _OPTION_LINE.match(lines[at])):
+        at += 1
+    body = textwrap.dedent("\n".join(lines[at:])).strip("\n")
+    if name in VERSION_NOTES:
+        head = " ".join(p for p in (VERSION_NOTES[name], argument) if p)
+    else:
+        head = f"`{argument}`" if argument else ""
+    if not head:
+        return body or text
+    return f"{head}:\n{body}" if body else head
+
+
 def pieces(quote: str, indent: int = 0) -> list[Piece]:
     """A quote cut into prose and code for display (a cut quote's unclosed fence runs to its end);
     `indent`: the quote's column on its first line (`dedented`).
@@ -340,7 +392,7 @@ def pieces(quote: str, indent: int = 0) -> list[Piece]:
     Only for showing: the quote itself stays as it is. In code, HTML tags are dropped and entities
     read (the FastAPI docs colour their console output with `<font>` and `<span>`).
     """
-    quote = dedented(quote, indent)
+    quote = described(dedented(quote, indent))
     if "```" not in quote and "~~~" not in quote and "\n    " not in quote and "::" not in quote:
         return [Piece(False, quote)]
     lines = Lines(quote)
@@ -482,5 +534,6 @@ def as_page(text: str, path: str, marked: tuple[int, int] | None = None, indent:
         text = text[:start] + ANSWER_MARK + text[start:end] + ANSWER_MARK + text[end:]
     if not structured(path):
         return text
-    text = dedented(text, indent)
-    return inline(reflow(text, rst=path.lower().endswith(tuple(RST_SUFFIXES))), path)
+    rst = path.lower().endswith(tuple(RST_SUFFIXES))
+    text = described(dedented(text, indent)) if rst else dedented(text, indent)
+    return inline(reflow(text, rst=rst), path)

@@ -5,15 +5,23 @@ character offsets, and its line numbers are not consistent across node types. Ea
 text instead: its source's first and last lines, searched in document order from where the previous
 node ended, so a block's offsets always index the file. A node that cannot be found is left to the
 fallback: text between found blocks that holds words becomes prose, so nothing is lost.
+
+Sphinx's object descriptions (`.. function:: login_user(user)`, `.. class::`, `.. data::`, `.. confval::`,
+in any domain, `py:` and the others) and its version notes are directives docutils does not know: read
+as the unknown, each would be one raw block, its prose treated as code. They are read as Sphinx reads
+them instead: the body is reST, its first paragraph quoted with the directive's line (as a definition
+with its term), and the signature is the section its body sits in, as the page shows it above the body.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
-from qabot.markup import CODE, HEADING, INCLUDE, PROSE, Block, trimmed
+from qabot.markup import CODE, DESCRIPTION, HEADING, INCLUDE, PROSE, VERSION_NOTES, Block, trimmed
 
+_DIRECTIVE_NAME = re.compile(r"^[ \t]*\.\.[ \t]+([\w.:+-]+?)[ \t]*::", re.MULTILINE)
 _MARKUP_LINE = re.compile(r"^\s*(?:\.\.\s.*|[-=~^\"'`#*+<>:._]{3,}|::)\s*$")
 _SETTINGS = {
     "report_level": 5,  # no messages: Sphinx roles and directives docutils does not know are not errors
@@ -29,6 +37,7 @@ def rst_blocks(text: str, start: int = 0) -> list[Block]:
     import docutils.core
     import docutils.nodes as nodes
 
+    _register_descriptions(text[start:])
     tree = docutils.core.publish_doctree(text[start:], settings_overrides=_SETTINGS)
     found: list[Block] = []
     cursor = start
@@ -56,13 +65,26 @@ def _kind(node: Any, nodes: Any) -> str:
     return PROSE
 
 
+def _register_descriptions(text: str) -> None:
+    """Teach docutils the description directives `text` uses (for the process: docutils keeps one table)."""
+    from docutils.parsers.rst import directives
+
+    for name in set(_DIRECTIVE_NAME.findall(text)):
+        name = name.lower()
+        if name in VERSION_NOTES or DESCRIPTION.fullmatch(name):
+            directives.register_directive(name, _description_directive(name in VERSION_NOTES))
+
+
 def _section(node: Any, nodes: Any) -> tuple[str, ...]:
-    """Titles of the sections around `node`, outermost first (a title's own section excluded)."""
+    """Titles of the sections around `node`, outermost first (a title's own section excluded); an object
+    description's signature counts as a section of its body."""
     names: list[str] = []
     parent = node.parent.parent if isinstance(node, nodes.title) else node.parent
     while parent is not None:
         if isinstance(parent, nodes.section) and parent.children and isinstance(parent[0], nodes.title):
             names.append(parent[0].astext())
+        elif _is_description(parent, nodes) and parent.get("signature"):
+            names.append(parent["signature"])
         parent = parent.parent
     return tuple(reversed(names))
 
@@ -90,6 +112,8 @@ def _labelled_start(text: str, node: Any, nodes: Any, cursor: int, begin: int) -
     indented lines under it), so that the value is quoted with the name that says what it is; else
     `begin`."""
     body = node.parent
+    if _is_description(body, nodes) and body.children[0] is node and isinstance(node, nodes.paragraph):
+        return _directive_line_start(text, body, cursor, begin)
     if isinstance(body, nodes.field_body) and body.children[0] is node:
         name = f":{body.parent[0].astext()}:"
         at = text.rfind(name, cursor, begin)
@@ -100,6 +124,84 @@ def _labelled_start(text: str, node: Any, nodes: Any, cursor: int, begin: int) -
         # the term's line is the one right above the definition (a classifier may follow it there)
         return at if at >= 0 and text.count("\n", at, begin) == len(term) else begin
     return begin
+
+
+def _is_description(node: Any, nodes: Any) -> bool:
+    return isinstance(node, nodes.container) and "description" in node["classes"]
+
+
+def _directive_line_start(text: str, node: Any, cursor: int, begin: int) -> int:
+    """Where the directive line of description `node` starts, when only option lines (":noindex:") and
+    the signature's own continuation lines lie between it and `begin`; else `begin`."""
+    line = node["directive_line"]
+    at = text.rfind(line, cursor, begin)
+    if at < 0:
+        return begin
+    between = text[at + len(line) : begin].splitlines()
+    arguments = node["argument_lines"]
+    rest = [b for b in between[1 + arguments :] if b.strip()]
+    return at if all(_OPTION_LINE.match(b) for b in rest) else begin
+
+
+_OPTION_LINE = re.compile(r"^[ \t]+:[\w-]+:")
+
+
+@cache
+def _description_directive(version_note: bool) -> Any:
+    """A docutils directive that reads its body as reST into a container marked "description", with the
+    signature and the directive's first line for `_section` and `_labelled_start`."""
+    import docutils.nodes as nodes
+    from docutils.parsers.rst import Directive, directives
+
+    class AnyOption(dict[str, Any]):
+        """Every option is accepted as text: Sphinx's directives have many (":noindex:", ":type:")."""
+
+        def __missing__(self, key: str) -> Any:
+            return directives.unchanged
+
+    class Description(Directive):
+        optional_arguments = 1
+        final_argument_whitespace = True
+        has_content = True
+        option_spec = AnyOption(noindex=directives.flag)
+
+        def run(self) -> list[Any]:
+            node = nodes.container(classes=["description"])
+            node["signature"] = _signature_name(self.name, " ".join(" ".join(self.arguments).split()))
+            lines = self.block_text.splitlines()
+            node["directive_line"] = lines[0].strip() if lines else ""
+            node["argument_lines"] = max(0, len(self.arguments[0].splitlines()) - 1) if self.arguments else 0
+            self.state.nested_parse(self.content, self.content_offset, node)
+            return [node]
+
+    class VersionNote(Description):
+        """As Sphinx's: ".. versionadded:: 2.0" then the note's text, on the next line or after a blank."""
+
+        required_arguments = 1
+        optional_arguments = 1
+
+        def run(self) -> list[Any]:
+            node = nodes.container(classes=["description"], signature="")
+            node["directive_line"] = self.block_text.splitlines()[0].strip()
+            node["argument_lines"] = 0
+            if len(self.arguments) == 2:
+                node += nodes.paragraph(self.arguments[1], self.arguments[1])
+            self.state.nested_parse(self.content, self.content_offset, node)
+            return [node]
+
+    return VersionNote if version_note else Description
+
+
+_CALLABLE = re.compile(
+    r"(?:[a-z]+:)?(?:function|method|classmethod|staticmethod|decorator|decoratormethod|macro)"
+)
+
+
+def _signature_name(directive: str, signature: str) -> str:
+    """A description's signature as a section name, as Sphinx's contents list shows it: the name without
+    its arguments, "()" after a callable's ("login_user()", "LoginManager", "CACHE_TYPE")."""
+    name = signature.split("(", 1)[0].strip()
+    return f"{name}()" if "(" in signature and _CALLABLE.fullmatch(directive.lower()) else name
 
 
 def _locate(text: str, raw: str, cursor: int) -> tuple[int, int] | None:

@@ -327,6 +327,60 @@ def test_a_rst_definition_list_is_a_list_its_terms_quoted_with_their_definitions
     ]
 
 
+def test_a_sphinx_object_description_is_prose_under_its_signature() -> None:
+    """Sphinx's `.. function::`, `.. class::`, `.. data::` (any domain) read as Sphinx reads them: the
+    body is reST, its first paragraph quoted with the directive's line (options and a wrapped signature
+    included), the signature the section of everything in the body; a version note's text, on the next
+    line or after a blank, quoted with its line; docutils' own `.. role::` and autodoc lines stay as
+    they were."""
+    text = (
+        "API\n===\n\n.. function:: login_user(user,\n                  remember=False)\n    :noindex:\n\n"
+        "    Logs a user in. Pass the user object.\n\n    Example::\n\n        login_user(user)\n\n"
+        "    .. versionadded:: 0.5\n       The `remember` flag.\n\n.. py:class:: LoginManager(app=None)\n\n"
+        "   Holds the settings.\n\n   .. py:attribute:: login_view\n\n      The view to redirect to.\n\n"
+        ".. versionchanged:: 0.6\n\n   Sessions are protected.\n\n.. autofunction:: logout_user\n"
+    )
+    function = ("API", "login_user()")
+    assert units(text, "api.rst") == [
+        ("heading", "API", ()),
+        (
+            SENTENCE,
+            ".. function:: login_user(user,\n                  remember=False)\n    :noindex:\n\n"
+            "    Logs a user in. Pass the user object.",
+            function,
+        ),
+        (INTRO, "Example::\n\n        login_user(user)", function),
+        (SENTENCE, ".. versionadded:: 0.5\n       The `remember` flag.", function),
+        (SENTENCE, ".. py:class:: LoginManager(app=None)\n\n   Holds the settings.", ("API", "LoginManager")),
+        (
+            SENTENCE,
+            ".. py:attribute:: login_view\n\n      The view to redirect to.",
+            ("API", "LoginManager", "login_view"),
+        ),
+        (SENTENCE, ".. versionchanged:: 0.6\n\n   Sessions are protected.", ("API",)),
+        ("include", ".. autofunction:: logout_user", ("API",)),
+    ]
+    role = "Roles\n=====\n\n.. role:: custom\n\nA :custom:`word` here.\n"
+    assert units(role, "roles.rst") == [
+        ("heading", "Roles", ()),
+        (SENTENCE, "A :custom:`word` here.", ("Roles",)),
+    ]
+
+
+def test_a_sphinx_description_shows_as_its_page_does() -> None:
+    """Shown, not quoted: the signature as code before the body, a version note with its label."""
+    quote = ".. function:: login_user(user,\n              remember=False)\n    :noindex:\n\n"
+    quote += "    Logs a user\n    in."
+    assert markup.as_page(quote, "api.rst") == "`login_user(user, remember=False)`: Logs a user in."
+    assert markup.pieces(quote) == [
+        markup.Piece(False, "`login_user(user, remember=False)`:\nLogs a user\nin.")
+    ]
+    note = ".. versionadded:: 0.5\n   The `remember` flag."
+    assert markup.as_page(note, "api.rst") == "Added in version 0.5: The `remember` flag."
+    assert markup.as_page(".. note:: hi", "api.rst") == ".. note:: hi"
+    assert markup.as_page(quote, "api.md").startswith(".. function::")  # reST syntax, read only in reST
+
+
 def test_a_rst_literal_block_ends_at_its_own_last_line() -> None:
     """A code block whose last line also occurs earlier in it (a closing bracket) is one block to that
     last line, not cut at the first bracket with the rest left as prose."""
