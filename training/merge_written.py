@@ -1,0 +1,93 @@
+"""Check hand-written question files and append the lines that pass to a written questions file.
+
+    python -m training.merge_written /work/notes/wq91/out/*.jsonl --corpus runs/reader/data/corpus \
+        --into training/written_questions.jsonl
+
+Helpers write questions in people's words (`training/prompts/written_questions.txt`); nothing they write
+is trusted as it is. A line passes when it has exactly the prompt's keys, its id and question are new,
+and, answerable, every answer and its sentence are verbatim in its source and the sentence holds the
+first answer; unanswerable, it has no answers and no sentence. A line that fails is reported and left
+out; `--dry-run` only reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+KEYS = {"id", "question", "answers", "sentence", "source"}
+
+
+def problem(item: dict[str, Any], text: str | None) -> str | None:
+    """Why `item` cannot be used, or None. `text`: its source article's text (None when missing)."""
+    if set(item) != KEYS:
+        return f"keys {sorted(item)}"
+    if not isinstance(item["question"], str) or not item["question"].strip():
+        return "no question"
+    if text is None:
+        return f"no article {item['source']!r}"
+    answers, sentence = item["answers"], item["sentence"]
+    if not answers:
+        return None if sentence is None else "unanswerable with a sentence"
+    if not isinstance(sentence, str) or sentence not in text:
+        return "sentence not verbatim"
+    missing = [a for a in answers if not isinstance(a, str) or not a or a not in text]
+    if missing:
+        return f"answer not verbatim: {missing[0]!r}"
+    if answers[0] not in sentence:
+        return "sentence without the first answer"
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("files", type=Path, nargs="+")
+    parser.add_argument("--corpus", type=Path, default=Path("runs/reader/data/corpus"))
+    parser.add_argument("--into", type=Path, default=Path("training/written_questions.jsonl"))
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args()
+    existing = [json.loads(line) for line in args.into.read_text(encoding="utf-8").splitlines() if line]
+    ids = {i["id"] for i in existing}
+    questions = {(i["source"], i["question"].strip().lower()) for i in existing}
+    texts: dict[str, str | None] = {}
+    kept: list[dict[str, Any]] = []
+    failed = 0
+    for path in args.files:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as e:
+                print(f"{path}:{number}: not JSON ({e})")
+                failed += 1
+                continue
+            source = str(item.get("source"))
+            if source not in texts:
+                file = args.corpus / f"{source}.txt"
+                texts[source] = file.read_text(encoding="utf-8") if file.exists() else None
+            why = problem(item, texts[source])
+            key = (source, str(item.get("question", "")).strip().lower())
+            if why is None and (item["id"] in ids or key in questions):
+                why = "id or question already there"
+            if why is not None:
+                print(f"{path}:{number}: {why}")
+                failed += 1
+                continue
+            ids.add(item["id"])
+            questions.add(key)
+            kept.append(item)
+    answerable = sum(bool(i["answers"]) for i in kept)
+    unanswerable = len(kept) - answerable
+    print(f"{len(kept)} pass ({answerable} answerable, {unanswerable} unanswerable), {failed} left out")
+    if kept and not args.dry_run:
+        with args.into.open("a", encoding="utf-8") as out:
+            out.writelines(json.dumps(i, ensure_ascii=False) + "\n" for i in kept)
+
+
+if __name__ == "__main__":
+    main()
