@@ -8,8 +8,9 @@
 # corpora are built once under runs/eval/. SQUAD_LIMIT questions of squad-dev-a (default all 5,397), 0 for none;
 # SHIPPED=0 skips measuring the shipped reader again (its figures are in docs/benchmarks.md); CALIBRATE=0
 # keeps RUN/onnx/reader.json (a calibration variant made by hand); DOCS_HELD and DOCS_INDEX name the held docs
-# questions and their pages' index. With the held docs set measured, docs units
-# get their own confidence map (training/docs_confidence.py) in RUN/onnx/reader.json before it can ship.
+# questions and their pages' index, DOCS_LIMIT a fixed sample of its questions. With the held docs set measured,
+# docs units get their own confidence map (training/docs_confidence.py) in RUN/onnx/reader.json before it can
+# ship (DOCS_MAP=0 keeps the one there). RESUME=1 leaves the sets already measured (a rerun after a stop).
 set -euo pipefail
 run=${1:?usage: training/pipeline.sh RUN}
 python=${PYTHON:-.venv/bin/python}
@@ -51,7 +52,9 @@ mkdir -p "$run/measure"
 measure() {  # measure NAME INDEX SET [options]: the run's reader, then the shipped one, one JSON line each
     local name=$1 idx=$2 set=$3
     shift 3
-    $python -m training.measure "$idx" "$set" --reader "$run/onnx" --out "$run/measure/$name.json" "$@"
+    [ "${RESUME:-0}" = 0 ] || [ ! -s "$run/measure/$name.json" ] || return 0  # RESUME=1: measured sets stay
+    $python -m training.measure "$idx" "$set" --reader "$run/onnx" --out "$run/measure/$name.json.part" "$@"
+    mv "$run/measure/$name.json.part" "$run/measure/$name.json"
     if [ "${SHIPPED:-1}" != 0 ]; then
         $python -m training.measure "$idx" "$set" "$@"
     fi
@@ -76,9 +79,13 @@ measure rstdocs "$rstdocs" eval/rstdocs_questions.jsonl  # reST, written blind a
 docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
 docs_index=${DOCS_INDEX:-runs/docs/index}  # training.docs's index of those pages
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
-    measure docs_held "$docs_index" "$docs_held" --within-project
-    # docs units' own confidence map, fitted on those rows (decisions unchanged, so the rows stay valid)
-    $python -m training.docs_confidence "$run/onnx" "$run/measure/docs_held.json" > "$run/docs_confidence.log"
+    docs_limit=()
+    [ -z "${DOCS_LIMIT:-}" ] || docs_limit=(--limit "$DOCS_LIMIT")  # a fixed sample, for time
+    measure docs_held "$docs_index" "$docs_held" --within-project "${docs_limit[@]}"
+    if [ "${DOCS_MAP:-1}" != 0 ]; then  # DOCS_MAP=0: a shipped reader keeps the map it ships with
+        # docs units' own confidence map, fitted on those rows (decisions unchanged, so the rows stay valid)
+        $python -m training.docs_confidence "$run/onnx" "$run/measure/docs_held.json" > "$run/docs_confidence.log"
+    fi
 fi
 squad_limit=${SQUAD_LIMIT:-all}
 if [ "$squad_limit" != 0 ] && [ -d "$squad" ]; then
