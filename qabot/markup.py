@@ -443,10 +443,12 @@ def _shown_code(code: str) -> str:
     return html.unescape(shown) if shown != code else code
 
 
-# a line that starts a block of its own: a list item, table row, quote, heading, HTML, directive or field,
-# admonition marker, or a line of punctuation alone (a reST heading's underline)
+# a line that starts a block of its own: a list item, table row, quote, heading, HTML, directive, field
+# (":param x:"; a line that starts with a role, ":data:`x`", goes on its paragraph), admonition marker, or
+# a line of punctuation alone (a reST heading's underline)
 _BLOCK_LINE = re.compile(
-    r"\s*(?:[-*+•]\s|\d+[.)]\s|#\.?\s|\(?[A-Za-z0-9]\)\s|[|>#<]|\.\.\s|:\S|///|!!!|```|~~~|([=\-~^*+#])\1+\s*$)"
+    r"\s*(?:[-*+•]\s|\d+[.)]\s|#\.?\s|\(?[A-Za-z0-9]\)\s|[|>#<]|\.\.\s|:[^:\s`][^:`]*:(?:\s|$)|///|!!!|```|~~~"
+    r"|([=\-~^*+#])\1+\s*$)"
 )
 LIST_MARKER = re.compile(r"\s*(?:[-*+•]|\d+[.)]|#\.)\s+")  # a list item's marker and its indent
 

@@ -296,6 +296,7 @@ def test_reflow_joins_soft_breaks_and_keeps_the_structure() -> None:
     assert markup.reflow("A line\n.. note:: hi") == "A line\n.. note:: hi"
     assert markup.reflow(":param x: the x\n:param y: the y") == ":param x: the x\n:param y: the y"
     assert markup.reflow("see the\n``foo`` option") == "see the ``foo`` option"
+    assert markup.reflow("the same as\n:data:`hit`.") == "the same as :data:`hit`."
 
 
 def test_a_rst_definition_list_is_a_list_its_terms_quoted_with_their_definitions() -> None:
