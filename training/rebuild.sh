@@ -28,7 +28,7 @@ lane_b() {
     --held-out $R/docs-held-17.jsonl --near 4 --unanswered
   while [ ! -f $R/data/.prepared ]; do sleep 30; done  # the absent mining and the groups need A's index
   $PY -m training.prepare --out $R/data --absent --reverse
-  [ -f $R/written-9n.jsonl.gz ] || $PY -m training.written --near 3 --unanswered --out $R/written-9n.jsonl.gz
+  [ -f $R/written-10n.jsonl.gz ] || $PY -m training.written --near 3 --unanswered --out $R/written-10n.jsonl.gz
 }
 
 nice -n 2 bash -c "set -euo pipefail; $(declare -f lane_a); R=$R PY=$PY lane_a" > runs/logs/rebuild-a.log 2>&1 &
