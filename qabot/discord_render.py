@@ -187,9 +187,8 @@ def marked(quote: Quote, room: int) -> str:
         text = "\n> ".join(lines)
         if size(text) <= room:
             return text
-    whole = (
-        f"**{fit(markup.inline(quote.text, quote.source.path), room - 4, marker=SHORTENED) or '(blank)'}**"
-    )
+    page = markup.as_page(quote.text, quote.source.path, indent=quote.indent)  # one line, or too long
+    whole = f"**{fit(page, room - 4, marker=SHORTENED) or '(blank)'}**"
     if quote.marked is None:
         return whole
     start, end = quote.marked

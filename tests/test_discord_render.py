@@ -242,6 +242,16 @@ def test_a_quote_inside_an_indented_block_keeps_its_code_as_code() -> None:
     assert "```\n@app.route('/')\ndef index():\n    return 'Cached'\n```" in description
 
 
+def test_a_sphinx_description_shows_its_signature_not_its_directive() -> None:
+    """A one-line page (a `.. data::` description reflowed) reads as Sphinx shows it on Discord too."""
+    text = ".. data:: cache_view_hit\n\n   Sent when a view is served from the\n   cache."
+    q = Quote(text, 40, 40 + len(text), 2.0, source(path="docs/api.rst"), confidence=0.8)
+    [[embed]] = dr.answer_embeds(Answer("Which signal?", True, (q,)))
+    description = embed.description or ""
+    assert "> **\\`cache\\_view\\_hit\\`: Sent when a view is served from the cache.**" in description
+    assert ".. data::" not in description
+
+
 def test_every_citation_is_dated_as_render_citation_words_it() -> None:
     dated, undated = source(), source(id="u", title="Undated", path="u.txt", date=None)
     assert citation(dated).split(" — ")[0] == "A Title (as of 2024-01-02)"
