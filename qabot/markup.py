@@ -338,7 +338,7 @@ def dedented(text: str, indent: int) -> str:
 DESCRIPTION = re.compile(
     r"(?:[a-z]+:)?(?:function|class|method|classmethod|staticmethod|attribute|property|data|exception"
     r"|decorator|decoratormethod|module|currentmodule|type|member|var|macro|struct|union|enum|enumerator"
-    r"|concept|envvar|option|program|describe|object|confval|setting|signal|event"
+    r"|concept|envvar|option|cmdoption|program|describe|object|confval|setting|signal|event"
     r"|templatetag|templatefilter|fieldlookup|django-admin|django-admin-option)"
     r"|rst:(?:directive|directive:option|role)"  # bare `role` is docutils' own, defining a role
 )

@@ -11,6 +11,7 @@ in any domain, `py:` and the others) and its version notes are directives docuti
 as the unknown, each would be one raw block, its prose treated as code. They are read as Sphinx reads
 them instead: the body is reST, its first paragraph quoted with the directive's line (as a definition
 with its term), and the signature is the section its body sits in, as the page shows it above the body.
+The panes of Sphinx extensions (tabs, cards) and `.. only::` hold reST as well, a tab's title its section.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from typing import Any
 
 from qabot.markup import CODE, DESCRIPTION, HEADING, INCLUDE, PROSE, VERSION_NOTES, Block, trimmed
 
+# what Sphinx extensions lay prose out in (sphinx-tabs, sphinx-design, Sphinx's own `only`, `todo` and
+# `glossary`): the body is reST, the title of a tab or card the section it sits in; code tabs are code
+_TITLED_PANES = {"tab", "group-tab", "tab-item", "card", "grid-item-card", "dropdown"}
+_PANES = {"tabs", "tab-set", "grid", "grid-item", "only", "todo", "glossary", "hlist"}
 _DIRECTIVE_NAME = re.compile(r"^[ \t]*\.\.[ \t]+([\w.:+-]+?)[ \t]*::", re.MULTILINE)
 _MARKUP_LINE = re.compile(r"^\s*(?:\.\.\s.*|[-=~^\"'`#*+<>:._]{3,}|::)\s*$")
 _SETTINGS = {
@@ -71,8 +76,12 @@ def _register_descriptions(text: str) -> None:
 
     for name in set(_DIRECTIVE_NAME.findall(text)):
         name = name.lower()
-        if name in VERSION_NOTES or DESCRIPTION.fullmatch(name):
-            directives.register_directive(name, _description_directive(name in VERSION_NOTES))
+        if name in VERSION_NOTES:
+            directives.register_directive(name, _description_directive("note"))
+        elif DESCRIPTION.fullmatch(name):
+            directives.register_directive(name, _description_directive("description"))
+        elif name in _TITLED_PANES or name in _PANES:
+            directives.register_directive(name, _description_directive("pane"))
 
 
 def _section(node: Any, nodes: Any) -> tuple[str, ...]:
@@ -112,7 +121,12 @@ def _labelled_start(text: str, node: Any, nodes: Any, cursor: int, begin: int) -
     indented lines under it), so that the value is quoted with the name that says what it is; else
     `begin`."""
     body = node.parent
-    if _is_description(body, nodes) and body.children[0] is node and isinstance(node, nodes.paragraph):
+    if (
+        _is_description(body, nodes)
+        and body["labelled"]
+        and body.children[0] is node
+        and isinstance(node, nodes.paragraph)
+    ):
         return _directive_line_start(text, body, cursor, begin)
     if isinstance(body, nodes.field_body) and body.children[0] is node:
         name = f":{body.parent[0].astext()}:"
@@ -147,9 +161,11 @@ _OPTION_LINE = re.compile(r"^[ \t]+:[\w-]+:")
 
 
 @cache
-def _description_directive(version_note: bool) -> Any:
-    """A docutils directive that reads its body as reST into a container marked "description", with the
-    signature and the directive's first line for `_section` and `_labelled_start`."""
+def _description_directive(kind: str) -> Any:
+    """A docutils directive that reads its body as reST into a container marked "description", with
+    what `_section` and `_labelled_start` need: a "description" (`.. function:: f(x)`) is quoted from its
+    line and its signature is a section; a "note" (`.. versionadded:: 2.0`, then its text on the next line
+    or after a blank) is quoted from its line; a "pane" (a tab) is not, its title (if any) a section."""
     import docutils.nodes as nodes
     from docutils.parsers.rst import Directive, directives
 
@@ -166,30 +182,30 @@ def _description_directive(version_note: bool) -> Any:
         option_spec = AnyOption(noindex=directives.flag)
 
         def run(self) -> list[Any]:
-            node = nodes.container(classes=["description"])
-            node["signature"] = _signature_name(self.name, " ".join(" ".join(self.arguments).split()))
-            lines = self.block_text.splitlines()
-            node["directive_line"] = lines[0].strip() if lines else ""
+            node = nodes.container(classes=["description"], labelled=kind != "pane")
+            argument = " ".join(" ".join(self.arguments).split())
+            if kind == "description":
+                node["signature"] = _signature_name(self.name, argument)
+            elif kind == "pane" and self.name in _TITLED_PANES:
+                node["signature"] = argument
+            node["directive_line"] = self.block_text.splitlines()[0].strip() if self.block_text else ""
             node["argument_lines"] = max(0, len(self.arguments[0].splitlines()) - 1) if self.arguments else 0
             self.state.nested_parse(self.content, self.content_offset, node)
             return [node]
 
     class VersionNote(Description):
-        """As Sphinx's: ".. versionadded:: 2.0" then the note's text, on the next line or after a blank."""
-
         required_arguments = 1
         optional_arguments = 1
 
         def run(self) -> list[Any]:
-            node = nodes.container(classes=["description"], signature="")
+            node = nodes.container(classes=["description"], labelled=True, argument_lines=0)
             node["directive_line"] = self.block_text.splitlines()[0].strip()
-            node["argument_lines"] = 0
             if len(self.arguments) == 2:
                 node += nodes.paragraph(self.arguments[1], self.arguments[1])
             self.state.nested_parse(self.content, self.content_offset, node)
             return [node]
 
-    return VersionNote if version_note else Description
+    return VersionNote if kind == "note" else Description
 
 
 _CALLABLE = re.compile(

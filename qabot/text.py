@@ -29,7 +29,7 @@ _DATE_LINE = re.compile(
 # is embedded keeps angle brackets that are not HTML tags, HTML FAQs and prose tables read as blocks;
 # 7: a reST definition list is a list, each term quoted with its definition; 8: a reST block ends at
 # its last line, not at an earlier line like it; 9: Sphinx object descriptions and version notes are
-# prose under their signature)
+# prose under their signature, tabs and panes hold reST)
 SEGMENTER_VERSION = 9
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 

@@ -368,6 +368,27 @@ def test_a_sphinx_object_description_is_prose_under_its_signature() -> None:
     ]
 
 
+def test_tabs_and_panes_are_read_as_rest_their_titles_sections() -> None:
+    """sphinx-tabs' and sphinx-design's panes and Sphinx's `.. only::` hold reST: their prose and code are
+    read as such (not one raw block), a tab's title is the section of what it holds."""
+    text = (
+        "Install\n=======\n\n.. tabs::\n\n   .. tab:: pip\n\n      Install it with pip:\n\n"
+        "      .. code-block:: bash\n\n         pip install x\n\n"
+        "   .. tab:: conda\n\n      Use conda-forge.\n\n"
+        ".. only:: html\n\n   Read the PDF too.\n"
+    )
+    assert units(text, "install.rst") == [
+        ("heading", "Install", ()),
+        (
+            INTRO,
+            "Install it with pip:\n\n      .. code-block:: bash\n\n         pip install x",
+            ("Install", "pip"),
+        ),
+        (SENTENCE, "Use conda-forge.", ("Install", "conda")),
+        (SENTENCE, "Read the PDF too.", ("Install",)),
+    ]
+
+
 def test_a_sphinx_description_shows_as_its_page_does() -> None:
     """Shown, not quoted: the signature as code before the body, a version note with its label."""
     quote = ".. function:: login_user(user,\n              remember=False)\n    :noindex:\n\n"
