@@ -20,6 +20,7 @@ SETS = {  # set -> its corpus folder
     "libffi": ROOT / "eval/corpora/libffi/docs",
     "valgrind": ROOT / "eval/corpora/valgrind/docs",
     "rstdocs": ROOT / "eval/corpora/rstdocs/docs",
+    "psycopg2": ROOT / "eval/corpora/psycopg2/docs",
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }
 

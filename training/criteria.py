@@ -45,6 +45,7 @@ REPORTED = (
     "libffi",
     "valgrind",
     "rstdocs",
+    "psycopg2",
     "docs_held",
 )
 SQUAD = "squad"

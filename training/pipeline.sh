@@ -47,6 +47,7 @@ readmes=$(index readmes eval/corpora/readmes/docs)
 libffi=$(index libffi eval/corpora/libffi/docs)
 valgrind=$(index valgrind eval/corpora/valgrind/docs)
 rstdocs=$(index rstdocs eval/corpora/rstdocs/docs)
+psycopg2=$(index psycopg2 eval/corpora/psycopg2/docs)
 
 mkdir -p "$run/measure"
 measure() {  # measure NAME INDEX SET [options]: the run's reader, then the shipped one, one JSON line each
@@ -76,6 +77,7 @@ measure readmes "$readmes" eval/readmes_questions.jsonl  # written blind at stop
 measure libffi "$libffi" eval/libffi_questions.jsonl  # HTML docs, written blind at stop 37; not in the criteria
 measure valgrind "$valgrind" eval/valgrind_questions.jsonl  # DocBook HTML, written blind at stop 38; not in the criteria
 measure rstdocs "$rstdocs" eval/rstdocs_questions.jsonl  # reST, written blind at stop 42; not in the criteria
+measure psycopg2 "$psycopg2" eval/psycopg2_questions.jsonl  # reST API reference, written blind at stop 43; not in the criteria
 docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
 docs_index=${DOCS_INDEX:-runs/docs/index}  # training.docs's index of those pages
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
