@@ -350,7 +350,7 @@ VERSION_NOTES = {
     "seealso": "See also",
 }
 _DIRECTIVE_LINE = re.compile(r"\A\.\.[ \t]+([\w.:+-]+?)[ \t]*::[ \t]*([^\n]*)(?:\n|\Z)")
-_OPTION_LINE = re.compile(r"^[ \t]+:[\w-]+:")
+OPTION_LINE = re.compile(r"^[ \t]+:[\w-]+:")  # a directive's option (":noindex:")
 
 
 def described(text: str) -> str:
@@ -369,11 +369,11 @@ def described(text: str) -> str:
         name not in VERSION_NOTES
         and at < len(lines)
         and lines[at].strip()
-        and not _OPTION_LINE.match(lines[at])
+        and not OPTION_LINE.match(lines[at])
     ):
         argument += " " + lines[at].strip()  # a signature wrapped onto the next lines (a note's are its text)
         at += 1
-    while at < len(lines) and (not lines[at].strip() or _OPTION_LINE.match(lines[at])):
+    while at < len(lines) and (not lines[at].strip() or OPTION_LINE.match(lines[at])):
         at += 1
     body = textwrap.dedent("\n".join(lines[at:])).strip("\n")
     if name in VERSION_NOTES:

@@ -20,7 +20,17 @@ import re
 from functools import cache
 from typing import Any
 
-from qabot.markup import CODE, DESCRIPTION, HEADING, INCLUDE, PROSE, VERSION_NOTES, Block, trimmed
+from qabot.markup import (
+    CODE,
+    DESCRIPTION,
+    HEADING,
+    INCLUDE,
+    OPTION_LINE,
+    PROSE,
+    VERSION_NOTES,
+    Block,
+    trimmed,
+)
 
 # what Sphinx extensions lay prose out in (sphinx-tabs, sphinx-design, Sphinx's own `only`, `todo` and
 # `glossary`): the body is reST, the title of a tab or card the section it sits in; code tabs are code
@@ -154,10 +164,7 @@ def _directive_line_start(text: str, node: Any, cursor: int, begin: int) -> int:
     between = text[at + len(line) : begin].splitlines()
     arguments = node["argument_lines"]
     rest = [b for b in between[1 + arguments :] if b.strip()]
-    return at if all(_OPTION_LINE.match(b) for b in rest) else begin
-
-
-_OPTION_LINE = re.compile(r"^[ \t]+:[\w-]+:")
+    return at if all(OPTION_LINE.match(b) for b in rest) else begin
 
 
 @cache
@@ -182,28 +189,26 @@ def _description_directive(kind: str) -> Any:
         option_spec = AnyOption(noindex=directives.flag)
 
         def run(self) -> list[Any]:
-            node = nodes.container(classes=["description"], labelled=kind != "pane")
-            argument = " ".join(" ".join(self.arguments).split())
-            if kind == "description":
-                node["signature"] = _signature_name(self.name, argument)
-            elif kind == "pane" and self.name in _TITLED_PANES:
-                node["signature"] = argument
+            node = nodes.container(classes=["description"], labelled=kind != "pane", signature="")
             node["directive_line"] = self.block_text.splitlines()[0].strip() if self.block_text else ""
-            node["argument_lines"] = max(0, len(self.arguments[0].splitlines()) - 1) if self.arguments else 0
+            node["argument_lines"] = 0
+            if kind == "note":
+                if len(self.arguments) == 2:  # the note's text, on the line after the directive's
+                    node += nodes.paragraph(self.arguments[1], self.arguments[1])
+            else:
+                argument = " ".join(" ".join(self.arguments).split())
+                if kind == "description":
+                    node["signature"] = _signature_name(self.name, argument)
+                elif self.name in _TITLED_PANES:
+                    node["signature"] = argument
+                if self.arguments:
+                    node["argument_lines"] = len(self.arguments[0].splitlines()) - 1
             self.state.nested_parse(self.content, self.content_offset, node)
             return [node]
 
     class VersionNote(Description):
-        required_arguments = 1
+        required_arguments = 1  # the version, then optionally the note's text (as Sphinx's)
         optional_arguments = 1
-
-        def run(self) -> list[Any]:
-            node = nodes.container(classes=["description"], labelled=True, argument_lines=0)
-            node["directive_line"] = self.block_text.splitlines()[0].strip()
-            if len(self.arguments) == 2:
-                node += nodes.paragraph(self.arguments[1], self.arguments[1])
-            self.state.nested_parse(self.content, self.content_offset, node)
-            return [node]
 
     return VersionNote if kind == "note" else Description
 
