@@ -1,13 +1,14 @@
 """Check hand-written question files and append the lines that pass to a written questions file.
 
     python -m training.merge_written /work/notes/wq91/out/*.jsonl --corpus runs/reader/data/corpus \
-        --into training/written_questions.jsonl
+        --into training/written_questions_2.jsonl
 
 Helpers write questions in people's words (`training/prompts/written_questions.txt`); nothing they write
 is trusted as it is. A line passes when it has exactly the prompt's keys, its id and question are new,
 and, answerable, every answer and its sentence are verbatim in its source and the sentence holds the
-first answer; unanswerable, it has no answers and no sentence. A line that fails is reported and left
-out; `--dry-run` only reports.
+first answer; unanswerable, it has no answers and no sentence. New against every file of
+`training.written.WRITTEN` and `--into`. A line that fails is reported and left out; `--dry-run` only
+reports.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import argparse
 import json
 from pathlib import Path
 from typing import Any
+
+from training.written import WRITTEN
 
 KEYS = {"id", "question", "answers", "sentence", "source"}
 
@@ -47,10 +50,13 @@ def main() -> None:
     )
     parser.add_argument("files", type=Path, nargs="+")
     parser.add_argument("--corpus", type=Path, default=Path("runs/reader/data/corpus"))
-    parser.add_argument("--into", type=Path, default=Path("training/written_questions.jsonl"))
+    parser.add_argument("--into", type=Path, default=WRITTEN[-1])
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args()
-    existing = [json.loads(line) for line in args.into.read_text(encoding="utf-8").splitlines() if line]
+    files = dict.fromkeys([*WRITTEN, args.into])
+    existing = [
+        json.loads(line) for f in files if f.exists() for line in f.read_text("utf-8").splitlines() if line
+    ]
     ids = {i["id"] for i in existing}
     questions = {(i["source"], i["question"].strip().lower()) for i in existing}
     texts: dict[str, str | None] = {}

@@ -1,6 +1,6 @@
 """Reader examples from questions written by hand in people's words.
 
-    python -m training.written --questions training/written_questions.jsonl --out runs/reader/written.jsonl.gz
+    python -m training.written --out runs/reader/written.jsonl.gz      # --questions: WRITTEN, in order
 
 SQuAD's crowd wrote its questions looking at the paragraph, so most share their words with the sentence
 that answers them; people asking qabot mostly have not read it. Helpers (who never ran qabot) wrote
@@ -57,6 +57,10 @@ from training.examples import HARD, Corpus, Example, share
 from training.prepare import split_of
 
 HELD_SHARE = 0.25  # of the documentation pages: measured on, never trained on
+
+
+# the people's-words questions, in the order they were written (two files: each under git's size limit)
+WRITTEN = (Path("training/written_questions.jsonl"), Path("training/written_questions_2.jsonl"))
 
 
 def held(page: str) -> bool:
@@ -230,7 +234,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=Path("runs/reader/data"))
-    parser.add_argument("--questions", type=Path, default=Path("training/written_questions.jsonl"))
+    parser.add_argument("--questions", type=Path, nargs="+", default=list(WRITTEN))
     parser.add_argument("--out", type=Path, default=Path("runs/reader/written.jsonl.gz"))
     parser.add_argument(
         "--docs", type=Path, help="A documentation index the questions are about (instead of --data's)."
@@ -256,7 +260,9 @@ def main() -> None:
     corpus = None if args.docs else Corpus(args.data)
     index = open_index(Settings(index_dir=args.docs or args.data / "index"), verify=False)
     answerer = Answerer(index, mode="scorer")
-    items = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]
+    items = [
+        json.loads(line) for path in args.questions for line in path.read_text("utf-8").splitlines() if line
+    ]
     if args.docs:
         held_items = [i for i in items if held(i["source"])]
         items = [i for i in items if not held(i["source"])]
