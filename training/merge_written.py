@@ -2,6 +2,11 @@
 
     python -m training.merge_written /work/notes/wq91/out/*.jsonl --corpus runs/reader/data/corpus \
         --into training/written_questions_2.jsonl
+    python -m training.merge_written /work/notes/dq94/out/*.jsonl --corpus runs/docs/corpus \
+        --into training/written_docs_questions.jsonl
+
+A source names its file without the suffix: an article's `.txt`, or a docs page's `.rst` or `.md`
+(`training/prompts/written_docs_questions.txt`).
 
 Helpers write questions in people's words (`training/prompts/written_questions.txt`); nothing they write
 is trusted as it is. A line passes when it has exactly the prompt's keys, its id and question are new,
@@ -14,6 +19,7 @@ reports.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,7 @@ from typing import Any
 from training.written import WRITTEN
 
 KEYS = {"id", "question", "answers", "sentence", "source"}
+SUFFIXES = {".txt", ".md", ".rst"}
 
 
 def problem(item: dict[str, Any], text: str | None) -> str | None:
@@ -42,6 +49,12 @@ def problem(item: dict[str, Any], text: str | None) -> str | None:
     if answers[0] not in sentence:
         return "sentence without the first answer"
     return None
+
+
+def source_text(corpus: Path, source: str) -> str | None:
+    """The text of `source` under `corpus` (its one file of that name, whatever the suffix), or None."""
+    found = [f for f in corpus.glob(f"{glob.escape(source)}.*") if f.suffix in SUFFIXES]
+    return found[0].read_text(encoding="utf-8") if len(found) == 1 else None
 
 
 def main() -> None:
@@ -74,8 +87,7 @@ def main() -> None:
                 continue
             source = str(item.get("source"))
             if source not in texts:
-                file = args.corpus / f"{source}.txt"
-                texts[source] = file.read_text(encoding="utf-8") if file.exists() else None
+                texts[source] = source_text(args.corpus, source)
             why = problem(item, texts[source])
             key = (source, str(item.get("question", "")).strip().lower())
             if why is None and (item["id"] in ids or key in questions):
