@@ -37,6 +37,7 @@ def test_a_source_is_its_file_whatever_the_suffix(tmp_path: Path) -> None:
     (tmp_path / "docs" / "guide" / "install.html").write_text(
         "<p>not a page we write about</p>", encoding="utf-8"
     )
+    (tmp_path / "docs" / "guide" / "install.extra.rst").write_text("another page", encoding="utf-8")
     (tmp_path / "docs" / "two.md").write_text("a", encoding="utf-8")
     (tmp_path / "docs" / "two.rst").write_text("b", encoding="utf-8")
     assert source_text(tmp_path, "news/Gyumri") == TEXT

@@ -53,7 +53,11 @@ def problem(item: dict[str, Any], text: str | None) -> str | None:
 
 def source_text(corpus: Path, source: str) -> str | None:
     """The text of `source` under `corpus` (its one file of that name, whatever the suffix), or None."""
-    found = [f for f in corpus.glob(f"{glob.escape(source)}.*") if f.suffix in SUFFIXES]
+    found = [
+        f
+        for f in corpus.glob(f"{glob.escape(source)}.*")
+        if f.suffix in SUFFIXES and f.stem == Path(source).name
+    ]
     return found[0].read_text(encoding="utf-8") if len(found) == 1 else None
 
 
