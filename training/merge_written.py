@@ -3,7 +3,7 @@
     python -m training.merge_written /work/notes/wq91/out/*.jsonl --corpus runs/reader/data/corpus \
         --into training/written_questions_2.jsonl
     python -m training.merge_written /work/notes/dq94/out/*.jsonl --corpus runs/docs/corpus \
-        --into training/written_docs_questions.jsonl
+        --into training/written_docs_questions_2.jsonl
 
 A source names its file without the suffix: an article's `.txt`, or a docs page's `.rst` or `.md`
 (`training/prompts/written_docs_questions.txt`).
@@ -12,8 +12,8 @@ Helpers write questions in people's words (`training/prompts/written_questions.t
 is trusted as it is. A line passes when it has exactly the prompt's keys, its id and question are new,
 and, answerable, every answer and its sentence are verbatim in its source and the sentence holds the
 first answer; unanswerable, it has no answers and no sentence. New against every file of
-`training.written.WRITTEN` and `--into`. A line that fails is reported and left out; `--dry-run` only
-reports.
+`training.written.WRITTEN`, `DOCS_WRITTEN` and `--into`. A line that fails is reported and left out;
+`--dry-run` only reports.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from training.written import WRITTEN
+from training.written import DOCS_WRITTEN, WRITTEN
 
 KEYS = {"id", "question", "answers", "sentence", "source"}
 SUFFIXES = {".txt", ".md", ".rst"}
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--into", type=Path, default=WRITTEN[-1])
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args()
-    files = dict.fromkeys([*WRITTEN, args.into])
+    files = dict.fromkeys([*WRITTEN, *DOCS_WRITTEN, args.into])
     existing = [
         json.loads(line) for f in files if f.exists() for line in f.read_text("utf-8").splitlines() if line
     ]

@@ -12,7 +12,7 @@ as `training/prepare.py` mines SQuAD's. Questions the article does not answer br
 questions about the "fit" articles (calibration's; four of them were written about before stop 31). Used by
 `training.train --extra`.
 
-    python -m training.written --docs runs/docs/index --questions training/written_docs_questions.jsonl \
+    python -m training.written --docs runs/docs/index --questions training/written_docs_questions*.jsonl \
         --out runs/reader/written-docs.jsonl.gz
 
 With `--docs INDEX` the questions are about pages of a documentation index (`training.docs` builds one of
@@ -61,6 +61,11 @@ HELD_SHARE = 0.25  # of the documentation pages: measured on, never trained on
 
 # the people's-words questions, in the order they were written (two files: each under git's size limit)
 WRITTEN = (Path("training/written_questions.jsonl"), Path("training/written_questions_2.jsonl"))
+# the docs questions likewise (the first file alone is what written-docs-19 and docs-held-17 were built from)
+DOCS_WRITTEN = (
+    Path("training/written_docs_questions.jsonl"),
+    Path("training/written_docs_questions_2.jsonl"),
+)
 
 
 def held(page: str) -> bool:
