@@ -11,8 +11,9 @@
 # 3. the run: its fit.json is the packaged reader's combination (as runs 24 to 33 used), its calibration is
 #    matched to the shipped one's, its docs map fitted on a fixed 2,000 questions of the held docs pages;
 # 4. training.criteria.
-# Each step is skipped when its output exists, so a rerun resumes. Several CPU-hours in all; steps 1 and 2
-# once per shipped reader.
+# In two lanes, one a core (stop 44): the measuring corpora's indexes, then step 2; beside it the run's
+# export, step 1, then step 3. Each step is skipped when its output exists, so a rerun resumes. About three
+# CPU-hours in all; steps 1 and 2 once per shipped reader.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
@@ -20,6 +21,10 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHON=$python
 R=runs/reader
 docs_held=${DOCS_HELD:-$R/docs-held-17.jsonl}
 people=training/calibration_questions_wide.jsonl
+logs=runs/logs
+mkdir -p $logs
+built=$(mktemp -u)  # touched once the indexes are there
+trap 'rm -f "$built"; kill $(jobs -p) 2> /dev/null || true' EXIT  # a failed lane does not leave the other waiting
 
 packaged_fit() {  # packaged_fit FILE: the shipped reader's combination as training/fit.py writes it
     [ -f "$1" ] || $python - "$1" <<'EOF'
@@ -40,26 +45,73 @@ copy_shipped() {  # copy_shipped DIR: the packaged reader's files in DIR/onnx
     packaged_fit "$1/fit.json"
 }
 
-copy_shipped $R/shipped-u
-if [ ! -f $R/shipped-u/calibrate.log ]; then
-    $python -m training.calibrate --model $R/shipped-u/onnx --fit $R/shipped-u/fit.json --questions 9485 \
-        --precision 0.8 --unseen --people $people --people-share 0 > $R/shipped-u/calibrate.log.part
-    mv $R/shipped-u/calibrate.log.part $R/shipped-u/calibrate.log
+indexes() {  # the measuring corpora's indexes, as pipeline.sh's index() builds them, before either lane measures
+    local name corpus
+    while read -r name corpus; do
+        [ -f runs/eval/$name/index/CURRENT ] || $python -m qabot index --corpus "$corpus" --index runs/eval/$name/index > /dev/null
+    done <<EOF
+seed corpus
+fastapi ../shared/data/fastapi-docs
+click eval/corpora/click/docs
+structlog eval/corpora/structlog/docs
+nodejs eval/corpora/nodejs/docs
+rq eval/corpora/rq/docs
+readmes eval/corpora/readmes/docs
+libffi eval/corpora/libffi/docs
+valgrind eval/corpora/valgrind/docs
+rstdocs eval/corpora/rstdocs/docs
+psycopg2 eval/corpora/psycopg2/docs
+squad ../shared/data/squad-dev-a/corpus
+EOF
+}
+
+shipped_points() {  # step 1
+    copy_shipped $R/shipped-u
+    if [ ! -f $R/shipped-u/calibrate.log ]; then
+        $python -m training.calibrate --model $R/shipped-u/onnx --fit $R/shipped-u/fit.json --questions 9485 \
+            --precision 0.8 --unseen --people $people --people-share 0 > $R/shipped-u/calibrate.log.part
+        mv $R/shipped-u/calibrate.log.part $R/shipped-u/calibrate.log
+    fi
+}
+
+shipped_rows() {  # step 2
+    copy_shipped $R/shipped-m
+    if [ ! -f $R/shipped-m/measure/squad.json ]; then
+        RESUME=1 CALIBRATE=0 SHIPPED=0 DOCS_MAP=0 DOCS_HELD=$docs_held DOCS_LIMIT=2000 training/pipeline.sh $R/shipped-m
+    fi
+}
+
+run_rows() {  # step 3 (after step 1, and after the indexes)
+    local run=$1 calibrated=1
+    packaged_fit "$run/fit.json"
+    if [ -f "$run/onnx/reader.json" ] && grep -q '"calibration"' "$run/onnx/reader.json"; then
+        calibrated=0  # calibrated before a stop: the sets measured since then stay valid
+    else
+        rm -rf "$run/measure"  # measured with calibrate's provisional file (a measurement stopped midway)
+    fi
+    CALIBRATE=$calibrated CALIBRATE_ARGS="--questions 9485 --unseen --match $R/shipped-u/onnx --people $people \
+        --people-share 0" RESUME=1 SHIPPED=0 DOCS_HELD=$docs_held DOCS_LIMIT=2000 training/pipeline.sh "$run"
+}
+
+if [ -n "${BASELINE_ONLY:-}" ]; then
+    (shipped_points) > $logs/judge-points.log 2>&1 &
+    points=$!
+    indexes
+    shipped_rows
+    wait $points
+    exit 0
 fi
-copy_shipped $R/shipped-m
-if [ ! -f $R/shipped-m/measure/squad.json ]; then
-    RESUME=1 CALIBRATE=0 SHIPPED=0 DOCS_MAP=0 DOCS_HELD=$docs_held DOCS_LIMIT=2000 training/pipeline.sh $R/shipped-m
-fi
-[ -z "${BASELINE_ONLY:-}" ] || exit 0
 
 run=${1:?usage: training/judge.sh RUN}
-packaged_fit "$run/fit.json"
-calibrated=1
-if [ -f "$run/onnx/reader.json" ] && grep -q '"calibration"' "$run/onnx/reader.json"; then
-    calibrated=0  # calibrated before a stop: the sets measured since then stay valid
-else
-    rm -rf "$run/measure"  # measured with calibrate's provisional file (a measurement stopped midway)
-fi
-CALIBRATE=$calibrated CALIBRATE_ARGS="--questions 9485 --unseen --match $R/shipped-u/onnx --people $people \
-    --people-share 0" RESUME=1 SHIPPED=0 DOCS_HELD=$docs_held DOCS_LIMIT=2000 training/pipeline.sh "$run"
+(
+    [ -f "$run/onnx/reader.onnx" ] || $python -m training.export --weights "$run/final.pt" --out "$run/onnx"
+    shipped_points
+    while [ ! -f "$built" ]; do sleep 30; done
+    run_rows "$run"
+) > $logs/judge-run.log 2>&1 &
+lane=$!
+indexes
+touch "$built"
+shipped_rows
+wait $lane  # set -e: a failed lane fails the judgement
 $python -m training.criteria "$run" --shipped $R/shipped-m/measure
