@@ -200,7 +200,12 @@ def score(results: Sequence[QuestionResult], check: Callable[[Quote], bool]) -> 
         verbatim=_ratio(sum(check(q) for q in quotes), len(quotes)),
         p50_ms=_percentile(latencies, 50),
         p95_ms=_percentile(latencies, 95),
-        extra={**_conversation_metrics(answerable), **_span_metrics(spans), **_section_metrics(answerable)},
+        extra={
+            **_conversation_metrics(answerable),
+            **_span_metrics(spans),
+            **_section_metrics(answerable),
+            **_reach_metrics(answerable),
+        },
     )
 
 
@@ -231,6 +236,16 @@ def _section_metrics(answerable: Sequence[QuestionResult]) -> dict[str, float]:
         "top1_with_section": _ratio(top1, len(answerable)),
         "top3_with_section": _ratio(top3, len(answerable)),
     }
+
+
+def _reach_metrics(answerable: Sequence[QuestionResult]) -> dict[str, float]:
+    """With more than three quotes asked for (`qabot eval -k 10`): the share of answerable questions with a
+    gold answer in any of them, declined or not: what a better order of the same quotes could reach."""
+    k = max((len(r.answer.quotes) for r in answerable), default=0)
+    if k <= 3:
+        return {}
+    reached = sum(any(contains_answer(q.text, r.item.answers) for q in r.answer.quotes) for r in answerable)
+    return {f"top{k}_order": _ratio(reached, len(answerable))}
 
 
 def _span_metrics(spans: Sequence[tuple[Quote, Sequence[str]]]) -> dict[str, float]:

@@ -37,3 +37,21 @@ def test_answers_without_sections_report_no_section_figures() -> None:
     )
     assert report.top1 == 1.0
     assert "top1_with_section" not in report.extra
+
+
+def test_more_quotes_than_three_report_what_a_better_order_could_reach() -> None:
+    news = Source("n", "News", "n.txt", "2024-01-01", None)
+    quotes = tuple(Quote(t, 0, len(t), 1.0, news) for t in ("a", "b", "c", "d", "The base is in Gyumri."))
+    item = evaluate.Item("where is the base?", ("Gyumri",))
+    declined = evaluate.QuestionResult(item, Answer("where is the base?", False, quotes), [], 0.01, 0.1)
+    missed = evaluate.QuestionResult(
+        evaluate.Item("who?", ("Pashinyan",)), Answer("who?", True, quotes), [], 0.01, 0.9
+    )
+    report = evaluate.score([declined, missed], lambda q: True)
+    assert report.top3 == 0.0
+    assert report.extra["top5_order"] == 0.5  # in the fifth quote, declined or not
+    three = evaluate.score(
+        [evaluate.QuestionResult(item, Answer("where is the base?", True, quotes[:3]), [], 0.01, 0.9)],
+        lambda q: True,
+    )
+    assert "top3_order" not in three.extra
