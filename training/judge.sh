@@ -45,24 +45,8 @@ copy_shipped() {  # copy_shipped DIR: the packaged reader's files in DIR/onnx
     packaged_fit "$1/fit.json"
 }
 
-indexes() {  # the measuring corpora's indexes, as pipeline.sh's index() builds them, before either lane measures
-    local name corpus
-    while read -r name corpus; do
-        [ -f runs/eval/$name/index/CURRENT ] || $python -m qabot index --corpus "$corpus" --index runs/eval/$name/index > /dev/null
-    done <<EOF
-seed corpus
-fastapi ../shared/data/fastapi-docs
-click eval/corpora/click/docs
-structlog eval/corpora/structlog/docs
-nodejs eval/corpora/nodejs/docs
-rq eval/corpora/rq/docs
-readmes eval/corpora/readmes/docs
-libffi eval/corpora/libffi/docs
-valgrind eval/corpora/valgrind/docs
-rstdocs eval/corpora/rstdocs/docs
-psycopg2 eval/corpora/psycopg2/docs
-squad ../shared/data/squad-dev-a/corpus
-EOF
+indexes() {  # the measuring corpora's indexes, built by pipeline.sh before either lane measures
+    INDEXES_ONLY=1 training/pipeline.sh $R/shipped-m
 }
 
 shipped_points() {  # step 1

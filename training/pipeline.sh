@@ -10,25 +10,13 @@
 # keeps RUN/onnx/reader.json (a calibration variant made by hand); DOCS_HELD and DOCS_INDEX name the held docs
 # questions and their pages' index, DOCS_LIMIT a fixed sample of its questions. With the held docs set measured,
 # docs units get their own confidence map (training/docs_confidence.py) in RUN/onnx/reader.json before it can
-# ship (DOCS_MAP=0 keeps the one there). RESUME=1 leaves the sets already measured (a rerun after a stop).
+# ship (DOCS_MAP=0 keeps the one there). RESUME=1 leaves the sets already measured (a rerun after a stop);
+# INDEXES_ONLY=1 builds the measuring corpora's indexes and stops.
 set -euo pipefail
 run=${1:?usage: training/pipeline.sh RUN}
 python=${PYTHON:-.venv/bin/python}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 squad=../shared/data/squad-dev-a
-
-if [ ! -f "$run/onnx/reader.onnx" ]; then
-    $python -m training.export --weights "$run/final.pt" --out "$run/onnx"
-fi
-if [ ! -f "$run/fit.json" ]; then
-    # shellcheck disable=SC2086
-    $python -m training.fit --model "$run/onnx" --out "$run/fit.json" --questions 3000 ${FIT_ARGS:-}
-fi
-if [ "${CALIBRATE:-1}" != 0 ]; then  # CALIBRATE=0 measures RUN/onnx's reader.json as it is
-    # shellcheck disable=SC2086
-    $python -m training.calibrate --model "$run/onnx" --fit "$run/fit.json" --questions 1000 --precision 0.8 \
-        ${CALIBRATE_ARGS:-} > "$run/calibrate.log"
-fi
 
 index() {  # index NAME CORPUS: the measuring corpus's index, built once
     local dir=runs/eval/$1/index
@@ -48,6 +36,25 @@ libffi=$(index libffi eval/corpora/libffi/docs)
 valgrind=$(index valgrind eval/corpora/valgrind/docs)
 rstdocs=$(index rstdocs eval/corpora/rstdocs/docs)
 psycopg2=$(index psycopg2 eval/corpora/psycopg2/docs)
+squad_limit=${SQUAD_LIMIT:-all}
+squad_index=
+if { [ "$squad_limit" != 0 ] || [ -n "${INDEXES_ONLY:-}" ]; } && [ -d "$squad" ]; then
+    squad_index=$(index squad "$squad/corpus")
+fi
+[ -z "${INDEXES_ONLY:-}" ] || exit 0  # INDEXES_ONLY=1: only the measuring corpora's indexes (training/judge.sh)
+
+if [ ! -f "$run/onnx/reader.onnx" ]; then
+    $python -m training.export --weights "$run/final.pt" --out "$run/onnx"
+fi
+if [ ! -f "$run/fit.json" ]; then
+    # shellcheck disable=SC2086
+    $python -m training.fit --model "$run/onnx" --out "$run/fit.json" --questions 3000 ${FIT_ARGS:-}
+fi
+if [ "${CALIBRATE:-1}" != 0 ]; then  # CALIBRATE=0 measures RUN/onnx's reader.json as it is
+    # shellcheck disable=SC2086
+    $python -m training.calibrate --model "$run/onnx" --fit "$run/fit.json" --questions 1000 --precision 0.8 \
+        ${CALIBRATE_ARGS:-} > "$run/calibrate.log"
+fi
 
 mkdir -p "$run/measure"
 measure() {  # measure NAME INDEX SET [options]: the run's reader, then the shipped one, one JSON line each
@@ -89,9 +96,8 @@ if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
         $python -m training.docs_confidence "$run/onnx" "$run/measure/docs_held.json" > "$run/docs_confidence.log"
     fi
 fi
-squad_limit=${SQUAD_LIMIT:-all}
-if [ "$squad_limit" != 0 ] && [ -d "$squad" ]; then
+if [ -n "$squad_index" ]; then
     limit=()
     [ "$squad_limit" = all ] || limit=(--limit "$squad_limit")
-    measure squad "$(index squad "$squad/corpus")" "$squad/questions.jsonl" "${limit[@]}"
+    measure squad "$squad_index" "$squad/questions.jsonl" "${limit[@]}"
 fi
