@@ -5,7 +5,7 @@
     python -m training.merge_written /work/notes/dq94/out/*.jsonl --corpus runs/docs/corpus \
         --into training/written_docs_questions_2.jsonl
 
-A source names its file without the suffix: an article's `.txt`, or a docs page's `.rst` or `.md`
+A source names its file without the suffix: an article's `.txt`, or a docs page's Markdown or reST
 (`training/prompts/written_docs_questions.txt`).
 
 Helpers write questions in people's words (`training/prompts/written_questions.txt`); nothing they write
@@ -24,10 +24,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from qabot import markup
 from training.written import DOCS_WRITTEN, WRITTEN
 
 KEYS = {"id", "question", "answers", "sentence", "source"}
-SUFFIXES = {".txt", ".md", ".rst"}
 
 
 def problem(item: dict[str, Any], text: str | None) -> str | None:
@@ -56,7 +56,7 @@ def source_text(corpus: Path, source: str) -> str | None:
     found = [
         f
         for f in corpus.glob(f"{glob.escape(source)}.*")
-        if f.suffix in SUFFIXES and f.stem == Path(source).name
+        if (f.suffix == ".txt" or markup.structured(f.name)) and f.stem == Path(source).name
     ]
     return found[0].read_text(encoding="utf-8") if len(found) == 1 else None
 
