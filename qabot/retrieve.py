@@ -60,7 +60,11 @@ def dense_sentences(index: Index, query: np.ndarray, k: int) -> list[Hit]:
     return [Hit(int(i), float(scores[i])) for i in top]
 
 
-_WITHIN = " AND rowid IN (SELECT rowid FROM {table} WHERE doc IN (SELECT value FROM json_each(?)))"
+# Each match's document looked up by its primary key: `rowid IN (SELECT rowid FROM chunks WHERE doc IN …)`
+# scanned the whole table for every match (sentences: 8 s a question against 30 ms, on a 90,000-chunk index).
+_WITHIN = (
+    " AND (SELECT doc FROM {table} WHERE {table}.rowid = {fts}.rowid) IN (SELECT value FROM json_each(?))"
+)
 
 
 def _words(text: str) -> list[str]:
@@ -126,7 +130,7 @@ def _bm25(
 ) -> list[Hit]:
     if query is None:
         return []
-    within = "" if scope is None else _WITHIN.format(table=rows_table)
+    within = "" if scope is None else _WITHIN.format(table=rows_table, fts=fts)
     rows = index.db.execute(
         f"SELECT rowid, {rank} AS s FROM {fts} WHERE {fts} MATCH ?{within} ORDER BY s LIMIT ?",
         (query, *([] if scope is None else [scope.docs_json]), k),

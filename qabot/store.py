@@ -754,7 +754,9 @@ def _fts5_varint(data: bytes, at: int) -> tuple[int, int]:
 
 def _source_matches(wanted: str, doc_id: str, path: str) -> bool:
     wanted = wanted.strip().strip("/")
-    return wanted in {doc_id, path, Path(path).stem} or path.startswith(wanted + "/")
+    # os.path rather than Path(path).stem: this runs for every document of the index on a scoped question
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return wanted in (doc_id, path, stem) or path.startswith(wanted + "/")
 
 
 def current_generation(index_dir: Path) -> Path:

@@ -44,6 +44,18 @@ def test_keyword_scores_leave_out_sentences_without_a_word(index: store.Index) -
     assert retrieve.keyword_scores(index, "the of and", rows) == {}  # stopwords only: no query
 
 
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_a_scoped_keyword_search_is_the_whole_search_within_its_documents(
+    index: store.Index, question: str
+) -> None:
+    scope = index.scope(sources=[index.document(1).id, index.document(3).id])
+    assert set(scope.docs) == {1, 3}
+    for search, table in ((retrieve.keyword_chunks, "chunks"), (retrieve.keyword_sentences, "sentences")):
+        whole = search(index, question, 10_000)
+        doc = dict(index.db.execute(f"SELECT rowid, doc FROM {table}").fetchall())
+        assert search(index, question, 5, scope) == [h for h in whole if doc[h.id] in scope.docs][:5]
+
+
 def test_mean_tokens_is_what_the_tokenizer_counts(index: store.Index) -> None:
     rows = index.sentences(0, index.manifest["counts"]["sentences"] - 1)
     counted = sum(len(qwords.tokens(index.document(r.doc).text[r.start : r.end])) for r in rows)
