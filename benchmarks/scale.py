@@ -16,7 +16,9 @@ Part 2, the answer path. Generations in the real on-disk format (written by qabo
 process opens each like `qabot chat` does and times `Answerer.answer` over real SQuAD questions (p50/p95),
 with the query encoding alone as the same-run baseline, then reports its resident memory and the time
 spent in retrieval and scoring steps. Each size is served with its chunks in exact search and in HNSW;
---budgets adds runs of the largest with other keyword budgets (retrieve.KEYWORD_POSTINGS). Quotes are
+--budgets adds runs of the largest with other keyword budgets (retrieve.KEYWORD_POSTINGS), and --scoped
+runs of it with every question limited to a tenth and to a hundredth of its documents (a folder, as
+`qabot ask --source` or a docs bot's project filter does), against the same index unscoped. Quotes are
 forced (min_confidence 0) so every question runs the whole path, not the cheaper abstention.
 """
 
@@ -45,6 +47,7 @@ TEXT_SOURCES = (SHARED / "squad-dev-a" / "corpus", SHARED / "scifact" / "corpus.
 SENTENCES_PER_DOC = 21  # chunks of 3 sentences sharing 1: 10 chunks a document, ~2 sentences a chunk
 CHUNK_SPAN, CHUNK_STEP = 3, 2
 EF_SWEEP = (32, 64, 128, 256)
+SCOPES = {"10%": "part3", "1%": "part3/sub13"}  # --scoped: the folders of synthetic_generation
 WARM_UP = 20  # questions each part-2 server answers before the timed ones (first-call costs)
 MEMORY = ("VmRSS", "RssAnon", "RssFile", "VmHWM")
 ORIGINAL_ENV = dict(os.environ)
@@ -270,7 +273,9 @@ def synthetic_generation(index_dir: Path, n_chunks: int, model_dir: Path, real: 
         for p in picks:
             spans.append(Span(len(text), len(text) + len(pool[p])))
             text += pool[p] + " "
-        doc = Document(f"doc{d:06d}", f"doc{d:06d}.txt", title, text.rstrip())
+        # folders a tenth and a hundredth of the documents (SCOPES), for --scoped
+        path = f"part{d % 10}/sub{d % 100:02d}/doc{d:06d}.txt"
+        doc = Document(f"doc{d:06d}", path, title, text.rstrip())
         chunks = [(a, a + CHUNK_SPAN - 1) for a in range(0, SENTENCES_PER_DOC - 1, CHUNK_STEP)]
         svec = sentence_vectors[d * SENTENCES_PER_DOC : (d + 1) * SENTENCES_PER_DOC]
         cvec = _unit(np.stack([svec[a : b + 1].mean(axis=0) for a, b in chunks]))
@@ -312,15 +317,16 @@ def serve_child(config: dict[str, Any]) -> dict[str, Any]:
 
     from benchmarks.common import PhaseTimer
     from qabot import retrieve, store, vectors
-    from qabot.answer import Answerer
+    from qabot.answer import Answerer, parse_filters
 
     if config["budget"] is not None:
         retrieve.KEYWORD_POSTINGS = config["budget"]
     index = store.open_index_dir(Path(config["index"]))
     answerer = Answerer(index, min_confidence=0.0, threads=2)
     questions, warm_up = config["questions"], config["warm_up"]
+    filters = parse_filters(sources=(config["scope"],)) if config.get("scope") else None
     for q in questions[:warm_up]:
-        answerer.answer(q)
+        answerer.answer(q, filters=filters)
     timers = [PhaseTimer(importlib.import_module(f"qabot.{m}"), names) for m, names in PHASES.items()]
     answer_s, encode_s = [], []
     profiler = None
@@ -334,7 +340,7 @@ def serve_child(config: dict[str, Any]) -> dict[str, Any]:
         answerer.encoder.encode([q])
         encode_s.append(time.perf_counter() - began)
         began = time.perf_counter()
-        answerer.answer(q)
+        answerer.answer(q, filters=filters)
         answer_s.append(time.perf_counter() - began)
     if profiler is not None:
         profiler.disable()
@@ -354,7 +360,12 @@ def serve_child(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def serve(
-    index_dir: Path, questions: list[str], warm_up: int, budget: int | None, profile: Path | None
+    index_dir: Path,
+    questions: list[str],
+    warm_up: int,
+    budget: int | None,
+    profile: Path | None,
+    scope: str | None = None,
 ) -> dict[str, Any]:
     """Run `serve_child` in a new process (so memory figures are its own) and return what it measured:
     the first `warm_up` questions are answered untimed."""
@@ -374,6 +385,7 @@ def serve(
         "warm_up": warm_up,
         "budget": budget,
         "profile": str(profile) if profile else None,
+        "scope": scope,
     }
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.scale", "--serve-child"],
@@ -403,19 +415,20 @@ def answer_rows(
     profile: Path | None,
     budgets: list[int],
     warm_up: int = WARM_UP,
+    scoped: bool = False,
 ) -> list[dict[str, Any]]:
     """Time the answer path on the seed index (the baseline) and on synthetic generations of `sizes`,
     over `n_questions` questions after `warm_up` others.
 
     Each size is served with its chunks in exact search and in HNSW (a build writes the first up to
     vectors.FLAT_MAX chunks, the second above); the largest once more per keyword budget in `budgets`
-    (retrieve.KEYWORD_POSTINGS) with the index a build would write.
+    (retrieve.KEYWORD_POSTINGS) with the index a build would write, and with `scoped` once per SCOPES folder.
     """
     from qabot import retrieve, vectors
     from qabot.config import Settings
 
     questions = load_questions(warm_up + n_questions)
-    runs: list[tuple[str, Path, int | None]] = [("seed", Settings().index_dir, None)]
+    runs: list[tuple[str, Path, int | None, str | None]] = [("seed", Settings().index_dir, None, None)]
     for n in sizes:
         base, exact, graph = work / f"index-{n}", work / f"index-{n}-exact", work / f"index-{n}-hnsw"
         if not (base / "CURRENT").exists():
@@ -427,17 +440,21 @@ def answer_rows(
                 began = time.perf_counter()
                 reindexed_copy(base, target, flat_max)
                 print(f"  re-indexed {n:,} chunks in {time.perf_counter() - began:.0f} s", file=sys.stderr)
-        runs += [(f"{n:,}", exact, None), (f"{n:,}", graph, None)]
+        runs += [(f"{n:,}", exact, None, None), (f"{n:,}", graph, None, None)]
     if sizes:
         built = work / f"index-{sizes[-1]}-{'exact' if sizes[-1] <= vectors.FLAT_MAX else 'hnsw'}"
-        runs += [(f"{sizes[-1]:,}", built, b) for b in budgets]
+        runs += [(f"{sizes[-1]:,}", built, b, None) for b in budgets]
+        if scoped:
+            runs += [(f"{sizes[-1]:,} in {share}", built, None, folder) for share, folder in SCOPES.items()]
     rows = []
     baseline: dict[str, float] = {}
-    for i, (label, index_dir, budget) in enumerate(runs):
+    for i, (label, index_dir, budget, scope) in enumerate(runs):
         largest = profile if i == len(runs) - 1 else None
-        result = serve(index_dir, questions, warm_up, budget, largest)
+        result = serve(index_dir, questions, warm_up, budget, largest, scope)
         answer, encode = np.array(result["answer"]), np.array(result["encode"])
         baseline.setdefault("rss", result["VmRSS"])
+        if scope is None and budget is None:  # the index unscoped: the baseline of its scoped runs
+            baseline.setdefault(str(index_dir), float(np.median(answer)))
         rows.append(
             {
                 "label": label,
@@ -454,6 +471,7 @@ def answer_rows(
                 "file_mb": result["RssFile"],
                 "rss_ratio": result["VmRSS"] / baseline["rss"],
                 "phases": result["phases"],
+                "whole_ratio": float(np.median(answer)) / baseline[str(index_dir)],
             }
         )
     return rows
@@ -463,24 +481,25 @@ def print_answer_rows(rows: list[dict[str, Any]]) -> None:
     print(
         "answer path: warm Answerer.answer, one question at a time; x encode = answer p50 / query-encoding "
         "p50;\nRSS = resident memory after the run (anonymous + file-backed), x seed = RSS / seed index RSS;"
-        "\nbudget = retrieve.KEYWORD_POSTINGS"
+        '\nbudget = retrieve.KEYWORD_POSTINGS; "in 10%": each question limited to a folder of a tenth of the '
+        "documents,\nx whole = its p50 / the same index's p50 unscoped"
     )
     print(
-        f"{'chunks':>8} {'faiss':<26} {'budget':>10} {'sentences':>10} {'p50 ms':>7} {'p95 ms':>7} "
-        f"{'enc ms':>7} {'x encode':>8} {'RSS MB':>7} {'anon':>6} {'file':>6} {'x seed':>6}"
+        f"{'chunks':>14} {'faiss':<26} {'budget':>10} {'sentences':>10} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'enc ms':>7} {'x encode':>8} {'RSS MB':>7} {'anon':>6} {'file':>6} {'x seed':>6} {'x whole':>7}"
     )
     for r in rows:
         print(
-            f"{r['label']:>8} {r['faiss']:<26} {r['budget']:>10,} {r['sentences']:>10,} {r['p50_ms']:7.1f} "
+            f"{r['label']:>14} {r['faiss']:<26} {r['budget']:>10,} {r['sentences']:>10,} {r['p50_ms']:7.1f} "
             f"{r['p95_ms']:7.1f} {r['encode_p50_ms']:7.1f} {r['ratio']:8.2f} {r['rss_mb']:7.0f} "
-            f"{r['anon_mb']:6.0f} {r['file_mb']:6.0f} {r['rss_ratio']:6.2f}"
+            f"{r['anon_mb']:6.0f} {r['file_mb']:6.0f} {r['rss_ratio']:6.2f} {r['whole_ratio']:7.2f}"
         )
     print("\nwithin each answer, ms per answer (the same runs):")
     names = [n for group in PHASES.values() for n in group]
-    print(f"{'chunks':>8} {'faiss':<26} {'budget':>10} " + " ".join(f"{n:>16}" for n in names))
+    print(f"{'chunks':>14} {'faiss':<26} {'budget':>10} " + " ".join(f"{n:>16}" for n in names))
     for r in rows:
         cells = " ".join(f"{r['phases'].get(n, 0.0):16.2f}" for n in names)
-        print(f"{r['label']:>8} {r['faiss']:<26} {r['budget']:>10,} {cells}")
+        print(f"{r['label']:>14} {r['faiss']:<26} {r['budget']:>10,} {cells}")
 
 
 def seed_model_dir() -> Path:
@@ -510,6 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--budgets", default="", help="part 2: keyword budgets (retrieve.KEYWORD_POSTINGS) to also try"
+    )
+    parser.add_argument(
+        "--scoped",
+        action="store_true",
+        help="part 2: also serve the largest with questions limited to a folder",
     )
     parser.add_argument("--skip-vectors", action="store_true", help="run part 2 only")
     parser.add_argument("--work", type=Path, default=None, help="keep the synthetic indexes in this folder")
@@ -556,7 +580,15 @@ def main(argv: list[str] | None = None) -> int:
             model_dir = seed_model_dir()
             budgets = [int(b) for b in args.budgets.split(",") if b]
             rows = answer_rows(
-                answer_sizes, args.questions, model_dir, work, real, args.profile, budgets, args.warm_up
+                answer_sizes,
+                args.questions,
+                model_dir,
+                work,
+                real,
+                args.profile,
+                budgets,
+                args.warm_up,
+                args.scoped,
             )
             print_answer_rows(rows)
     if args.profile:

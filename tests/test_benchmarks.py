@@ -174,7 +174,7 @@ def test_scale(bench_env: dict[str, str], tmp_path: Path) -> None:
         bench_env,
         "scale",
         *("--sizes", "2000", "--queries", "5", "--nprobe", "8", "--sentences", "50"),
-        *("--answer-sizes", "2000", "--questions", "5", "--warm-up", "1", "--work", tmp_path),
+        *("--answer-sizes", "2000", "--questions", "5", "--warm-up", "1", "--work", tmp_path, "--scoped"),
     )
     # part 1: exact search is its own baseline, so its speed-up and recalls are exactly 1
     line(rf"\s+2,000 exact\s+-\s+{NUMBER}\s+\d+\s+{NUMBER}\s+{NUMBER}\s+1\.0\s+1\.000\s+1\.000", out)
@@ -184,6 +184,8 @@ def test_scale(bench_env: dict[str, str], tmp_path: Path) -> None:
     line(r"\s+seed FlatIP\s.*\s1\.00", out)
     line(r"\s+2,000 FlatIP\s+[\d,]+\s+4,200\s.*", out)
     line(r"\s+2,000 HNSWFlat\(M=\d+,ef=\d+\)\s+[\d,]+\s+4,200\s.*", out)
+    line(rf"\s+2,000 in 10%\s+FlatIP\s+[\d,]+\s+4,200\s.*\s{NUMBER}", out)  # a folder of 20 documents
+    line(r"\s+2,000 in 1%\s+FlatIP\s+[\d,]+\s+4,200\s.*", out)
     line(r"\s+2,000 HNSWFlat\(M=\d+,ef=\d+\)\s+[\d,]+(\s+\d+\.\d\d){5}", out)  # the per-phase table
 
 
