@@ -353,6 +353,10 @@ _DIRECTIVE_LINE = re.compile(r"\A\.\.[ \t]+([\w.:+-]+?)[ \t]*::[ \t]*([^\n]*)(?:
 OPTION_LINE = re.compile(r"^[ \t]+:[\w-]+:")  # a directive's option (":noindex:")
 
 
+# a quote that begins with a Markdown heading of one code span and goes on to the paragraph under it
+_CODE_HEADING = re.compile(r"(`[^`\n]+`|``[^`\n]+``)[ \t]*(?:\{[^}\n]*\})?[ \t#]*\n[ \t]*\n")
+
+
 def described(text: str) -> str:
     """A reST object description or version note as Sphinx shows it, for display: ".. function:: f(x)"
     and its body read "`f(x)`: body", ".. versionadded:: 2.0" and its body "Added in version 2.0: body".
@@ -385,6 +389,14 @@ def described(text: str) -> str:
     return f"{head}:\n{body}" if body else head
 
 
+def headed(text: str) -> str:
+    """A Markdown heading that names one thing of code, quoted with its paragraph (qabot.text), as an
+    object description shows: "`FileResponse` { #fileresponse }" and "Streams a file." read
+    "`FileResponse`: Streams a file.". Anything else is returned as it is."""
+    heading = _CODE_HEADING.match(text)
+    return f"{heading.group(1)}:\n{text[heading.end() :]}" if heading else text
+
+
 def pieces(quote: str, indent: int = 0) -> list[Piece]:
     """A quote cut into prose and code for display (a cut quote's unclosed fence runs to its end);
     `indent`: the quote's column on its first line (`dedented`).
@@ -392,7 +404,7 @@ def pieces(quote: str, indent: int = 0) -> list[Piece]:
     Only for showing: the quote itself stays as it is. In code, HTML tags are dropped and entities
     read (the FastAPI docs colour their console output with `<font>` and `<span>`).
     """
-    quote = described(dedented(quote, indent))
+    quote = headed(described(dedented(quote, indent)))
     if "```" not in quote and "~~~" not in quote and "\n    " not in quote and "::" not in quote:
         return [Piece(False, quote)]
     lines = Lines(quote)
@@ -537,5 +549,5 @@ def as_page(text: str, path: str, marked: tuple[int, int] | None = None, indent:
     if not structured(path):
         return text
     rst = path.lower().endswith(tuple(RST_SUFFIXES))
-    text = described(dedented(text, indent)) if rst else dedented(text, indent)
+    text = described(dedented(text, indent)) if rst else headed(dedented(text, indent))
     return inline(reflow(text, rst=rst), path)

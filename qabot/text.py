@@ -29,8 +29,9 @@ _DATE_LINE = re.compile(
 # is embedded keeps angle brackets that are not HTML tags, HTML FAQs and prose tables read as blocks;
 # 7: a reST definition list is a list, each term quoted with its definition; 8: a reST block ends at
 # its last line, not at an earlier line like it; 9: Sphinx object descriptions and version notes are
-# prose under their signature, tabs and panes hold reST)
-SEGMENTER_VERSION = 9
+# prose under their signature, tabs and panes hold reST; 10: a Markdown heading that is one code span is
+# quoted with the paragraph under it)
+SEGMENTER_VERSION = 10
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -158,6 +159,41 @@ def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
             out.extend(Span(s.start, s.end, SENTENCE, block.section) for s in sentences)
         else:
             out.extend(_block_units(text, block.start, [block], block.kind, block.section))
+        i += 1
+    return _described(text, out)
+
+
+# A heading that names one thing of code ("## `GZipMiddleware`", "### `fs.readFile(path[, options])`") is
+# the Markdown form of an object description: the paragraph under it says what that thing is or does
+# ("Handles GZip responses for any request that includes ...") and is read with it, as a Sphinx
+# description's body is read with its signature (qabot.rst).
+_CODE_HEADING = re.compile(r"`[^`\n]+`|``[^`\n]+``")
+# what may stand between such a heading's words and its paragraph: closing marks, an attribute block
+# ("{ #gzipmiddleware }"), blank lines
+_HEADING_TAIL = re.compile(r"[ \t]*(?:\{[^}\n]*\})?[ \t#]*\n\s*")
+
+
+def _described(text: str, units: list[Span]) -> list[Span]:
+    """`units` with each heading that is one code span joined to the unit after it when that unit is the
+    first of the prose under it (a sentence, or a sentence with the block it introduces): one verbatim
+    range from the heading's words to the unit's end, under the heading's section."""
+    out: list[Span] = []
+    i = 0
+    while i < len(units):
+        head = units[i]
+        after = units[i + 1] if i + 1 < len(units) else None
+        if (
+            head.kind == markup.HEADING
+            and after is not None
+            and after.kind in {SENTENCE, INTRO}
+            and after.section[:-1] == head.section
+            and _CODE_HEADING.fullmatch(text, head.start, head.end)
+            and _HEADING_TAIL.fullmatch(text, head.end, after.start)
+        ):
+            out.append(Span(head.start, after.end, after.kind, after.section, after.cut))
+            i += 2
+            continue
+        out.append(head)
         i += 1
     return out
 

@@ -30,7 +30,11 @@ def test_a_sentence_introducing_code_is_one_unit_with_it() -> None:
 def test_section_paths_follow_heading_levels_without_anchors_or_marks() -> None:
     text = "# Guide { #guide }\n\n## `fastapi dev` ##\n\nOne.\n\n### Deeper\n\nTwo.\n\n## Other\n\nThree."
     assert [(kind, words, section) for kind, words, section in units(text) if kind == SENTENCE] == [
-        (SENTENCE, "One.", ("Guide", "fastapi dev")),
+        (
+            SENTENCE,
+            "`fastapi dev` ##\n\nOne.",
+            ("Guide", "fastapi dev"),
+        ),  # a heading naming code: its paragraph's
         (SENTENCE, "Two.", ("Guide", "fastapi dev", "Deeper")),
         (SENTENCE, "Three.", ("Guide", "Other")),
     ]
@@ -401,6 +405,43 @@ def test_a_sphinx_description_shows_as_its_page_does() -> None:
     assert markup.as_page(note, "api.rst") == "Added in version 0.5: The `remember` flag."
     assert markup.as_page(".. note:: hi", "api.rst") == ".. note:: hi"
     assert markup.as_page(quote, "api.md").startswith(".. function::")  # reST syntax, read only in reST
+
+
+def test_a_heading_that_names_code_is_quoted_with_its_paragraph() -> None:
+    """A Markdown heading of one code span is an object description: the first unit under it is quoted
+    from the heading's words (its attribute block and blank line inside the verbatim range), under it as
+    its section; a heading of words, or of code with words, stays a heading of its own."""
+    text = (
+        "# Middleware\n\n## `GZipMiddleware` { #gzipmiddleware }\n\nHandles GZip responses.\n\n"
+        "Add it like this:\n\n```python\napp.add_middleware(GZipMiddleware)\n```\n\n"
+        "### `fs.readFile(path[, options])`\n\nReads the file:\n\n```js\nfs.readFile('a')\n```\n\n"
+        "## `UploadFile` with metadata\n\nAdd a description.\n\n## `Empty`\n\n### Below\n\nText.\n"
+    )
+    gzip = ("Middleware", "GZipMiddleware")
+    assert units(text) == [
+        ("heading", "Middleware", ()),
+        (SENTENCE, "`GZipMiddleware` { #gzipmiddleware }\n\nHandles GZip responses.", gzip),
+        (INTRO, "Add it like this:\n\n```python\napp.add_middleware(GZipMiddleware)\n```", gzip),
+        (
+            INTRO,
+            "`fs.readFile(path[, options])`\n\nReads the file:\n\n```js\nfs.readFile('a')\n```",
+            (*gzip, "fs.readFile(path, options])"),  # a section name drops Markdown's link brackets
+        ),
+        ("heading", "`UploadFile` with metadata", ("Middleware",)),
+        (SENTENCE, "Add a description.", ("Middleware", "UploadFile with metadata")),
+        ("heading", "`Empty`", ("Middleware",)),  # nothing of its own under it
+        ("heading", "Below", ("Middleware", "Empty")),
+        (SENTENCE, "Text.", ("Middleware", "Empty", "Below")),
+    ]
+    rst = "``Thing``\n#########\n\nWhat it is.\n"
+    assert units(rst, "thing.rst")[0][0] == "heading"  # reST's descriptions are its directives
+
+
+def test_a_heading_that_names_code_shows_as_a_description() -> None:
+    quote = "`GZipMiddleware` { #gzipmiddleware }\n\nHandles GZip\nresponses."
+    assert markup.as_page(quote, "middleware.md") == "`GZipMiddleware`: Handles GZip responses."
+    assert markup.pieces(quote) == [markup.Piece(False, "`GZipMiddleware`:\nHandles GZip\nresponses.")]
+    assert markup.as_page("`x`\n\nText.", "page.rst") == "`x`\n\nText."
 
 
 def test_a_rst_literal_block_ends_at_its_own_last_line() -> None:
