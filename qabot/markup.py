@@ -57,7 +57,6 @@ _COLOURING = re.compile(
     r"""(?:\s+[\w:-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>]+))?)*\s*/?>""",
     re.IGNORECASE,
 )
-_INLINE_MARKUP = re.compile(r"[`*_]{1,3}|\[|\]\([^()]*\)")
 
 
 @dataclass(frozen=True)
@@ -147,9 +146,27 @@ _ROLE = re.compile(r":(?:[\w.+-]+:)+(?=`)")  # reST's :mod:`pyramid.config`: the
 
 
 def section_name(raw: str) -> str:
-    """A heading as a reader sees it: no `#` marks, `{ #anchor }`, backticks or emphasis."""
-    name = _ATTRIBUTES.sub("", _HEADING_MARKS.sub("", raw.strip()))
-    return " ".join(_INLINE_MARKUP.sub("", _ROLE.sub("", name)).split())
+    """A heading as a reader sees it: no `#` marks, `{ #anchor }`, backticks, emphasis or link targets;
+    what is inside backticks stays as written ("`response_model` Parameter" is "response_model Parameter",
+    "`fs.readFile(path[, options])`" keeps its brackets)."""
+    name = _LINK.sub(r"\1", _ROLE.sub("", _ATTRIBUTES.sub("", _HEADING_MARKS.sub("", raw.strip()))))
+    words: list[str] = []
+    at = 0
+    for code in _CODE_SPAN.finditer(name):
+        words += [_unmarked(name[at : code.start()]), code.group(2)]
+        at = code.end()
+    words.append(_unmarked(name[at:]))
+    return " ".join("".join(words).split())
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+# emphasis marks: `*` anywhere, `_` only at a word's edge (snake_case is a name, not emphasis)
+_EMPHASIS = re.compile(r"\*{1,3}|(?<!\w)_{1,3}|_{1,3}(?!\w)|`")
+
+
+def _unmarked(text: str) -> str:
+    """Heading text outside code: no emphasis marks, no brackets of a link without its target."""
+    return _EMPHASIS.sub("", text.replace("[", "").replace("]", ""))
 
 
 _LINK = re.compile(r'!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+"[^"]*")?\)')

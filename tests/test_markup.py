@@ -41,6 +41,19 @@ def test_section_paths_follow_heading_levels_without_anchors_or_marks() -> None:
     assert units(text)[0] == ("heading", "Guide", ())
 
 
+def test_a_section_name_keeps_what_is_inside_backticks() -> None:
+    """Emphasis and link targets go, a name in code stays as written: snake_case is not emphasis."""
+    assert markup.section_name("## `response_model` Parameter { #response-model-parameter }") == (
+        "response_model Parameter"
+    )
+    assert markup.section_name("### `fs.readFile(path[, options])`") == "fs.readFile(path[, options])"
+    assert (
+        markup.section_name("## **Using** [the `APIRouter`](routers.md) _here_") == "Using the APIRouter here"
+    )
+    assert markup.section_name("The :mod:`pyramid.config` module") == "The pyramid.config module"
+    assert markup.section_name("## snake_case_name") == "snake_case_name"
+
+
 def test_code_is_never_split_into_sentences() -> None:
     code = "```python\nx = 1. \ny = 2! Then z.\n```"
     assert units("Some text.\n\n" + code) == [(SENTENCE, "Some text.", ()), ("code", code, ())]
@@ -425,7 +438,7 @@ def test_a_heading_that_names_code_is_quoted_with_its_paragraph() -> None:
         (
             INTRO,
             "`fs.readFile(path[, options])`\n\nReads the file:\n\n```js\nfs.readFile('a')\n```",
-            (*gzip, "fs.readFile(path, options])"),  # a section name drops Markdown's link brackets
+            (*gzip, "fs.readFile(path[, options])"),
         ),
         ("heading", "`UploadFile` with metadata", ("Middleware",)),
         (SENTENCE, "Add a description.", ("Middleware", "UploadFile with metadata")),
