@@ -371,7 +371,10 @@ OPTION_LINE = re.compile(r"^[ \t]+:[\w-]+:")  # a directive's option (":noindex:
 
 
 # a quote that begins with a Markdown heading of one code span and goes on to the paragraph under it
-_CODE_HEADING = re.compile(r"(`[^`\n]+`|``[^`\n]+``)[ \t]*(?:\{[^}\n]*\})?[ \t#]*\n[ \t]*\n")
+CODE_NAME = re.compile(r"`[^`\n]+`|``[^`\n]+``")  # a heading that is one code span names a thing of code
+_HEADING_END = r"[ \t]*(?:\{[^}\n]*\})?[ \t#]*\n"  # after a heading's words: closing marks, attributes
+HEADING_TAIL = re.compile(_HEADING_END + r"\s*")  # ... and the blank lines before what is under it
+_CODE_HEADING = re.compile(rf"({CODE_NAME.pattern}){_HEADING_END}[ \t]*\n")
 
 
 def described(text: str) -> str:

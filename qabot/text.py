@@ -167,10 +167,6 @@ def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
 # the Markdown form of an object description: the paragraph under it says what that thing is or does
 # ("Handles GZip responses for any request that includes ...") and is read with it, as a Sphinx
 # description's body is read with its signature (qabot.rst).
-_CODE_HEADING = re.compile(r"`[^`\n]+`|``[^`\n]+``")
-# what may stand between such a heading's words and its paragraph: closing marks, an attribute block
-# ("{ #gzipmiddleware }"), blank lines
-_HEADING_TAIL = re.compile(r"[ \t]*(?:\{[^}\n]*\})?[ \t#]*\n\s*")
 
 
 def _described(text: str, units: list[Span]) -> list[Span]:
@@ -187,8 +183,8 @@ def _described(text: str, units: list[Span]) -> list[Span]:
             and after is not None
             and after.kind in {SENTENCE, INTRO}
             and after.section[:-1] == head.section
-            and _CODE_HEADING.fullmatch(text, head.start, head.end)
-            and _HEADING_TAIL.fullmatch(text, head.end, after.start)
+            and markup.CODE_NAME.fullmatch(text, head.start, head.end)
+            and markup.HEADING_TAIL.fullmatch(text, head.end, after.start)
         ):
             out.append(Span(head.start, after.end, after.kind, after.section, after.cut))
             i += 2
