@@ -7,7 +7,8 @@
 # 1. runs/reader/shipped-u: the packaged reader's calibration points on the unseen mix (training.calibrate
 #    --unseen), which a run's calibration is matched to (--match: the same honesty);
 # 2. runs/reader/shipped-m: the packaged reader measured on every judged set as it is served (its own
-#    calibration and docs map: CALIBRATE=0, DOCS_MAP=0);
+#    calibration and docs map: CALIBRATE=0, DOCS_MAP=0); move its measure/ aside when the segmenter changes
+#    (pipeline.sh then splits the indexes again);
 # 3. the run: its fit.json is the packaged reader's combination (as runs 24 to 33 used), its calibration is
 #    matched to the shipped one's, its docs map fitted on a fixed 2,000 questions of the held docs pages;
 # 4. training.criteria.
@@ -46,7 +47,7 @@ copy_shipped() {  # copy_shipped DIR: the packaged reader's files in DIR/onnx
 }
 
 indexes() {  # the measuring corpora's indexes, built by pipeline.sh before either lane measures
-    INDEXES_ONLY=1 training/pipeline.sh $R/shipped-m
+    DOCS_HELD=$docs_held INDEXES_ONLY=1 training/pipeline.sh $R/shipped-m
 }
 
 shipped_points() {  # step 1

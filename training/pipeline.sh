@@ -11,16 +11,26 @@
 # questions and their pages' index, DOCS_LIMIT a fixed sample of its questions. With the held docs set measured,
 # docs units get their own confidence map (training/docs_confidence.py) in RUN/onnx/reader.json before it can
 # ship (DOCS_MAP=0 keeps the one there). RESUME=1 leaves the sets already measured (a rerun after a stop);
-# INDEXES_ONLY=1 builds the measuring corpora's indexes and stops.
+# INDEXES_ONLY=1 builds the measuring corpora's indexes and stops. An index split by another segmenter version
+# than qabot's is built again (the docs index from DOCS_CORPUS, default runs/docs/corpus).
 set -euo pipefail
 run=${1:?usage: training/pipeline.sh RUN}
 python=${PYTHON:-.venv/bin/python}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 squad=../shared/data/squad-dev-a
 
-index() {  # index NAME CORPUS: the measuring corpus's index, built once
+stale() {  # stale DIR: no index there, or one split by another segmenter version than qabot's
+    [ ! -f "$1/CURRENT" ] || $python - "$1" <<'PY'
+import sys
+from pathlib import Path
+from qabot.store import current_generation, read_manifest
+from qabot.text import SEGMENTER_VERSION
+sys.exit(read_manifest(current_generation(Path(sys.argv[1])))["chunker"]["segmenter"] == SEGMENTER_VERSION)
+PY
+}
+index() {  # index NAME CORPUS: the measuring corpus's index, built once (again after a segmenter change)
     local dir=runs/eval/$1/index
-    if [ ! -f "$dir/CURRENT" ]; then
+    if stale "$dir"; then
         $python -m qabot index --corpus "$2" --index "$dir" > /dev/null
     fi
     echo "$dir"
@@ -40,6 +50,12 @@ squad_limit=${SQUAD_LIMIT:-all}
 squad_index=
 if { [ "$squad_limit" != 0 ] || [ -n "${INDEXES_ONLY:-}" ]; } && [ -d "$squad" ]; then
     squad_index=$(index squad "$squad/corpus")
+fi
+docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
+docs_index=${DOCS_INDEX:-runs/docs/index}  # training.docs's index of those pages
+if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ] && stale "$docs_index"; then
+    # split again as qabot now splits (the held questions are matched by their answers' words, not by units)
+    $python -m qabot index --corpus "${DOCS_CORPUS:-runs/docs/corpus}" --index "$docs_index" > /dev/null
 fi
 [ -z "${INDEXES_ONLY:-}" ] || exit 0  # INDEXES_ONLY=1: only the measuring corpora's indexes (training/judge.sh)
 
@@ -85,8 +101,6 @@ measure libffi "$libffi" eval/libffi_questions.jsonl  # HTML docs, written blind
 measure valgrind "$valgrind" eval/valgrind_questions.jsonl  # DocBook HTML, written blind at stop 38; not in the criteria
 measure rstdocs "$rstdocs" eval/rstdocs_questions.jsonl  # reST, written blind at stop 42; not in the criteria
 measure psycopg2 "$psycopg2" eval/psycopg2_questions.jsonl  # reST API reference, written blind at stop 43; not in the criteria
-docs_held=${DOCS_HELD:-runs/reader/docs-held.jsonl}  # training.written --docs --held-out: pages never trained on
-docs_index=${DOCS_INDEX:-runs/docs/index}  # training.docs's index of those pages
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
     docs_limit=()
     [ -z "${DOCS_LIMIT:-}" ] || docs_limit=(--limit "$DOCS_LIMIT")  # a fixed sample, for time
