@@ -146,7 +146,9 @@ def synthetic(
 
     with tempfile.TemporaryDirectory(prefix="qabot-incremental-") as tmp:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
-        synthetic_generation(index_dir, chunks, model_dir, real_vectors(Path(tmp) / "real.npy", sentences))
+        # flat: the files written below must be what a build would read back as the same documents
+        real = real_vectors(Path(tmp) / "real.npy", sentences)
+        synthetic_generation(index_dir, chunks, model_dir, real, folders=False)
         (index_dir / "models" / model_dir.name).unlink()  # scale.py links the export; builds write beside it
         shutil.copytree(model_dir, index_dir / "models" / model_dir.name)
         corpus.mkdir()

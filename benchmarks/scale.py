@@ -248,8 +248,11 @@ def sentence_pool(limit: int = 200_000) -> tuple[list[str], list[str]]:
     return [" ".join(s.split()) for s in sentences], titles
 
 
-def synthetic_generation(index_dir: Path, n_chunks: int, model_dir: Path, real: np.ndarray) -> None:
-    """Publish a generation with `n_chunks` chunks in the real format, through qabot.store's writer."""
+def synthetic_generation(
+    index_dir: Path, n_chunks: int, model_dir: Path, real: np.ndarray, folders: bool = True
+) -> None:
+    """Publish a generation with `n_chunks` chunks in the real format, through qabot.store's writer; with
+    `folders`, its documents in folders of a tenth and a hundredth of them (SCOPES)."""
     from qabot import store
     from qabot.config import Settings
     from qabot.corpus import Document
@@ -274,7 +277,7 @@ def synthetic_generation(index_dir: Path, n_chunks: int, model_dir: Path, real: 
             spans.append(Span(len(text), len(text) + len(pool[p])))
             text += pool[p] + " "
         # folders a tenth and a hundredth of the documents (SCOPES), for --scoped
-        path = f"part{d % 10}/sub{d % 100:02d}/doc{d:06d}.txt"
+        path = f"part{d % 10}/sub{d % 100:02d}/doc{d:06d}.txt" if folders else f"doc{d:06d}.txt"
         doc = Document(f"doc{d:06d}", path, title, text.rstrip())
         chunks = [(a, a + CHUNK_SPAN - 1) for a in range(0, SENTENCES_PER_DOC - 1, CHUNK_STEP)]
         svec = sentence_vectors[d * SENTENCES_PER_DOC : (d + 1) * SENTENCES_PER_DOC]
