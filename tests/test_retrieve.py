@@ -56,6 +56,19 @@ def test_a_scoped_keyword_search_is_the_whole_search_within_its_documents(
         assert search(index, question, 5, scope) == [h for h in whole if doc[h.id] in scope.docs][:5]
 
 
+def test_an_index_remembers_the_scope_of_recent_filters(
+    index: store.Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = index.scope(sources=[index.document(1).id])
+    assert index.scope(sources=[index.document(1).id]) is first  # worked out once
+    other = index.scope(sources=[index.document(3).id])
+    assert other.docs == (3,) and first.docs == (1,)
+    assert not first.chunks.flags.writeable  # shared between questions
+    monkeypatch.setattr(store, "SCOPES_KEPT", 1)
+    index.scope(since="2024-01-01")  # evicts the oldest
+    assert index.scope(sources=[index.document(1).id]) is not first
+
+
 def test_mean_tokens_is_what_the_tokenizer_counts(index: store.Index) -> None:
     rows = index.sentences(0, index.manifest["counts"]["sentences"] - 1)
     counted = sum(len(qwords.tokens(index.document(r.doc).text[r.start : r.end])) for r in rows)
