@@ -23,14 +23,15 @@ lane_a() {
 
 lane_b() {
   [ -f runs/docs/examples-47.jsonl.gz ] || $PY -m training.docs --out runs/docs --examples examples-47.jsonl.gz
-  # docs-held-17 (the first file's held pages) is what training/judge.sh measures runs on; written-docs-20
-  # (both files' training pages) is run 35's
+  # docs-held-17 (the first file's held pages) is what training/judge.sh measures runs on; written-docs-21
+  # (both files' training pages, stop 45's new projects included) is run 36's (run 35's written-docs-20 had
+  # the second file's first 1,285 lines)
   [ -f $R/docs-held-17.jsonl ] || $PY -m training.written --docs runs/docs/index \
     --questions training/written_docs_questions.jsonl --out $R/written-docs-19.jsonl.gz \
     --held-out $R/docs-held-17.jsonl --near 4 --unanswered
-  [ -f $R/written-docs-20.jsonl.gz ] || $PY -m training.written --docs runs/docs/index \
+  [ -f $R/written-docs-21.jsonl.gz ] || $PY -m training.written --docs runs/docs/index \
     --questions training/written_docs_questions.jsonl training/written_docs_questions_2.jsonl \
-    --out $R/written-docs-20.jsonl.gz --held-out $R/docs-held-18.jsonl --near 4 --unanswered
+    --out $R/written-docs-21.jsonl.gz --held-out $R/docs-held-19.jsonl --near 4 --unanswered
   while [ ! -f $R/data/.prepared ]; do sleep 30; done  # the absent mining and the groups need A's index
   $PY -m training.prepare --out $R/data --absent --reverse
   [ -f $R/written-11n.jsonl.gz ] || $PY -m training.written --near 3 --unanswered --out $R/written-11n.jsonl.gz
