@@ -12,7 +12,16 @@ from qabot.config import Settings
 from qabot.evaluate import contains_answer
 from training.examples import HARD, Corpus, Example
 from training.prepare import split_of
-from training.written import docs_example, example, held, positive, trainable, unanswered_example
+from training.written import (
+    docs_example,
+    example,
+    hard_negatives,
+    held,
+    positive,
+    project,
+    trainable,
+    unanswered_example,
+)
 
 from .conftest import DOCS
 
@@ -140,6 +149,18 @@ def test_a_written_question_about_a_docs_page_trains_on_the_unit_that_quotes_the
     assert len(near.absent_sections) == 2 and all(p.startswith("The qabot") for p in near.absent_sections)
     assert all(a in cli and a != ex.positive for a in near.absent)
     assert not any(contains_answer(a, item["answers"]) for a in near.absent)
+
+
+def test_a_docs_question_s_negatives_come_from_its_own_project(docs_scorer: Answerer) -> None:
+    """A question is asked of its project's pages, so its hard negatives are drawn there (a page outside
+    any folder is its own project's whole index, as the test corpus is flat)."""
+    assert project("celery/userguide/tasks") == "celery" and project("cli") is None
+    index = docs_scorer.index
+    cli = index.scope(sources=["cli"])
+    rows = hard_negatives(docs_scorer, WEATHER_KEY["question"], WEATHER_KEY["answers"], lambda s: False, cli)
+    assert rows is not None and {r.doc for r in rows} == set(cli.docs)
+    whole = hard_negatives(docs_scorer, WEATHER_KEY["question"], WEATHER_KEY["answers"], lambda s: False)
+    assert whole is not None and {r.doc for r in whole} != set(cli.docs)  # elsewhere, other pages come in
 
 
 def test_training_reads_the_contexts_of_the_way_it_was_asked_to(docs_scorer: Answerer) -> None:

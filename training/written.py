@@ -51,7 +51,7 @@ from qabot import markup
 from qabot.answer import Answerer
 from qabot.config import Settings
 from qabot.evaluate import contains_answer
-from qabot.store import SentenceRow, open_index
+from qabot.store import Scope, SentenceRow, open_index
 from training.calibrate import near
 from training.examples import HARD, Corpus, Example, share
 from training.prepare import split_of
@@ -95,11 +95,15 @@ def positive(item: dict[str, Any], corpus: Corpus) -> tuple[int, int, int, int] 
 
 
 def hard_negatives(
-    answerer: Answerer, question: str, answers: Sequence[str], is_positive: Callable[[SentenceRow], bool]
+    answerer: Answerer,
+    question: str,
+    answers: Sequence[str],
+    is_positive: Callable[[SentenceRow], bool],
+    scope: Scope | None = None,
 ) -> list[SentenceRow] | None:
-    """The scorer's best `HARD` candidates for the question that hold no gold answer and are not the
-    positive, best first; None when there are fewer."""
-    candidates, _ = answerer.candidates(question)
+    """The scorer's best `HARD` candidates for the question (within `scope`) that hold no gold answer and
+    are not the positive, best first; None when there are fewer."""
+    candidates, _ = answerer.candidates(question, scope)
     kept = (
         c.sentence
         for c in candidates
@@ -187,16 +191,28 @@ def near_units(answerer: Answerer, item: dict[str, Any], positive_id: int, n: in
     return list(islice(kept, n))
 
 
+def project(source: str) -> str | None:
+    """The project of a docs page: the first folder of its source (None for a page outside any)."""
+    return source.split("/")[0] if "/" in source else None
+
+
 def docs_example(item: dict[str, Any], answerer: Answerer, near_n: int = 0) -> Example | None:
     """A group from a question about a documentation page: the unit quoting the answer, and the three
-    units qabot's scorer ranks highest over the whole index that hold no gold answer; with `near_n`, also
-    that many of its page's units outside the answer's chunks as a group without the answer."""
+    units of its project that qabot's scorer ranks highest and that hold no gold answer; with `near_n`,
+    also that many of its page's units outside the answer's chunks as a group without the answer.
+
+    Negatives come from the page's own project because that is where the question is asked (a project's
+    docs bot, `training.measure --within-project`): over the whole index, 31 % of them were other
+    projects' units (stop 45, 150 questions), which no served list holds and some of which answer the
+    question for that other project ("retry with backoff" in huey's docs for a celery question)."""
     place = unit_holding(item, answerer)
     if place is None:
         return None
     row, a_start, a_end = place
     answers = tuple(item["answers"])
-    rows = hard_negatives(answerer, item["question"], answers, lambda s: s.id == row.id)
+    name = project(item["source"])
+    scope = answerer.index.scope(sources=(name,)) if name else None
+    rows = hard_negatives(answerer, item["question"], answers, lambda s: s.id == row.id, scope)
     if rows is None:
         return None
     absent = near_units(answerer, item, row.id, near_n) if near_n else []
