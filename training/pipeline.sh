@@ -25,7 +25,8 @@ import sys
 from pathlib import Path
 from qabot.store import current_generation, read_manifest
 from qabot.text import SEGMENTER_VERSION
-sys.exit(read_manifest(current_generation(Path(sys.argv[1])))["chunker"]["segmenter"] == SEGMENTER_VERSION)
+chunker = read_manifest(current_generation(Path(sys.argv[1]))).get("chunker", {})
+sys.exit(chunker.get("segmenter") == SEGMENTER_VERSION)  # exit 0 (stale) when it differs or is unknown
 PY
 }
 index() {  # index NAME CORPUS: the measuring corpus's index, built once (again after a segmenter change)
