@@ -381,6 +381,7 @@ def described(text: str) -> str:
     """A reST object description or version note as Sphinx shows it, for display: ".. function:: f(x)"
     and its body read "`f(x)`: body", ".. versionadded:: 2.0" and its body "Added in version 2.0: body".
     Anything else is returned as it is."""
+    text = version_notes(text)
     m = _DIRECTIVE_LINE.match(text)
     if m is None:
         return text
@@ -407,6 +408,43 @@ def described(text: str) -> str:
     if not head:
         return body or text
     return f"{head}:\n{body}" if body else head
+
+
+_VERSION_NOTE = re.compile(
+    rf"^([ \t]*)\.\.[ \t]+({'|'.join(n for n in VERSION_NOTES if n != 'seealso')})[ \t]*::[ \t]*([^\n]*)$",
+    re.M,
+)
+
+
+def version_notes(text: str) -> str:
+    """Version notes after the start of a reST quote (a paragraph, then ".. versionadded:: 4.4") as Sphinx
+    shows them: "Added in version 4.4." or, with a body, "Changed in version 5.0:" and the body moved left
+    to the note's column (indented, it would read as a code block). For display only."""
+    lines = text.split("\n")
+    out: list[str] = []
+    at = 0
+    while at < len(lines):
+        m = _VERSION_NOTE.match(lines[at])
+        if m is None or not out:  # a note that begins the quote is `described`'s
+            out.append(lines[at])
+            at += 1
+            continue
+        column, name, argument = m.group(1), m.group(2).lower(), m.group(3).strip()
+        end = at + 1
+        while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > len(column)):
+            end += 1
+        while end > at + 1 and not lines[end - 1].strip():  # blank lines after the body stay where they are
+            end -= 1
+        body = textwrap.dedent("\n".join(lines[at + 1 : end])).strip("\n")
+        head = column + " ".join(p for p in (VERSION_NOTES[name], argument) if p)
+        out.append(f"{head}:" if body else f"{head}.")
+        out.extend(column + line if line else line for line in body.split("\n") if body)
+        at = end
+    return "\n".join(out)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def headed(text: str) -> str:
@@ -525,10 +563,18 @@ _TEXT_ROLES = {  # roles shown as text, not as code
 _NUMBERED = {"pep": "PEP ", "rfc": "RFC ", "issue": "#", "pr": "#", "ghpull": "#", "ghissue": "#"}
 
 
+# a reST hyperlink reference: "jitter_", "`the guide`_", "`the guide <https://…>`__" (shown as its text)
+_REFERENCE = re.compile(
+    r"(?<![\w`:])`([^`<>\n]+?)(?:\s*<[^<>`\n]+>)?`__?(?![\w`])"
+    r"|(?<![\w`:/.@-])([A-Za-z0-9](?:[\w.-]*[A-Za-z0-9])?)__?(?![\w`/@])"
+)
+
+
 def rst_inline(text: str) -> str:
     """reST's inline markup as Sphinx shows it: a role's title or target (":meth:`~Cache.cached`" reads
     `cached()`, ":ref:`the guide <guide>`" reads "the guide", ":pep:`8`" "PEP 8"), code roles and
-    ``literals`` as `code`. For display only."""
+    ``literals`` as `code`, a hyperlink reference as its text ("jitter_" reads "jitter"). For display
+    only."""
 
     def shown(m: re.Match[str]) -> str:
         if m.group(3) is not None:
@@ -547,7 +593,8 @@ def rst_inline(text: str) -> str:
             return _NUMBERED[role] + label
         return label if role in _TEXT_ROLES else f"`{label}`"
 
-    return _INTERPRETED.sub(shown, text)
+    linked = _REFERENCE.sub(lambda m: m.group(1) or m.group(2), text)
+    return _INTERPRETED.sub(shown, linked)
 
 
 def inline(text: str, path: str) -> str:

@@ -420,6 +420,27 @@ def test_a_sphinx_description_shows_as_its_page_does() -> None:
     assert markup.as_page(quote, "api.md").startswith(".. function::")  # reST syntax, read only in reST
 
 
+def test_a_version_note_and_a_link_inside_a_rest_quote_show_as_the_page_does() -> None:
+    """A version note after the quote's first paragraph reads as Sphinx shows it (its body moved left, not
+    a code block), a hyperlink reference as its text; e-mail addresses and ``literals`` are left alone."""
+    quote = "It adds random jitter_ to the delay.\n\n.. versionadded:: 4.4"
+    assert (
+        markup.as_page(quote, "tasks.rst") == "It adds random jitter to the delay.\n\nAdded in version 4.4."
+    )
+    changed = (
+        "Retries once.\n\n.. versionchanged:: 5.0\n   Now twice,\n   see `the guide <g.html>`_.\n\nNext."
+    )
+    assert markup.as_page(changed, "tasks.rst") == (
+        "Retries once.\n\nChanged in version 5.0: Now twice, see the guide.\n\nNext."
+    )
+    assert markup.pieces(changed) == [markup.Piece(False, markup.version_notes(changed))]  # no code block
+    kept = "Write to a_@x.org about ``class_`` or `roles`."
+    assert markup.as_page(kept, "a.rst") == "Write to a_@x.org about `class_` or `roles`."
+    assert (
+        markup.as_page(quote, "tasks.md") == "It adds random jitter_ to the delay.\n\n.. versionadded:: 4.4"
+    )
+
+
 def test_a_heading_that_names_code_is_quoted_with_its_paragraph() -> None:
     """A Markdown heading of one code span is an object description: the first unit under it is quoted
     from the heading's words (its attribute block and blank line inside the verbatim range), under it as
