@@ -401,10 +401,8 @@ def described(text: str) -> str:
     while at < len(lines) and (not lines[at].strip() or OPTION_LINE.match(lines[at])):
         at += 1
     body = textwrap.dedent("\n".join(lines[at:])).strip("\n")
-    if name in VERSION_NOTES:
-        head = " ".join(p for p in (VERSION_NOTES[name], argument) if p)
-    else:
-        head = f"`{argument}`" if argument else ""
+    code = f"`{argument}`" if argument else ""
+    head = _note_head(name, argument) if name in VERSION_NOTES else code
     if not head:
         return body or text
     return f"{head}:\n{body}" if body else head
@@ -436,11 +434,16 @@ def version_notes(text: str) -> str:
         while end > at + 1 and not lines[end - 1].strip():  # blank lines after the body stay where they are
             end -= 1
         body = textwrap.dedent("\n".join(lines[at + 1 : end])).strip("\n")
-        head = column + " ".join(p for p in (VERSION_NOTES[name], argument) if p)
+        head = column + _note_head(name, argument)
         out.append(f"{head}:" if body else f"{head}.")
         out.extend(column + line if line else line for line in body.split("\n") if body)
         at = end
     return "\n".join(out)
+
+
+def _note_head(name: str, argument: str) -> str:
+    """A version note's label as Sphinx writes it: "Added in version 4.4"."""
+    return " ".join(p for p in (VERSION_NOTES[name], argument) if p)
 
 
 def _indent(line: str) -> int:
