@@ -58,9 +58,15 @@ def cited(section: Sequence[str], gold: Sequence[str]) -> bool:
     return any(contains_answer(heading, gold) for heading in section)
 
 
+def project(source: str) -> str | None:
+    """The project of a docs page: the first folder of its source (None for a page outside any)."""
+    return source.split("/")[0] if "/" in source else None
+
+
 def ask(answerer: Answerer, item: Item, within_project: bool = False) -> Answer:
-    project = item.source.split("/")[0] if within_project and item.source else None
-    filters = parse_filters(sources=(project,)) if project else None
+    # a page outside any folder is asked of itself
+    scope = (project(item.source) or item.source) if within_project and item.source else None
+    filters = parse_filters(sources=(scope,)) if scope else None
     return answerer.answer(item.question, 3, history=item.turns[:-1], filters=filters)
 
 

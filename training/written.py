@@ -54,6 +54,7 @@ from qabot.evaluate import contains_answer
 from qabot.store import Scope, SentenceRow, open_index
 from training.calibrate import near
 from training.examples import HARD, Corpus, Example, share
+from training.measure import project
 from training.prepare import split_of
 
 HELD_SHARE = 0.25  # of the documentation pages: measured on, never trained on
@@ -189,11 +190,6 @@ def near_units(answerer: Answerer, item: dict[str, Any], positive_id: int, n: in
         if c.sentence.id != positive_id and any(a <= c.sentence.id <= b for a, b in ranges)
     )
     return list(islice(kept, n))
-
-
-def project(source: str) -> str | None:
-    """The project of a docs page: the first folder of its source (None for a page outside any)."""
-    return source.split("/")[0] if "/" in source else None
 
 
 def docs_example(item: dict[str, Any], answerer: Answerer, near_n: int = 0) -> Example | None:
