@@ -451,13 +451,14 @@ def answer_rows(
             runs += [(f"{sizes[-1]:,} in {share}", built, None, folder) for share, folder in SCOPES.items()]
     rows = []
     baseline: dict[str, float] = {}
+    unscoped: dict[Path, float] = {}  # p50 of each index served whole: the baseline of its scoped runs
     for i, (label, index_dir, budget, scope) in enumerate(runs):
         largest = profile if i == len(runs) - 1 else None
         result = serve(index_dir, questions, warm_up, budget, largest, scope)
         answer, encode = np.array(result["answer"]), np.array(result["encode"])
         baseline.setdefault("rss", result["VmRSS"])
-        if scope is None and budget is None:  # the index unscoped: the baseline of its scoped runs
-            baseline.setdefault(str(index_dir), float(np.median(answer)))
+        if scope is None and budget is None:
+            unscoped.setdefault(index_dir, float(np.median(answer)))
         rows.append(
             {
                 "label": label,
@@ -474,7 +475,7 @@ def answer_rows(
                 "file_mb": result["RssFile"],
                 "rss_ratio": result["VmRSS"] / baseline["rss"],
                 "phases": result["phases"],
-                "whole_ratio": float(np.median(answer)) / baseline[str(index_dir)],
+                "whole_ratio": float(np.median(answer)) / unscoped[index_dir],
             }
         )
     return rows
