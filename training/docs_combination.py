@@ -29,6 +29,7 @@ from qabot.models.reader import WEIGHTS_DIR, OnnxReader
 from qabot.store import open_index_dir
 from training.fit import Read, combine_fit
 from training.fit import top_k as fit_top_k
+from training.measure import project as measure_project
 
 DEPTH = 16  # read at least this deep, so that deeper combinations can be tried
 SETS = ("fastapi", "click", "structlog", "rq", "nodejs", "readmes", "libffi", "valgrind")  # pipeline.sh's
@@ -49,7 +50,7 @@ def read_heads(
         items = items[:limit]
     rows = []
     for item in items:
-        project = (item.source or "").split("/")[0]
+        project = measure_project(item.source or "") or item.source or ""  # a page outside any folder: itself
         scope = answerer.index.scope(sources=(project,)) if within_project and project else None
         text = clean_question(item.question)
         head = answerer.candidates(text, scope, CANDIDATE_CHUNKS)[0][: max(DEPTH, config.depth)]

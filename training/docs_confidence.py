@@ -31,6 +31,7 @@ import numpy as np
 from qabot.evaluate import load_items
 from qabot.models.reader import CONFIG_FILE, ReaderConfig, load_config
 from training.calibrate import platt, reliability
+from training.measure import project as measure_project
 
 # (final score, unused, right, project): the layout training.calibrate.platt reads
 Point = tuple[float, float, float, str]
@@ -45,7 +46,8 @@ def docs_points(rows: list[dict[str, Any]], sources: dict[str, str]) -> list[Poi
     out = []
     for r in rows:
         if r.get("structured") and r.get("score") is not None:
-            project = (sources.get(r["id"]) or "").split("/")[0]
+            source = sources.get(r["id"]) or ""
+            project = measure_project(source) or source  # a page outside any folder: itself
             out.append((float(r["score"]), 0.0, float(bool(r["hit1"])), project))
     return out
 
