@@ -21,6 +21,7 @@ SETS = {  # set -> its corpus folder
     "valgrind": ROOT / "eval/corpora/valgrind/docs",
     "rstdocs": ROOT / "eval/corpora/rstdocs/docs",
     "psycopg2": ROOT / "eval/corpora/psycopg2/docs",
+    "starlette": ROOT / "eval/corpora/starlette/docs",
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }
 
