@@ -46,6 +46,7 @@ REPORTED = (
     "valgrind",
     "rstdocs",
     "psycopg2",
+    "starlette",
     "docs_held",
 )
 SQUAD = "squad"

@@ -47,6 +47,7 @@ libffi=$(index libffi eval/corpora/libffi/docs)
 valgrind=$(index valgrind eval/corpora/valgrind/docs)
 rstdocs=$(index rstdocs eval/corpora/rstdocs/docs)
 psycopg2=$(index psycopg2 eval/corpora/psycopg2/docs)
+starlette=$(index starlette eval/corpora/starlette/docs)
 squad_limit=${SQUAD_LIMIT:-all}
 squad_index=
 if { [ "$squad_limit" != 0 ] || [ -n "${INDEXES_ONLY:-}" ]; } && [ -d "$squad" ]; then
@@ -102,6 +103,7 @@ measure libffi "$libffi" eval/libffi_questions.jsonl  # HTML docs, written blind
 measure valgrind "$valgrind" eval/valgrind_questions.jsonl  # DocBook HTML, written blind at stop 38; not in the criteria
 measure rstdocs "$rstdocs" eval/rstdocs_questions.jsonl  # reST, written blind at stop 42; not in the criteria
 measure psycopg2 "$psycopg2" eval/psycopg2_questions.jsonl  # reST API reference, written blind at stop 43; not in the criteria
+measure starlette "$starlette" eval/starlette_questions.jsonl  # written blind at stop 46; not in the criteria
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
     docs_limit=()
     [ -z "${DOCS_LIMIT:-}" ] || docs_limit=(--limit "$DOCS_LIMIT")  # a fixed sample, for time
