@@ -230,38 +230,61 @@ _LINK_TARGET = re.compile(r"\s*(?:\([^()\s]+\)=|\.\. _[^:]+:)\s*$")
 _RST_MARKUP = re.compile(r"\s*(?:\.\.(?:\s|$)|:[^:\s][^:]*:(?:\s|$))")
 
 
-def _opening(body: str, path: str) -> list[str]:
-    """A structured document's first lines that are text: blank lines, link targets and, in reST,
-    explicit markup with its continuation left out."""
+# Markdown lines above a page's first heading that are not its text: HTML (comments, centred logos),
+# badge and image lines, lines of links ("[English](…) • [中文](…)"), attribute lines ("{.hide-header}")
+_NOT_TEXT = re.compile(r"\s*(?:<|!\[|\[!\[|\[[^\]]*\]\([^)]*\)|\{[^{}]*\}\s*$)")
+# a page whose opening line is a sentence is titled by its file name, as MkDocs titles it, unless the
+# name says nothing of the page
+_GENERIC_STEMS = {"index", "readme", "_index", "intro", "introduction"}
+
+
+def _opening(body: str, path: str) -> list[tuple[str, bool]]:
+    """A structured document's first lines that are text, each with whether a blank line (or the end)
+    follows it: blank lines, link targets, Markdown's HTML, badges and link lines and, in reST, explicit
+    markup with its continuation left out."""
     rst = path.lower().endswith(tuple(RST_SUFFIXES))
-    out: list[str] = []
+    lines = body.splitlines()[:60]
+    out: list[tuple[str, bool]] = []
     continuation = False
-    for line in body.splitlines()[:40]:
+    for at, line in enumerate(lines):
         if not line.strip() or (continuation and line[:1] in " \t"):
             continue
         continuation = False
         if _LINK_TARGET.match(line) or (rst and _RST_MARKUP.match(line)):
             continuation = rst
             continue
-        out.append(line)
+        if not rst and not out and _NOT_TEXT.match(line):
+            continue
+        alone = at + 1 >= len(lines) or not lines[at + 1].strip()
+        out.append((line, alone))
         if len(out) == 4:
             break
     return out
 
 
 def _structured_title(body: str, path: str) -> str | None:
-    """A Markdown or reST document's first line as a title when it is a heading ("# First Steps { #x }"
-    gives "First Steps"; reST's "Guide" over "=====" gives "Guide"), link targets and reST comments,
-    directives and fields above it skipped; else its first line of text."""
+    """A Markdown or reST document's title: its first line when that is a heading ("# First Steps { #x }"
+    gives "First Steps"; reST's "Guide" over "=====" gives "Guide"), link targets, reST comments,
+    directives and fields, and Markdown's HTML, badges and link lines above it skipped; else a first line
+    that stands alone and does not end like a sentence ("Field notes"); else the file's name as MkDocs
+    gives it ("early-hints.md" is "Early hints"), since a page that opens with a sentence ("Starlette
+    allows you to install custom exception handlers to deal with") is not titled by its first line; a
+    name such as index or README keeps that first line."""
     lines = _opening(body, path)
-    if lines and re.match(r"\s*[=\-~^*#+]{3,}\s*$", lines[0]):  # a reST overline
+    if lines and re.match(r"\s*[=\-~^*#+]{3,}\s*$", lines[0][0]):  # a reST overline
         lines = lines[1:]
     if not lines:
         return None
-    underlined = len(lines) > 1 and re.match(r"\s*[=\-~^*#+\"']{3,}\s*$", lines[1])
-    if lines[0].lstrip().startswith("#") or underlined:
-        return section_name(lines[0])[:200] or None
-    return " ".join(lines[0].split())[:200]
+    first, alone = lines[0]
+    underlined = len(lines) > 1 and re.match(r"\s*[=\-~^*#+\"']{3,}\s*$", lines[1][0])
+    if first.lstrip().startswith("#") or underlined:
+        return section_name(first)[:200] or None
+    text = " ".join(first.split())[:200]
+    stem = Path(path).stem
+    if (alone and len(text) <= 100 and not re.search(r"[.:;,!?]$", text)) or stem.lower() in _GENERIC_STEMS:
+        return text
+    name = re.sub(r"[-_]+", " ", stem).strip()
+    return (name.capitalize() if name == name.lower() else name) or text
 
 
 def _first_line(text: str) -> str | None:

@@ -30,8 +30,9 @@ _DATE_LINE = re.compile(
 # 7: a reST definition list is a list, each term quoted with its definition; 8: a reST block ends at
 # its last line, not at an earlier line like it; 9: Sphinx object descriptions and version notes are
 # prose under their signature, tabs and panes hold reST; 10: a Markdown heading that is one code span is
-# quoted with the paragraph under it)
-SEGMENTER_VERSION = 10
+# quoted with the paragraph under it; 11: a Markdown or reST page that opens with a sentence is titled
+# by its file name)
+SEGMENTER_VERSION = 11
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 

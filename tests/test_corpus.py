@@ -60,7 +60,7 @@ def test_rest_comments_directives_and_fields_above_the_first_heading_are_not_the
         "====================\n\nText.\n",
         "support.rst": ".. include:: ../SUPPORT.rst\n",
         "config.rst": ".. module:: pyramid.config\n\n:mod:`pyramid.config`\n---------------------\n\nText.\n",
-        "notes.md": ":smile: Notes without a heading.\n\nMore.\n",
+        "notes.md": ":smile: Notes without a heading\n\nMore.\n",
     }
     for name, text in pages.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -72,7 +72,40 @@ def test_rest_comments_directives_and_fields_above_the_first_heading_are_not_the
         "intro.rst": "What's a Task Queue?",
         "support.rst": "support",
         "config.rst": "pyramid.config",
-        "notes.md": ":smile: Notes without a heading.",
+        "notes.md": ":smile: Notes without a heading",
+    }
+
+
+def test_a_page_that_opens_with_a_sentence_is_titled_by_its_file_name(tmp_path: Path) -> None:
+    """MkDocs pages often have no heading of their own (the site's menu titles them), and READMEs open
+    with logos and badges: their first line of text is not a title."""
+    pages = {
+        "early-hints.md": "Starlette includes support for HTTP/2 and HTTP/3 server push, making it\n"
+        "possible to push resources to the client.\n\n## Usage\n\nText.\n",
+        "staticfiles.md": "Starlette also includes a `StaticFiles` class for serving files:\n\n"
+        "```python\nfrom starlette.staticfiles import StaticFiles\n```\n",
+        "ruff.md": "<!-- Begin section: Overview -->\n\n# Ruff\n\nAn extremely fast linter.\n",
+        "pypdf.md": "[![PyPI version](https://badge.fury.io/py/pypdf.svg)](https://pypi.org/p/pypdf)\n"
+        "[![](https://img.shields.io/badge/-documentation-green)](https://pypdf.rtfd.io/)\n\n"
+        "# pypdf\n\npypdf is a PDF library.\n",
+        "hub.md": '<p align="center">\n  <img src="logo.svg"/>\n</p>\n\n'
+        "The huggingface_hub library allows you to interact with the Hub.\n",
+        "welcome.md": "{.hide-header}\n# Welcome to Click\n\nClick is a package.\n",
+        "README.md": "This project parses dates in many languages and formats.\n",
+        "Field_Notes.md": "Notes from the base, taken daily.\n",
+    }
+    for name, text in pages.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    titles = {d.path: d.title for d in load_corpus(tmp_path).documents}
+    assert titles == {
+        "early-hints.md": "Early hints",  # as MkDocs names a page without a title
+        "staticfiles.md": "Staticfiles",
+        "ruff.md": "Ruff",
+        "pypdf.md": "pypdf",
+        "hub.md": "Hub",
+        "welcome.md": "Welcome to Click",
+        "README.md": "This project parses dates in many languages and formats.",  # a name that says nothing
+        "Field_Notes.md": "Field Notes",
     }
 
 
