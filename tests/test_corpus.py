@@ -93,6 +93,9 @@ def test_a_page_that_opens_with_a_sentence_is_titled_by_its_file_name(tmp_path: 
         "welcome.md": "{.hide-header}\n# Welcome to Click\n\nClick is a package.\n",
         "README.md": "This project parses dates in many languages and formats.\n",
         "Field_Notes.md": "Notes from the base, taken daily.\n",
+        "release-notes.md": "## 1.10.0 (October 24, 2026)\n\n* Fixed a bug.\n\n## 1.9.0\n\n* Added it.\n",
+        "guide.md": "Usage\n-----\n\nRun it.\n",
+        "index.md": "## Overview\n\nThis project parses dates.\n",
     }
     for name, text in pages.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -106,6 +109,9 @@ def test_a_page_that_opens_with_a_sentence_is_titled_by_its_file_name(tmp_path: 
         "welcome.md": "Welcome to Click",
         "README.md": "This project parses dates in many languages and formats.",  # a name that says nothing
         "Field_Notes.md": "Field Notes",
+        "release-notes.md": "Release notes",  # a second-level heading is a section, not the title
+        "guide.md": "Guide",
+        "index.md": "Overview",
     }
 
 
