@@ -3,6 +3,7 @@
 #
 #   bash training/judge.sh runs/reader/run34           # then, if it prints "ships": training/ship.py
 #   BASELINE_ONLY=1 bash training/judge.sh             # only the shipped reader's side (steps 1 and 2)
+#   RUN_ONLY=1 bash training/judge.sh runs/reader/run35  # only the run's (1 and 3), the indexes built
 #
 # 1. runs/reader/shipped-u: the packaged reader's calibration points on the unseen mix (training.calibrate
 #    --unseen), which a run's calibration is matched to (--match: the same honesty);
@@ -77,6 +78,14 @@ run_rows() {  # step 3 (after step 1, and after the indexes)
     CALIBRATE=$calibrated CALIBRATE_ARGS="--questions 9485 --unseen --match $R/shipped-u/onnx --people $people \
         --people-share 0" RESUME=1 SHIPPED=0 DOCS_HELD=$docs_held DOCS_LIMIT=2000 training/pipeline.sh "$run"
 }
+
+if [ -n "${RUN_ONLY:-}" ]; then  # the run's side alone (steps 1 and 3), beside a BASELINE_ONLY judgement
+    run=${1:?usage: RUN_ONLY=1 training/judge.sh RUN}  # whose indexes are built: then training.criteria
+    [ -f "$run/onnx/reader.onnx" ] || $python -m training.export --weights "$run/final.pt" --out "$run/onnx"
+    shipped_points
+    run_rows "$run"
+    exit 0
+fi
 
 if [ -n "${BASELINE_ONLY:-}" ]; then
     (shipped_points) > $logs/judge-points.log 2>&1 &
