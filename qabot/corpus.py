@@ -235,7 +235,7 @@ _RST_MARKUP = re.compile(r"\s*(?:\.\.(?:\s|$)|:[^:\s][^:]*:(?:\s|$))")
 _NOT_TEXT = re.compile(r"\s*(?:<|!\[|\[!\[|\[[^\]]*\]\([^)]*\)|\{[^{}]*\}\s*$)")
 # a page whose opening line is a sentence is titled by its file name, as MkDocs titles it, unless the
 # name says nothing of the page
-_GENERIC_STEMS = {"index", "readme", "_index", "intro", "introduction"}
+_GENERIC_STEMS = {"index", "readme", "_index"}
 
 
 def _opening(body: str, path: str) -> list[tuple[str, bool]]:
