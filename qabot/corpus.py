@@ -231,8 +231,11 @@ _RST_MARKUP = re.compile(r"\s*(?:\.\.(?:\s|$)|:[^:\s][^:]*:(?:\s|$))")
 
 
 # Markdown lines above a page's first heading that are not its text: HTML (comments, centred logos),
-# badge and image lines, lines of links ("[English](…) • [中文](…)"), attribute lines ("{.hide-header}")
-_NOT_TEXT = re.compile(r"\s*(?:<|!\[|\[!\[|\[[^\]]*\]\([^)]*\)|\{[^{}]*\}\s*$)")
+# badge and image lines, lines of links ("[English](…) • [中文](…)", "**Docs**: <a href=…>"), attribute
+# lines ("{.hide-header}") and rules
+_NOT_TEXT = re.compile(
+    r"\s*(?:<|!\[|\[!\[|\[[^\]]*\]\([^)]*\)|\{[^{}]*\}\s*$|(?:[-*_]\s*){3,}$|.*<a\s[^>]*href)"
+)
 # a page whose opening line is a sentence is titled by its file name, as MkDocs titles it, unless the
 # name says nothing of the page
 _GENERIC_STEMS = {"index", "readme", "_index"}
@@ -245,8 +248,11 @@ def _opening(body: str, path: str) -> list[tuple[str, bool]]:
     rst = path.lower().endswith(tuple(RST_SUFFIXES))
     lines = body.splitlines()[:60]
     out: list[tuple[str, bool]] = []
-    continuation = False
+    continuation = in_comment = False
     for at, line in enumerate(lines):
+        if in_comment:  # an HTML comment over several lines ("<!--", a Sphinx master-file note, "-->")
+            in_comment = "-->" not in line
+            continue
         if not line.strip() or (continuation and line[:1] in " \t"):
             continue
         continuation = False
@@ -254,6 +260,7 @@ def _opening(body: str, path: str) -> list[tuple[str, bool]]:
             continuation = rst
             continue
         if not rst and not out and _NOT_TEXT.match(line):
+            in_comment = line.lstrip().startswith("<!--") and "-->" not in line
             continue
         alone = at + 1 >= len(lines) or not lines[at + 1].strip()
         out.append((line, alone))

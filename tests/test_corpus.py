@@ -85,6 +85,8 @@ def test_a_page_that_opens_with_a_sentence_is_titled_by_its_file_name(tmp_path: 
         "staticfiles.md": "Starlette also includes a `StaticFiles` class for serving files:\n\n"
         "```python\nfrom starlette.staticfiles import StaticFiles\n```\n",
         "ruff.md": "<!-- Begin section: Overview -->\n\n# Ruff\n\nAn extremely fast linter.\n",
+        "black.md": "<!--\nblack documentation master file, created by\nsphinx-quickstart.\n-->\n\n"
+        "# The uncompromising code formatter\n\nBy using Black, you agree.\n",
         "pypdf.md": "[![PyPI version](https://badge.fury.io/py/pypdf.svg)](https://pypi.org/p/pypdf)\n"
         "[![](https://img.shields.io/badge/-documentation-green)](https://pypdf.rtfd.io/)\n\n"
         "# pypdf\n\npypdf is a PDF library.\n",
@@ -96,7 +98,11 @@ def test_a_page_that_opens_with_a_sentence_is_titled_by_its_file_name(tmp_path: 
         "release-notes.md": "## 1.10.0 (October 24, 2026)\n\n* Fixed a bug.\n\n## 1.9.0\n\n* Added it.\n",
         "guide.md": "Usage\n-----\n\nRun it.\n",
         "index.md": "## Overview\n\nThis project parses dates.\n",
+        "home/index.md": '<p align="center"><img src="logo.svg"/></p>\n\n---\n\n'
+        '**Documentation**: <a href="https://starlette.dev/">https://starlette.dev</a>\n\n---\n\n'
+        "# Introduction\n\nStarlette is a lightweight ASGI framework.\n",
     }
+    (tmp_path / "home").mkdir()
     for name, text in pages.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     titles = {d.path: d.title for d in load_corpus(tmp_path).documents}
@@ -104,6 +110,7 @@ def test_a_page_that_opens_with_a_sentence_is_titled_by_its_file_name(tmp_path: 
         "early-hints.md": "Early hints",  # as MkDocs names a page without a title
         "staticfiles.md": "Staticfiles",
         "ruff.md": "Ruff",
+        "black.md": "The uncompromising code formatter",
         "pypdf.md": "pypdf",
         "hub.md": "Hub",
         "welcome.md": "Welcome to Click",
@@ -112,6 +119,7 @@ def test_a_page_that_opens_with_a_sentence_is_titled_by_its_file_name(tmp_path: 
         "release-notes.md": "Release notes",  # a second-level heading is a section, not the title
         "guide.md": "Guide",
         "index.md": "Overview",
+        "home/index.md": "Introduction",
     }
 
 
