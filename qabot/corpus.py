@@ -286,7 +286,7 @@ def _structured_title(body: str, path: str) -> str | None:
     underline = lines[1][0].strip() if len(lines) > 1 else ""
     underlined = bool(re.fullmatch(r"[=\-~^*#+\"']{3,}", underline))
     heading = first.lstrip().startswith("#") or underlined
-    if heading and (path.lower().endswith(tuple(RST_SUFFIXES)) or _markdown_h1(first, underline)):
+    if heading and (path.lower().endswith(tuple(RST_SUFFIXES)) or _heads_outline(body, first, underline)):
         return section_name(first)[:200] or None
     stem = Path(path).stem
     if heading and stem.lower() in _GENERIC_STEMS:
@@ -300,11 +300,30 @@ def _structured_title(body: str, path: str) -> str | None:
     return (name.capitalize() if name == name.lower() else name) or text
 
 
-def _markdown_h1(line: str, underline: str) -> bool:
-    """Whether a Markdown heading is of the first level (`# Title`, or a title over `===`): MkDocs titles
-    a page by its first such heading only, so "## 1.10.0 (October 24, 2026)" opening release notes is a
-    section of the page, not its title."""
-    return bool(re.match(r"\s*#(?!#)", line)) or underline.startswith("=")
+_FENCE = re.compile(r"\s*(```|~~~)")
+_ATX = re.compile(r"\s{0,3}(#{1,6})\s")
+
+
+def _heads_outline(body: str, first: str, underline: str) -> bool:
+    """Whether a Markdown page's opening heading is the top of its outline: of the first level (`# Title`,
+    or a title over `===`), or with no later heading (outside code) of its level or above. "## Notes on
+    Performance" over "###" sections titles its page; "## 1.10.0 (October 24, 2026)" opening release notes
+    followed by "## 1.9.0" is one section among others, as MkDocs reads it."""
+    atx = _ATX.match(first + " ")
+    if not underline and not atx:
+        return False  # "#hashtag" is not a heading
+    level = len(atx.group(1)) if atx else 1 if underline.startswith("=") else 2
+    if level == 1:
+        return True
+    fenced, seen_first = False, not atx  # a title over "---" is not among the `#` headings scanned
+    for line in body.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and (m := _ATX.match(line)):
+            if seen_first and len(m.group(1)) <= level:
+                return False
+            seen_first = True
+    return True
 
 
 def _first_line(text: str) -> str | None:

@@ -96,7 +96,9 @@ def test_a_page_that_opens_with_a_sentence_is_titled_by_its_file_name(tmp_path: 
         "README.md": "This project parses dates in many languages and formats.\n",
         "Field_Notes.md": "Notes from the base, taken daily.\n",
         "release-notes.md": "## 1.10.0 (October 24, 2026)\n\n* Fixed a bug.\n\n## 1.9.0\n\n* Added it.\n",
-        "guide.md": "Usage\n-----\n\nRun it.\n",
+        "guide.md": "Usage\n-----\n\nRun it.\n\n## Options\n\nSome.\n",
+        "benchmark.md": "## Notes on Performance\n\nFast.\n\n### Script\n\n"
+        "```sh\n# Default Worker\nrq\n```\n",
         "index.md": "## Overview\n\nThis project parses dates.\n",
         "home/index.md": '<p align="center"><img src="logo.svg"/></p>\n\n---\n\n'
         '**Documentation**: <a href="https://starlette.dev/">https://starlette.dev</a>\n\n---\n\n'
@@ -116,8 +118,9 @@ def test_a_page_that_opens_with_a_sentence_is_titled_by_its_file_name(tmp_path: 
         "welcome.md": "Welcome to Click",
         "README.md": "This project parses dates in many languages and formats.",  # a name that says nothing
         "Field_Notes.md": "Field Notes",
-        "release-notes.md": "Release notes",  # a second-level heading is a section, not the title
+        "release-notes.md": "Release notes",  # "## 1.10.0" is one section among others, not the title
         "guide.md": "Guide",
+        "benchmark.md": "Notes on Performance",  # the top of its outline (a `#` in code is not a heading)
         "index.md": "Overview",
         "home/index.md": "Introduction",
     }
