@@ -271,12 +271,12 @@ def _opening(body: str, path: str) -> list[tuple[str, bool]]:
 
 def _structured_title(body: str, path: str) -> str | None:
     """A Markdown or reST document's title: its first line when that is a heading ("# First Steps { #x }"
-    gives "First Steps"; reST's "Guide" over "=====" gives "Guide"; in Markdown of the first level only),
-    link targets, reST comments, directives and fields, and Markdown's HTML, badges and link lines above
-    it skipped; else a first line that stands alone and does not end like a sentence ("Field notes");
-    else the file's name as MkDocs gives it ("early-hints.md" is "Early hints"), since a page that opens
-    with a sentence ("Starlette allows you to install custom exception handlers to deal with") is not
-    titled by its first line. A name such as index or README says nothing: its first line stays."""
+    gives "First Steps"; reST's "Guide" over "=====" gives "Guide"; in Markdown one that tops the page's
+    outline), link targets, reST comments, directives and fields, and Markdown's HTML, badges and link
+    lines above it skipped; else a first line that stands alone and does not end like a sentence ("Field
+    notes"); else the file's name as MkDocs gives it ("early-hints.md" is "Early hints"), since a page that
+    opens with a sentence ("Starlette allows you to install custom exception handlers to deal with") is
+    not titled by its first line. A name such as index or README says nothing: its first line stays."""
     lines = _opening(body, path)
     if lines and re.match(r"\s*[=\-~^*#+]{3,}\s*$", lines[0][0]):  # a reST overline
         lines = lines[1:]
@@ -286,15 +286,13 @@ def _structured_title(body: str, path: str) -> str | None:
     underline = lines[1][0].strip() if len(lines) > 1 else ""
     underlined = bool(re.fullmatch(r"[=\-~^*#+\"']{3,}", underline))
     heading = first.lstrip().startswith("#") or underlined
-    if heading and (path.lower().endswith(tuple(RST_SUFFIXES)) or _heads_outline(body, first, underline)):
-        return section_name(first)[:200] or None
     stem = Path(path).stem
-    if heading and stem.lower() in _GENERIC_STEMS:
+    generic = stem.lower() in _GENERIC_STEMS
+    rst = path.lower().endswith(tuple(RST_SUFFIXES))
+    if heading and (rst or generic or _heads_outline(body, first, underline)):
         return section_name(first)[:200] or None
     text = " ".join(first.split())[:200]
-    if stem.lower() in _GENERIC_STEMS or (
-        not heading and alone and len(text) <= 100 and not re.search(r"[.:;,!?]$", text)
-    ):
+    if generic or (not heading and alone and len(text) <= 100 and not re.search(r"[.:;,!?]$", text)):
         return text
     name = re.sub(r"[-_]+", " ", stem).strip()
     return (name.capitalize() if name == name.lower() else name) or text
