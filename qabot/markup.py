@@ -46,6 +46,8 @@ def section_path(title: str, section: Sequence[str]) -> str:
 
 _ADMONITION = re.compile(r"^[ \t]*(?:/{3,4}(?:[ \t].*)?|[!?]{3}\+?[ \t]+\w.*)$")
 _INDENTED_ADMONITION = re.compile(r"^[ \t]*[!?]{3}\+?[ \t]+\w")
+# mkdocstrings' `::: package.name` line, whose indented YAML options below it are settings, not text
+_AUTODOC = re.compile(r"^([ \t]*):::[ \t]+\S")
 _INCLUDE = re.compile(r"\{\*.*\*\}")
 _HEADING_MARKS = re.compile(r"^[ \t]*#{1,6}[ \t]+|[ \t]+#+[ \t]*$")
 _ATTRIBUTES = re.compile(r"[ \t]*\{[ \t]*[#.][^{}]*\}[ \t]*$")  # `{ #anchor }` after a heading
@@ -260,12 +262,14 @@ def markdown_blocks(text: str, start: int = 0) -> list[Block]:
 
 
 def _parse_copy(text: str, start: int) -> str:
-    """The text markdown-it reads: front matter and admonition lines blanked, `!!!` bodies dedented.
+    """The text markdown-it reads: front matter, admonition lines and mkdocstrings' options blanked,
+    `!!!` bodies dedented.
 
     Every line stays where it was, so the parser's line numbers hold for the original.
     """
     out: list[str] = []
     indented = False  # inside the indented body of a `!!! note`
+    options: int | None = None  # the indent of the `::: name` line whose options are being skipped
     # front matter ends with a newline, so `start` is the first offset of a line
     skipped = text.count("\n", 0, start)
     for number, line in enumerate(text.split("\n")):
@@ -281,8 +285,20 @@ def _parse_copy(text: str, start: int) -> str:
                 line = line[4:]
             else:
                 indented = False
+        if options is not None:
+            if not line.strip() or _indent(line) > options:
+                out.append("")
+                continue
+            options = None
+        autodoc = _AUTODOC.match(line)
+        if autodoc:
+            options = _indent(autodoc.group(1))
         out.append(line)
     return "\n".join(out)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
 
 
 def _kind(token: Any) -> str | None:

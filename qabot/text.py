@@ -31,8 +31,9 @@ _DATE_LINE = re.compile(
 # its last line, not at an earlier line like it; 9: Sphinx object descriptions and version notes are
 # prose under their signature, tabs and panes hold reST; 10: a Markdown heading that is one code span is
 # quoted with the paragraph under it; 11: a Markdown or reST page that opens with a sentence is titled
-# by its file name, a Markdown page by a first-level heading only)
-SEGMENTER_VERSION = 11
+# by its file name, a Markdown page by a first-level heading only; 12: mkdocstrings' YAML options
+# under a `::: name` line are not text)
+SEGMENTER_VERSION = 12
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 

@@ -126,6 +126,20 @@ def test_admonitions_tag_only_html_and_front_matter_are_not_units() -> None:
     ]
 
 
+def test_mkdocstrings_options_are_not_text_and_the_text_after_them_is() -> None:
+    text = (
+        '# Client\n\n??? abstract "API Reference"\n    ::: pkg.Client\n        options:\n'
+        '            show_root_heading: true\n            filters:\n                - "!^_"\n\n'
+        "Use the client in tests.\n\n::: pkg.other\n    options:\n      heading_level: 3\n"
+    )
+    assert units(text) == [
+        ("heading", "Client", ()),
+        (SENTENCE, "::: pkg.Client", ("Client",)),
+        (SENTENCE, "Use the client in tests.", ("Client",)),
+        (SENTENCE, "::: pkg.other", ("Client",)),
+    ]
+
+
 def test_wrapped_paragraph_lines_do_not_end_sentences() -> None:
     text = "This sentence is wrapped\nat a width. The next one\nis too. " + "And more words here. " * 30
     spans = units(text.strip())

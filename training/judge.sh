@@ -79,11 +79,18 @@ run_rows() {  # step 3 (after step 1, and after the indexes)
         --people-share 0" RESUME=1 SHIPPED=0 DOCS_HELD=$docs_held DOCS_LIMIT=2000 training/pipeline.sh "$run"
 }
 
-if [ -n "${RUN_ONLY:-}" ]; then  # the run's side alone (steps 1 and 3), beside a BASELINE_ONLY judgement
-    run=${1:?usage: RUN_ONLY=1 training/judge.sh RUN}  # whose indexes are built: then training.criteria
+run_side() {  # the run's export, step 1, then step 3 once the indexes are there
+    local run=$1
     [ -f "$run/onnx/reader.onnx" ] || $python -m training.export --weights "$run/final.pt" --out "$run/onnx"
     shipped_points
+    while [ ! -f "$built" ]; do sleep 30; done
     run_rows "$run"
+}
+
+if [ -n "${RUN_ONLY:-}" ]; then  # the run's side alone (steps 1 and 3), beside a BASELINE_ONLY judgement
+    run=${1:?usage: RUN_ONLY=1 training/judge.sh RUN}  # whose indexes are built: then training.criteria
+    touch "$built"
+    run_side "$run"
     exit 0
 fi
 
@@ -97,12 +104,7 @@ if [ -n "${BASELINE_ONLY:-}" ]; then
 fi
 
 run=${1:?usage: training/judge.sh RUN}
-(
-    [ -f "$run/onnx/reader.onnx" ] || $python -m training.export --weights "$run/final.pt" --out "$run/onnx"
-    shipped_points
-    while [ ! -f "$built" ]; do sleep 30; done
-    run_rows "$run"
-) > $logs/judge-run.log 2>&1 &
+run_side "$run" > $logs/judge-run.log 2>&1 &
 lane=$!
 indexes
 touch "$built"
