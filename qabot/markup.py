@@ -297,10 +297,6 @@ def _parse_copy(text: str, start: int) -> str:
     return "\n".join(out)
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
 def _kind(token: Any) -> str | None:
     if token.type in {"fence", "code_block"}:
         return CODE
