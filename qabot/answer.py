@@ -148,6 +148,22 @@ class Answer:
         return UNSURE if self.quotes else NOT_FOUND
 
 
+def shown_neighbours(quotes: Sequence[Quote]) -> list[tuple[str, str]]:
+    """Each quote's neighbours (before, after) as a front end shows them: a neighbour that is itself one of
+    the quotes is left out, since it is shown as its own (neighbouring units of a docs page often rank
+    together: a third of the FastAPI and Starlette answers repeated one so, docs/benchmarks.md)."""
+    out = []
+    for i, q in enumerate(quotes):
+        others = {(o.source.id, o.text) for j, o in enumerate(quotes) if j != i}
+        out.append(
+            (
+                "" if (q.source.id, q.before) in others else q.before,
+                "" if (q.source.id, q.after) in others else q.after,
+            )
+        )
+    return out
+
+
 @dataclass(frozen=True)
 class RankedDocument:
     source: Source

@@ -27,7 +27,7 @@ import discord
 from discord.utils import escape_mentions
 
 from qabot import markup
-from qabot.answer import UNSURE, Answer, Filters, Quote, RankedDocument, Source
+from qabot.answer import UNSURE, Answer, Filters, Quote, RankedDocument, Source, shown_neighbours
 from qabot.render import NOT_IN_CORPUS, UNSURE_NOTICE, confidence_words, section_title
 
 CONTENT_LIMIT = 2000
@@ -315,9 +315,10 @@ def answer_blocks(answer: Answer, first: int = 1, filters: Filters | None = None
     blocks = filters_block(filters)
     if answer.timeline:
         blocks.append(Block("*Timeline: one quote per document, oldest first.*"))
-    for number, q in enumerate(answer.quotes, start=first):
+    neighbours = shown_neighbours(answer.quotes)
+    for number, (q, (before, after)) in enumerate(zip(answer.quotes, neighbours, strict=True), start=first):
         header = f" · {as_of(q.source)}" if answer.timeline else ""
-        blocks.append(quote_block(number, q, q.before, q.after, NEIGHBOUR_LIMIT, header))
+        blocks.append(quote_block(number, q, before, after, NEIGHBOUR_LIMIT, header))
     return blocks
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -12,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from qabot import markup
-from qabot.answer import UNSURE, Answer, Quote, RankedDocument, Source
+from qabot.answer import UNSURE, Answer, Quote, RankedDocument, Source, shown_neighbours
 
 NOT_IN_CORPUS = "Not in the corpus: the documents do not answer this."
 UNSURE_NOTICE = "Low confidence: these are the closest passages, but they may not answer the question."
@@ -115,7 +116,10 @@ def answer_text(answer: Answer) -> Group:
         return Group(*parts)
     if answer.timeline:
         parts.append(Text("Timeline: one quote per document, oldest first.", style="italic"))
-    for number, quote in enumerate(answer.quotes, start=1):
+    for number, (quote, (before, after)) in enumerate(
+        zip(answer.quotes, shown_neighbours(answer.quotes), strict=True), start=1
+    ):
+        quote = replace(quote, before=before, after=after)
         title = f"[{number}] " + (
             confidence_words(quote.confidence) if quote.confidence is not None else f"score {quote.score:.2f}"
         )

@@ -463,3 +463,13 @@ def test_search_and_sources_render_within_limits(titles: list[str], page: int) -
     documents = [RankedDocument(source(title=t, path=t), 0.5) for t in titles]
     assert_within_limits(dr.search_embeds("".join(titles)[:1000] or "q", documents))
     assert_within_limits([[dr.sources_embed([d.source for d in documents], page)]])
+
+
+def test_a_neighbour_that_is_itself_a_quote_is_shown_once() -> None:
+    first = quote("The pool holds 40 tokens.", "Limits", "Raise them with total_tokens.")
+    second = quote("Raise them with total_tokens.", "The pool holds 40 tokens.", "Done.")
+    [[embed]] = dr.answer_embeds(Answer("How do I raise it?", True, (first, second)))
+    shown = "\n".join(strings(embed))
+    assert shown.count("total\\_tokens") == 1
+    assert shown.count("40 tokens") == 1
+    assert "Limits" in shown and "Done." in shown
