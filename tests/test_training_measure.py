@@ -38,6 +38,7 @@ def test_as_served_is_what_qabot_answers(seed_settings: Settings, answerer: Answ
         assert row["served"] == answer.answered
         if len(answer.quotes) > 1:
             assert row["second"] == answer.quotes[1].confidence
+            assert row["rival"] == answer.quotes[1].score
 
 
 def test_within_project_asks_only_the_documents_of_the_questions_project(

@@ -41,6 +41,7 @@ class Row:
     score: float | None = None  # the top quote's final score, what training/docs_confidence.py maps
     structured: bool = False  # the top quote is a unit of a Markdown or reST document
     cited1: bool = False  # the answer is in the top quote or in the section path shown with it
+    rival: float | None = None  # the second quote's final score: a docs map may read the top's margin
 
 
 def auc(right: list[float], rest: list[float]) -> float:
@@ -92,8 +93,22 @@ def measure(
         served = top >= reader.config.floors(answer.structured)[0]
         score = quotes[0].score if quotes and not answer.timeline else None  # a timeline is in date order
         structured = answer.structured
+        rival = quotes[1].score if len(quotes) > 1 and not answer.timeline else None
         rows.append(
-            Row(item.id, item.kind, bool(gold), hit1, hit3, top, served, second, score, structured, cited1)
+            Row(
+                item.id,
+                item.kind,
+                bool(gold),
+                hit1,
+                hit3,
+                top,
+                served,
+                second,
+                score,
+                structured,
+                cited1,
+                rival,
+            )
         )
     answerable = [x for x in rows if x.answerable]
     unanswerable = [x for x in rows if not x.answerable]
