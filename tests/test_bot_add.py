@@ -124,7 +124,7 @@ def test_add_a_link_answers_within_3_seconds_then_it_is_answerable(
 
     _, answer = fake.for_interaction(ids["ask"])
     embed = answer.message["embeds"][0]
-    assert "rose by 14 centimetres" in embed["description"]
+    assert "rose by **14 centimetres**" in embed["description"]  # the answer, marked in its quote
     assert "2024-05-14" in answer.text and url in answer.text
 
     _, again = fake.for_interaction(ids["again"])
