@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qabot.extract import HTML_SUFFIXES, PDF_SUFFIXES, ExtractionError, extract
-from qabot.markup import RST_SUFFIXES, section_name, structured
+from qabot.markup import RST_SUFFIXES, heading_levels, section_name, structured
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".rest"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -298,30 +298,18 @@ def _structured_title(body: str, path: str) -> str | None:
     return (name.capitalize() if name == name.lower() else name) or text
 
 
-_FENCE = re.compile(r"\s*(```|~~~)")
-_ATX = re.compile(r"\s{0,3}(#{1,6})\s")
+_ATX = re.compile(r"\s{0,3}#{1,6}\s")
 
 
 def _heads_outline(body: str, first: str, underline: str) -> bool:
     """Whether a Markdown page's opening heading is the top of its outline: of the first level (`# Title`,
-    or a title over `===`), or with no later heading (outside code) of its level or above. "## Notes on
-    Performance" over "###" sections titles its page; "## 1.10.0 (October 24, 2026)" opening release notes
-    followed by "## 1.9.0" is one section among others, as MkDocs reads it."""
-    atx = _ATX.match(first + " ")
-    if not underline and not atx:
+    or a title over `===`), or with no later heading of its level or above. "## Notes on Performance" over
+    "###" sections titles its page; "## 1.10.0 (October 24, 2026)" opening release notes followed by
+    "## 1.9.0" is one section among others, as MkDocs reads it."""
+    if not underline and not _ATX.match(first + " "):
         return False  # "#hashtag" is not a heading
-    level = len(atx.group(1)) if atx else 1 if underline.startswith("=") else 2
-    if level == 1:
-        return True
-    fenced, seen_first = False, not atx  # a title over "---" is not among the `#` headings scanned
-    for line in body.splitlines():
-        if _FENCE.match(line):
-            fenced = not fenced
-        elif not fenced and (m := _ATX.match(line)):
-            if seen_first and len(m.group(1)) <= level:
-                return False
-            seen_first = True
-    return True
+    levels = heading_levels(body)
+    return bool(levels) and (levels[0] == 1 or all(level > levels[0] for level in levels[1:]))
 
 
 def _first_line(text: str) -> str | None:

@@ -47,7 +47,7 @@ def section_path(title: str, section: Sequence[str]) -> str:
 _ADMONITION = re.compile(r"^[ \t]*(?:/{3,4}(?:[ \t].*)?|[!?]{3}\+?[ \t]+\w.*)$")
 _INDENTED_ADMONITION = re.compile(r"^[ \t]*[!?]{3}\+?[ \t]+\w")
 # mkdocstrings' `::: package.name` line, whose indented YAML options below it are settings, not text
-_AUTODOC = re.compile(r"^([ \t]*):::[ \t]+\S")
+_AUTODOC = re.compile(r"^[ \t]*:::[ \t]+\S")
 _INCLUDE = re.compile(r"\{\*.*\*\}")
 _HEADING_MARKS = re.compile(r"^[ \t]*#{1,6}[ \t]+|[ \t]+#+[ \t]*$")
 _ATTRIBUTES = re.compile(r"[ \t]*\{[ \t]*[#.][^{}]*\}[ \t]*$")  # `{ #anchor }` after a heading
@@ -261,6 +261,12 @@ def markdown_blocks(text: str, start: int = 0) -> list[Block]:
     return out
 
 
+def heading_levels(text: str) -> list[int]:
+    """The levels of a Markdown page's headings in order (`#` is 1, a title over `---` 2), as the parser
+    reads them: a `#` line inside code is not a heading."""
+    return [int(t.tag[1]) for t in _parser().parse(_parse_copy(text, 0)) if t.type == "heading_open"]
+
+
 def _parse_copy(text: str, start: int) -> str:
     """The text markdown-it reads: front matter, admonition lines and mkdocstrings' options blanked,
     `!!!` bodies dedented.
@@ -290,9 +296,8 @@ def _parse_copy(text: str, start: int) -> str:
                 out.append("")
                 continue
             options = None
-        autodoc = _AUTODOC.match(line)
-        if autodoc:
-            options = _indent(autodoc.group(1))
+        if _AUTODOC.match(line):
+            options = _indent(line)
         out.append(line)
     return "\n".join(out)
 
