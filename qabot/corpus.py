@@ -298,7 +298,7 @@ def _structured_title(body: str, path: str) -> str | None:
     return (name.capitalize() if name == name.lower() else name) or text
 
 
-_ATX = re.compile(r"\s{0,3}#{1,6}\s")
+_ATX = re.compile(r"\s{0,3}(#{1,6})\s")
 
 
 def _heads_outline(body: str, first: str, underline: str) -> bool:
@@ -306,8 +306,11 @@ def _heads_outline(body: str, first: str, underline: str) -> bool:
     or a title over `===`), or with no later heading of its level or above. "## Notes on Performance" over
     "###" sections titles its page; "## 1.10.0 (October 24, 2026)" opening release notes followed by
     "## 1.9.0" is one section among others, as MkDocs reads it."""
-    if not underline and not _ATX.match(first + " "):
+    atx = _ATX.match(first + " ")
+    if not underline and not atx:
         return False  # "#hashtag" is not a heading
+    if (atx and len(atx.group(1)) == 1) or (not atx and underline.startswith("=")):
+        return True  # a first-level title: no need to parse the page for the rest of its outline
     levels = heading_levels(body)
     return bool(levels) and (levels[0] == 1 or all(level > levels[0] for level in levels[1:]))
 
