@@ -1,14 +1,16 @@
 """Sentence segmentation with character offsets, and chunking of sentences for the embedding model.
 
 The one invariant everything else leans on: for every span, `text[span.start:span.end]` is the sentence.
-sentencex decides where sentences end within a line (it knows U.S., Dr., Gen., quotations); a line break
-always ends a sentence (headlines, bylines, list lines), as it did with pysbd, which qabot used before and
-which was 200 times slower (benchmarks/segmentation.py). Offsets are found by locating each segment in the
+sentencex decides where sentences end within a line (it knows U.S., Dr., Gen., quotations); in plain text
+a line break ends a sentence (headlines, bylines, list lines) unless the text is hard-wrapped at a width
+and the line was cut by the wrapping (`wrap_width`). pysbd, which qabot used before, was 200 times slower
+(benchmarks/segmentation.py). Offsets are found by locating each segment in the
 original text, so they can never drift.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,8 +34,9 @@ _DATE_LINE = re.compile(
 # prose under their signature, tabs and panes hold reST; 10: a Markdown heading that is one code span is
 # quoted with the paragraph under it; 11: a Markdown or reST page that opens with a sentence is titled
 # by its file name, a Markdown page by a first-level heading only; 12: mkdocstrings' YAML options
-# under a `::: name` line are not text)
-SEGMENTER_VERSION = 12
+# under a `::: name` line are not text; 13: plain text hard-wrapped at a width is read by the sentence,
+# not by the line, and rule lines are not units)
+SEGMENTER_VERSION = 13
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -51,6 +54,17 @@ MAX_BLOCK_CHARS = 1500
 # say you want X." "Then declare Y."); a longer one is quoted by the sentence.
 MAX_PARAGRAPH_CHARS = 600
 CHAINED_CHARS = 200  # a paragraph this short between an introducing sentence and its block joins them
+# Plain text is either a paragraph a line (news, exports) or hard-wrapped at a width (licences, specs,
+# READMEs, e-mail), where a line that reaches near the width was cut by the wrapping, not by its writer.
+MAX_WRAP_WIDTH = 100
+FULL_LINE = 0.75  # of the width: a line at least this long continues on the next
+# A line not ending a clause, followed by one that starts lowercase, continues too (an indented block is
+# wrapped narrower than the page).
+_OPEN_END = re.compile(r"[^.!?:;]$")
+# An underline or separator ("=====", "-----", "*****"): layout, not text.
+_RULE = re.compile(r"[ \t]*([=\-~^*#_+])\1{2,}[ \t]*")
+# A line that starts a list item starts a unit even after a full line.
+_ITEM = re.compile(r"[ \t]*(?:[*+\-•]|\d{1,3}[.)]|[a-z][.)]|\([0-9a-zA-Z]{1,3}\))[ \t]")
 
 
 @dataclass(frozen=True)
@@ -72,7 +86,7 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
     if markup.html_page(path):
         return _html_units(text, start)
     if not markup.structured(path):
-        return segment(text, start)
+        return segment(text, start, width=wrap_width(text, start))
     try:
         blocks = markup.blocks(text, path, start)
     except Exception:  # a parser bug on odd input (docutils has raised on some): lose structure, not text
@@ -267,23 +281,57 @@ def _row_start(text: str, start: int, limit: int) -> int:
     return rows[-1] if rows and rows[-1] > start + (limit - start) // 2 else -1
 
 
-def segment(text: str, start: int = 0, end: int | None = None, wrapped: bool = False) -> list[Span]:
+def segment(
+    text: str, start: int = 0, end: int | None = None, wrapped: bool = False, width: int | None = None
+) -> list[Span]:
     """Sentences of `text[start:end]` as spans into `text`, in order, stripped of surrounding whitespace.
 
     A line break ends a sentence, unless `wrapped` (the lines of Markdown and reST paragraphs are wrapped
-    at a width, not at sentence ends).
+    at a width, not at sentence ends) or the line before it reaches near `width` (plain text hard-wrapped
+    at that width, `wrap_width`).
     """
     end = len(text) if end is None else end
     spans: list[Span] = []
     cursor = start
     for gap in _GAP.finditer(text, start, end):
-        _paragraph(text, cursor, gap.start(), spans, wrapped)
+        _paragraph(text, cursor, gap.start(), spans, wrapped, width)
         cursor = gap.end()
-    _paragraph(text, cursor, end, spans, wrapped)
+    _paragraph(text, cursor, end, spans, wrapped, width)
     return spans
 
 
-def _paragraph(text: str, start: int, end: int, out: list[Span], wrapped: bool = False) -> None:
+def wrap_width(text: str, start: int = 0) -> int | None:
+    """The width plain `text` is hard-wrapped at, or None when its lines end where its writer ended them.
+
+    Hard-wrapped: nearly every line (the 95th percentile) fits in MAX_WRAP_WIDTH, and a fair share of the
+    full lines of words go on with a lowercase word, as a sentence cut by wrapping does (a log's or a
+    tab-separated table's lines seldom do). News files, a paragraph a line, have far longer lines.
+    """
+    lines = [line.rstrip() for line in text[start:].split("\n")]
+    lengths = sorted(len(line) for line in lines if line.strip())
+    if len(lengths) < 4:
+        return None
+    width = lengths[len(lengths) * 19 // 20]
+    if width > MAX_WRAP_WIDTH:
+        return None
+    after_full = [nxt.lstrip() for line, nxt in itertools.pairwise(lines) if _full(line, width) and nxt]
+    continued = sum(nxt[:1].islower() for nxt in after_full)
+    return width if continued >= 2 and 5 * continued >= len(after_full) else None
+
+
+def rule(line: str) -> bool:
+    """An underline or separator line ("=====", "-----"): layout, never a unit of plain text."""
+    return bool(_RULE.fullmatch(line.rstrip("\r")))
+
+
+def _full(line: str, width: int) -> bool:
+    """A line of words (not a tab-separated table's cells) reaching near the wrapping width."""
+    return len(line) >= FULL_LINE * width and line.count(" ") >= 3
+
+
+def _paragraph(
+    text: str, start: int, end: int, out: list[Span], wrapped: bool = False, width: int | None = None
+) -> None:
     while start < end and text[start].isspace():
         start += 1
     date = _DATE_LINE.match(text, start, end)
@@ -293,11 +341,37 @@ def _paragraph(text: str, start: int, end: int, out: list[Span], wrapped: bool =
     if wrapped:
         _line(text, start, end, out)
         return
+    for first, last in _line_runs(text, start, end, width):
+        _line(text, first, last, out)
+
+
+def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[tuple[int, int]]:
+    """The runs of lines of a plain-text paragraph read as one: each line alone, or with a `width`, a line
+    that goes on (reaching near the width, or open and followed by a lowercase word) joined with the next
+    unless that one starts a list item. Rule lines are left out."""
+    run: tuple[int, int] | None = None
+    full = open_end = False
     while start < end:
         newline = text.find("\n", start, end)
         line_end = end if newline < 0 else newline
-        _line(text, start, line_end, out)
+        line = text[start:line_end]
+        if rule(line):
+            if run:
+                yield run
+            run, full, open_end = None, False, False
+        else:
+            goes_on = full or (open_end and line.lstrip()[:1].islower())
+            if run and goes_on and not _ITEM.match(line):
+                run = (run[0], line_end)
+            else:
+                if run:
+                    yield run
+                run = (start, line_end)
+            full = width is not None and _full(line.rstrip(), width)
+            open_end = width is not None and bool(_OPEN_END.search(line.rstrip()))
         start = line_end + 1
+    if run:
+        yield run
 
 
 def _line(text: str, start: int, end: int, out: list[Span]) -> None:

@@ -5,7 +5,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qabot.text import MAX_SENTENCE_CHARS, Span, chunk, segment
+from qabot.text import MAX_SENTENCE_CHARS, Span, chunk, rule, segment, split, wrap_width
 
 
 def sentences(text: str, start: int = 0) -> list[str]:
@@ -37,6 +37,61 @@ def test_headlines_bylines_and_date_lines_are_their_own_units() -> None:
         "Date: 23 February 2021",
         "Armenia Invites More Russian Troops",
         "After its defeat, Armenia looks to Moscow.",
+    ]
+
+
+SPEC = """\
+Support for a Protected field
+=============================
+
+The proposal would be to add support for a new Protected field, with the
+following properties:
+
+  * Protected packages should not be trivial to remove (require a force
+    option for example, like Essential).
+  * Protected packages must be depended on explicitly
+  * Protected packages must be functional even when unpacked (think of
+    a boot loader or an init system).
+
+File triggers should not generally be used without mutual consent.
+The use of a file trigger, and the name of the trigger used, should be
+stated in the distribution policy, so that a package which creates a
+relevant file in a maintainer script can activate the trigger explicitly.
+"""
+
+
+def test_hard_wrapped_plain_text_is_read_by_the_sentence() -> None:
+    units = [SPEC[s.start : s.end] for s in split(SPEC, "protected-field.txt")]
+    assert wrap_width(SPEC) == 73  # the 95th percentile of its line lengths
+    assert units == [
+        "Support for a Protected field",  # its underline is layout, not a unit
+        "The proposal would be to add support for a new Protected field, with the\nfollowing properties:",
+        "* Protected packages should not be trivial to remove (require a force\n    option for example, like "
+        "Essential).",
+        "* Protected packages must be depended on explicitly",  # an item ends where the next one starts
+        "* Protected packages must be functional even when unpacked (think of\n    a boot loader or an init "
+        "system).",
+        "File triggers should not generally be used without mutual consent.",
+        "The use of a file trigger, and the name of the trigger used, should be\nstated in the distribution "
+        "policy, so that a package which creates a\nrelevant file in a maintainer script can activate the "
+        "trigger explicitly.",
+    ]
+
+
+def test_a_paragraph_a_line_is_not_wrapped_text() -> None:
+    news = (
+        "Armenia Invites More Russian Troops\n\nAfter its defeat, Armenia looks to Moscow for security and "
+        "asks for more troops at the 102nd base in Gyumri.\nThe Kremlin agreed on Tuesday.\n"
+        "officials in Yerevan welcomed the decision, which was made after weeks of talks between them.\n"
+    ) * 3
+    assert wrap_width(news) is None
+    units = [news[s.start : s.end] for s in split(news, "news.txt")]
+    assert units[:4] == [
+        "Armenia Invites More Russian Troops",
+        "After its defeat, Armenia looks to Moscow for security and asks for more troops at the 102nd base "
+        "in Gyumri.",
+        "The Kremlin agreed on Tuesday.",
+        "officials in Yerevan welcomed the decision, which was made after weeks of talks between them.",
     ]
 
 
@@ -95,6 +150,25 @@ def test_every_span_is_the_text_at_its_offsets(text: str, start: int) -> None:
     # nothing but whitespace is lost between sentences
     covered = "".join(text[s.start : s.end] for s in spans)
     assert "".join(covered.split()) == "".join(text[start:].split())
+
+
+wrapped_alphabet = st.sampled_from(["word ", "Word. ", "a", "\n", "\n\n", "  * ", "1. ", "-----", "=== "])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(wrapped_alphabet, max_size=80).map("".join), st.integers(4, 60))
+def test_wrapped_units_are_the_text_at_their_offsets(text: str, width: int) -> None:
+    spans = segment(text, width=width)
+    previous_end = 0
+    for span in spans:
+        piece = text[span.start : span.end]
+        assert piece and piece == piece.strip()
+        assert previous_end <= span.start < span.end <= len(text)
+        previous_end = span.end
+    # nothing is lost but whitespace and rule lines
+    covered = "".join(text[s.start : s.end] for s in spans)
+    kept = [line for line in text.split("\n") if not rule(line)]
+    assert "".join(covered.split()) == "".join("".join(kept).split())
 
 
 @given(st.lists(st.integers(1, 60), min_size=1, max_size=40), st.integers(20, 128), st.integers(0, 2))
