@@ -35,8 +35,9 @@ _DATE_LINE = re.compile(
 # quoted with the paragraph under it; 11: a Markdown or reST page that opens with a sentence is titled
 # by its file name, a Markdown page by a first-level heading only; 12: mkdocstrings' YAML options
 # under a `::: name` line are not text; 13: plain text hard-wrapped at a width is read by the sentence,
-# not by the line, and rule lines are not units)
-SEGMENTER_VERSION = 13
+# not by the line, and rule lines are not units; 14: in it, a sentence that introduces an indented block
+# is quoted with the block)
+SEGMENTER_VERSION = 14
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -86,7 +87,9 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
     if markup.html_page(path):
         return _html_units(text, start)
     if not markup.structured(path):
-        return segment(text, start, width=wrap_width(text, start))
+        width = wrap_width(text, start)
+        spans = segment(text, start, width=width)
+        return _indented_blocks(text, spans) if width else spans
     try:
         blocks = markup.blocks(text, path, start)
     except Exception:  # a parser bug on odd input (docutils has raised on some): lose structure, not text
@@ -207,6 +210,38 @@ def _described(text: str, units: list[Span]) -> list[Span]:
             continue
         out.append(head)
         i += 1
+    return out
+
+
+# Vim's help ends a line that introduces an example with " >"; other plain text with a colon.
+_PLAIN_INTRODUCES = re.compile(_INTRODUCES.pattern.replace("$", r"(?:\s+>)?$"), re.IGNORECASE)
+
+
+def _indent(text: str, at: int) -> int:
+    """The indentation of the line holding offset `at`, tabs to the next multiple of 8."""
+    line_start = text.rfind("\n", 0, at) + 1
+    return len(text[line_start:at].expandtabs(8)) if not text[line_start:at].strip() else 0
+
+
+def _indented_blocks(text: str, spans: list[Span]) -> list[Span]:
+    """Hard-wrapped plain text's units with each sentence that introduces an indented block (a command,
+    an example, a list: "…throws away all changes: >" over "\t:q!") joined with that block, one verbatim
+    range up to MAX_BLOCK_CHARS: the answer to "how do I …" is usually the block, which no sentence holds."""
+    out: list[Span] = []
+    i = 0
+    while i < len(spans):
+        intro = spans[i]
+        j = i + 1
+        if _PLAIN_INTRODUCES.search(text, intro.start, intro.end):
+            depth = _indent(text, intro.start)
+            while (
+                j < len(spans)
+                and _indent(text, spans[j].start) > depth
+                and spans[j].end - intro.start <= MAX_BLOCK_CHARS
+            ):
+                j += 1
+        out.append(Span(intro.start, spans[j - 1].end, INTRO if j > i + 1 else SENTENCE))
+        i = j
     return out
 
 

@@ -5,7 +5,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qabot.text import MAX_SENTENCE_CHARS, Span, chunk, rule, segment, split, wrap_width
+from qabot.text import INTRO, MAX_SENTENCE_CHARS, SENTENCE, Span, chunk, rule, segment, split, wrap_width
 
 
 def sentences(text: str, start: int = 0) -> list[str]:
@@ -61,8 +61,8 @@ relevant file in a maintainer script can activate the trigger explicitly.
 
 
 def test_hard_wrapped_plain_text_is_read_by_the_sentence() -> None:
-    units = [SPEC[s.start : s.end] for s in split(SPEC, "protected-field.txt")]
     assert wrap_width(SPEC) == 73  # the 95th percentile of its line lengths
+    units = [SPEC[s.start : s.end] for s in segment(SPEC, width=73)]
     assert units == [
         "Support for a Protected field",  # its underline is layout, not a unit
         "The proposal would be to add support for a new Protected field, with the\nfollowing properties:",
@@ -76,6 +76,49 @@ def test_hard_wrapped_plain_text_is_read_by_the_sentence() -> None:
         "policy, so that a package which creates a\nrelevant file in a maintainer script can activate the "
         "trigger explicitly.",
     ]
+
+
+MANUAL = """\
+Vim has a quit-and-throw-things-away command.  It will be explained later in
+this chapter, together with other ways of leaving the editor behind.  It is
+what you use when you have made a mess of things and want to start over: >
+
+\t:q!
+<
+When your package needs to run commands as root, the builder will run the
+postinst script as:
+
+   postinst triggered "<trigger-name> <trigger-name> ..."
+
+by passing a space-separated list of names as the second argument.
+"""
+
+
+def test_a_sentence_that_introduces_an_indented_block_is_quoted_with_it() -> None:
+    units = [(MANUAL[s.start : s.end], s.kind) for s in split(MANUAL, "usr_02.txt")]
+    assert units == [
+        ("Vim has a quit-and-throw-things-away command.", SENTENCE),
+        (
+            "It will be explained later in\nthis chapter, together with other ways of leaving the editor "
+            "behind.",
+            SENTENCE,
+        ),
+        ("It is\nwhat you use when you have made a mess of things and want to start over: >\n\n\t:q!", INTRO),
+        ("<", SENTENCE),
+        (
+            "When your package needs to run commands as root, the builder will run the\npostinst script "
+            'as:\n\n   postinst triggered "<trigger-name> <trigger-name> ..."',
+            INTRO,
+        ),
+        ("by passing a space-separated list of names as the second argument.", SENTENCE),
+    ]
+
+
+def test_a_list_a_sentence_introduces_is_quoted_with_it() -> None:
+    units = [SPEC[s.start : s.end] for s in split(SPEC, "protected-field.txt")]
+    assert units[1].startswith("The proposal would be")
+    assert units[1].endswith("a boot loader or an init system).")
+    assert units[2].startswith("File triggers")
 
 
 def test_a_paragraph_a_line_is_not_wrapped_text() -> None:
