@@ -36,8 +36,8 @@ _DATE_LINE = re.compile(
 # by its file name, a Markdown page by a first-level heading only; 12: mkdocstrings' YAML options
 # under a `::: name` line are not text; 13: plain text hard-wrapped at a width is read by the sentence,
 # not by the line, and rule lines are not units; 14: in it, a sentence that introduces an indented block
-# is quoted with the block)
-SEGMENTER_VERSION = 14
+# is quoted with the block; 15: in it, a paragraph up to MAX_PARAGRAPH_CHARS is one unit, as in Markdown)
+SEGMENTER_VERSION = 15
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -62,8 +62,9 @@ FULL_LINE = 0.75  # of the width: a line at least this long continues on the nex
 # A line not ending a clause, followed by one that starts lowercase, continues too (an indented block is
 # wrapped narrower than the page).
 _OPEN_END = re.compile(r"[^.!?:;]$")
-# An underline or separator ("=====", "-----", "*****"): layout, not text.
-_RULE = re.compile(r"[ \t]*([=\-~^*#_+])\1{2,}[ \t]*")
+# An underline or separator ("=====", "-----", "*****"), or the "<" that closes an example in Vim's help:
+# layout, not text.
+_RULE = re.compile(r"[ \t]*(?:([=\-~^*#_+])\1{2,}|<)[ \t]*")
 # A line that starts a list item starts a unit even after a full line.
 _ITEM = re.compile(r"[ \t]*(?:[*+\-•]|\d{1,3}[.)]|[a-z][.)]|\([0-9a-zA-Z]{1,3}\))[ \t]")
 
@@ -240,8 +241,42 @@ def _indented_blocks(text: str, spans: list[Span]) -> list[Span]:
                 and spans[j].end - intro.start <= MAX_BLOCK_CHARS
             ):
                 j += 1
-        out.append(Span(intro.start, spans[j - 1].end, INTRO if j > i + 1 else SENTENCE))
+        first = intro.start
+        if j > i + 1:  # a short paragraph ending in the introduction comes along, as in Markdown (`units`)
+            while (
+                out
+                and out[-1].kind == SENTENCE
+                and not _GAP.search(text, out[-1].end, first)
+                and intro.end - out[-1].start <= MAX_PARAGRAPH_CHARS
+            ):
+                first = out.pop().start
+        out.append(Span(first, spans[j - 1].end, INTRO if j > i + 1 else SENTENCE))
         i = j
+    return _short_paragraphs(text, out)
+
+
+def _short_paragraphs(text: str, units: list[Span]) -> list[Span]:
+    """`units` with each paragraph of sentences up to MAX_PARAGRAPH_CHARS long read as one unit, as a
+    Markdown paragraph is (`units`): a list item and a block stay units of their own."""
+    out: list[Span] = []
+    run: list[Span] = []
+
+    def close() -> None:
+        if len(run) > 1 and run[-1].end - run[0].start <= MAX_PARAGRAPH_CHARS:
+            out.append(Span(run[0].start, run[-1].end))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for unit in units:
+        item = _ITEM.match(text, text.rfind("\n", 0, unit.start) + 1)
+        if unit.kind != SENTENCE or item or (run and _GAP.search(text, run[-1].end, unit.start)):
+            close()
+        if unit.kind == SENTENCE and not item:
+            run.append(unit)
+        else:
+            out.append(unit)
+    close()
     return out
 
 
@@ -355,7 +390,7 @@ def wrap_width(text: str, start: int = 0) -> int | None:
 
 
 def rule(line: str) -> bool:
-    """An underline or separator line ("=====", "-----"): layout, never a unit of plain text."""
+    """An underline or separator line ("=====", "-----", Vim's "<"): layout, never a unit of plain text."""
     return bool(_RULE.fullmatch(line.rstrip("\r")))
 
 
