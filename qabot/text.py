@@ -36,8 +36,9 @@ _DATE_LINE = re.compile(
 # by its file name, a Markdown page by a first-level heading only; 12: mkdocstrings' YAML options
 # under a `::: name` line are not text; 13: plain text hard-wrapped at a width is read by the sentence,
 # not by the line, and rule lines are not units; 14: in it, a sentence that introduces an indented block
-# is quoted with the block; 15: in it, a paragraph up to MAX_PARAGRAPH_CHARS is one unit, as in Markdown)
-SEGMENTER_VERSION = 15
+# is quoted with the block; 15: in it, a paragraph up to MAX_PARAGRAPH_CHARS is one unit, as in Markdown;
+# 16: an underlined line of plain text is a heading)
+SEGMENTER_VERSION = 16
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -233,7 +234,7 @@ def _indented_blocks(text: str, spans: list[Span]) -> list[Span]:
     while i < len(spans):
         intro = spans[i]
         j = i + 1
-        if _PLAIN_INTRODUCES.search(text, intro.start, intro.end):
+        if intro.kind == SENTENCE and _PLAIN_INTRODUCES.search(text, intro.start, intro.end):
             depth = _indent(text, intro.start)
             while (
                 j < len(spans)
@@ -250,7 +251,7 @@ def _indented_blocks(text: str, spans: list[Span]) -> list[Span]:
                 and intro.end - out[-1].start <= MAX_PARAGRAPH_CHARS
             ):
                 first = out.pop().start
-        out.append(Span(first, spans[j - 1].end, INTRO if j > i + 1 else SENTENCE))
+        out.append(Span(first, spans[j - 1].end, INTRO) if j > i + 1 else intro)
         i = j
     return _short_paragraphs(text, out)
 
@@ -411,14 +412,18 @@ def _paragraph(
     if wrapped:
         _line(text, start, end, out)
         return
-    for first, last in _line_runs(text, start, end, width):
-        _line(text, first, last, out)
+    for first, last, heading in _line_runs(text, start, end, width):
+        if heading:
+            _emit(text, first, last, out, markup.HEADING)
+        else:
+            _line(text, first, last, out)
 
 
-def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[tuple[int, int]]:
+def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[tuple[int, int, bool]]:
     """The runs of lines of a plain-text paragraph read as one: each line alone, or with a `width`, a line
     that goes on (reaching near the width, or open and followed by a lowercase word) joined with the next
-    unless that one starts a list item. Rule lines are left out."""
+    unless that one starts a list item; and whether the run is a heading (one line, underlined). Rule lines
+    are left out."""
     run: tuple[int, int] | None = None
     full = open_end = False
     while start < end:
@@ -427,7 +432,8 @@ def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[t
         line = text[start:line_end]
         if rule(line):
             if run:
-                yield run
+                one_line = "\n" not in text[run[0] : run[1]]
+                yield run[0], run[1], one_line and line.strip() != "<"
             run, full, open_end = None, False, False
         else:
             goes_on = full or (open_end and line.lstrip()[:1].islower())
@@ -435,13 +441,13 @@ def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[t
                 run = (run[0], line_end)
             else:
                 if run:
-                    yield run
+                    yield run[0], run[1], False
                 run = (start, line_end)
             full = width is not None and _full(line.rstrip(), width)
             open_end = width is not None and bool(_OPEN_END.search(line.rstrip()))
         start = line_end + 1
     if run:
-        yield run
+        yield run[0], run[1], False
 
 
 def _line(text: str, start: int, end: int, out: list[Span]) -> None:
@@ -467,7 +473,7 @@ def _splitter() -> Callable[[str, str], Iterable[str]]:
     return cast(Callable[[str, str], Iterable[str]], split)
 
 
-def _emit(text: str, start: int, end: int, out: list[Span]) -> None:
+def _emit(text: str, start: int, end: int, out: list[Span], kind: str = SENTENCE) -> None:
     """`text[start:end]` without surrounding whitespace, cut into runs of MAX_SENTENCE_CHARS at most."""
     piece = text[start:end]
     stripped = piece.strip()
@@ -476,9 +482,9 @@ def _emit(text: str, start: int, end: int, out: list[Span]) -> None:
     start += len(piece) - len(piece.lstrip())
     end = start + len(stripped)
     if end - start <= MAX_SENTENCE_CHARS:
-        out.append(Span(start, end))
+        out.append(Span(start, end, kind))
     else:
-        out.extend(Span(s, e) for s, e in _pieces(text, start, end, MAX_SENTENCE_CHARS))
+        out.extend(Span(s, e, kind) for s, e in _pieces(text, start, end, MAX_SENTENCE_CHARS))
 
 
 def _pieces(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:

@@ -5,6 +5,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qabot.markup import HEADING
 from qabot.text import INTRO, MAX_SENTENCE_CHARS, SENTENCE, Span, chunk, rule, segment, split, wrap_width
 
 
@@ -105,6 +106,14 @@ def test_a_sentence_that_introduces_an_indented_block_is_quoted_with_it() -> Non
         ),
         ("by passing a space-separated list of names as the second argument.", SENTENCE),
     ]
+
+
+def test_an_underlined_line_is_a_heading_never_quoted_alone() -> None:
+    first = split(SPEC, "protected-field.txt")[0]
+    assert (SPEC[first.start : first.end], first.kind) == ("Support for a Protected field", HEADING)
+    assert [s.kind for s in split("Title\n=====\n\nA line.\n", "a.txt")] == [HEADING, SENTENCE]
+    # Vim's "<" closes an example: the example's last line is not a heading
+    assert [s.kind for s in split("Type: >\n\t:q!\n<\nThen go on.\n", "a.txt")] == [SENTENCE] * 3
 
 
 def test_a_list_a_sentence_introduces_is_quoted_with_it() -> None:
