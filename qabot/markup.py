@@ -483,7 +483,13 @@ def pieces(quote: str, indent: int = 0) -> list[Piece]:
     read (the FastAPI docs colour their console output with `<font>` and `<span>`).
     """
     quote = headed(described(dedented(quote, indent)))
-    if "```" not in quote and "~~~" not in quote and "\n    " not in quote and "::" not in quote:
+    if (
+        "```" not in quote
+        and "~~~" not in quote
+        and "\n    " not in quote
+        and "\n\t" not in quote
+        and "::" not in quote
+    ):
         return [Piece(False, quote)]
     lines = Lines(quote)
     out: list[Piece] = []

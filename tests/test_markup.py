@@ -194,6 +194,11 @@ def test_display_pieces_show_code_without_fences_or_colouring_tags() -> None:
     assert markup.pieces(f"```c\n{code}\n```") == [markup.Piece(True, code, "c")]
     span = '```\n$ <span style="color: green;">ok</span> <b>bold</b><br/>\n```'
     assert markup.pieces(span) == [markup.Piece(True, "$ ok bold")]
+    # a tab-indented block, as plain-text manuals (Vim's help) indent their examples
+    assert markup.pieces("Quit and throw away all changes: >\n\n\t:qall!") == [
+        markup.Piece(False, "Quit and throw away all changes: >"),
+        markup.Piece(True, ":qall!"),
+    ]
 
 
 def test_display_pieces_read_rst_literal_blocks_as_the_page_shows_them() -> None:
