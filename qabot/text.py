@@ -37,8 +37,9 @@ _DATE_LINE = re.compile(
 # under a `::: name` line are not text; 13: plain text hard-wrapped at a width is read by the sentence,
 # not by the line, and rule lines are not units; 14: in it, a sentence that introduces an indented block
 # is quoted with the block; 15: in it, a paragraph up to MAX_PARAGRAPH_CHARS is one unit, as in Markdown;
-# 16: an underlined line of plain text is a heading)
-SEGMENTER_VERSION = 16
+# 16: an underlined line of plain text is a heading; 17: text wrapped at up to 120 columns, as a PDF's
+# extracted lines are, is hard-wrapped)
+SEGMENTER_VERSION = 17
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -58,7 +59,7 @@ MAX_PARAGRAPH_CHARS = 600
 CHAINED_CHARS = 200  # a paragraph this short between an introducing sentence and its block joins them
 # Plain text is either a paragraph a line (news, exports) or hard-wrapped at a width (licences, specs,
 # READMEs, e-mail), where a line that reaches near the width was cut by the wrapping, not by its writer.
-MAX_WRAP_WIDTH = 100
+MAX_WRAP_WIDTH = 120  # a PDF page's extracted lines run to about 110 characters
 FULL_LINE = 0.75  # of the width: a line at least this long continues on the next
 # A line not ending a clause, followed by one that starts lowercase, continues too (an indented block is
 # wrapped narrower than the page).
@@ -430,7 +431,7 @@ def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[t
         newline = text.find("\n", start, end)
         line_end = end if newline < 0 else newline
         line = text[start:line_end]
-        if rule(line):
+        if rule(text[text.rfind("\n", 0, start) + 1 : line_end]):  # the whole line (a date may open it)
             if run:
                 one_line = "\n" not in text[run[0] : run[1]]
                 yield run[0], run[1], one_line and line.strip() != "<"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from qabot import store
@@ -293,6 +293,7 @@ def documents(draw: st.DrawFn) -> tuple[str, bool]:
 
 @settings(max_examples=200, deadline=None)
 @given(documents())
+@example(("date 2023-12-28 ---\n", False))  # a rule is a whole line, not what a date line leaves
 def test_sentences_of_whole_documents_are_verbatim_and_after_the_front_matter(doc: tuple[str, bool]) -> None:
     text, has_front_matter = doc
     document = text_document(text, "doc.md")

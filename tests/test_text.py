@@ -127,6 +127,20 @@ def test_a_list_a_sentence_introduces_is_quoted_with_it() -> None:
     assert sentences[-1] == "This sentence is one of many in a long paragraph, wrapped at a width."
 
 
+def test_a_pdf_pages_lines_are_wrapped_text() -> None:
+    lines = [
+        "This specification uses the XDG Base Directory Specification [BaseDir] to define the prefixes",
+        "which the database is stored. In the rest of this document, paths shown with the prefix <MIME>",
+        "that the files should be loaded from the mime subdirectory of every directory in the data",
+        "and from the user's own directory first, since those files are meant to replace the shared ones",
+    ]
+    ends = [" below", " indicate", " directories,", " there."]
+    page = "".join(line + end + "\n" for line, end in zip(lines, ends, strict=True)) * 2
+    assert wrap_width(page) == 103  # wider than a manual's 80 columns
+    first = split(page, "spec.pdf")[0]
+    assert page[first.start : first.end].endswith("below\nwhich the database is stored.")
+
+
 def test_a_paragraph_a_line_is_not_wrapped_text() -> None:
     news = (
         "Armenia Invites More Russian Troops\n\nAfter its defeat, Armenia looks to Moscow for security and "
