@@ -632,15 +632,20 @@ ANSWER_MARK = "\ue000"  # a private-use character: the answer's edges, carried t
 
 
 def as_page(text: str, path: str, marked: tuple[int, int] | None = None, indent: int = 0) -> str:
-    """`text` of the file at `path` as its page shows it: reflowed for Markdown and reST, as it is for
-    anything else (a plain text's line breaks may mean something). With `marked` (offsets in `text`),
+    """`text` of the file at `path` as its page shows it: reflowed for Markdown and reST; plain text with
+    the breaks its hard wrapping made read as spaces (`text.unwrapped`), an HTML page's text as it is (one
+    paragraph a line). With `marked` (offsets in `text`),
     the answer's edges are marked by ANSWER_MARK, put in before reflowing so that they stay on the
     answer's characters. `indent`: the text's column on its first line (`dedented`)."""
     if marked is not None:
         start, end = marked
         text = text[:start] + ANSWER_MARK + text[start:end] + ANSWER_MARK + text[end:]
-    if not structured(path):
+    if html_page(path):
         return text
+    if not structured(path):
+        from qabot.text import unwrapped  # here: qabot.text imports this module
+
+        return unwrapped(text)
     rst = path.lower().endswith(tuple(RST_SUFFIXES))
     text = described(dedented(text, indent)) if rst else headed(dedented(text, indent))
     return inline(reflow(text, rst=rst), path)

@@ -426,7 +426,7 @@ def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[t
     unless that one starts a list item; and whether the run is a heading (one line, underlined). Rule lines
     are left out."""
     run: tuple[int, int] | None = None
-    full = open_end = False
+    previous = ""
     while start < end:
         newline = text.find("\n", start, end)
         line_end = end if newline < 0 else newline
@@ -435,20 +435,43 @@ def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[t
             if run:
                 one_line = "\n" not in text[run[0] : run[1]]
                 yield run[0], run[1], one_line and line.strip() != "<"
-            run, full, open_end = None, False, False
+            run, previous = None, ""
         else:
-            goes_on = full or (open_end and line.lstrip()[:1].islower())
-            if run and goes_on and not _ITEM.match(line):
+            if run and width is not None and _goes_on(previous, line, width):
                 run = (run[0], line_end)
             else:
                 if run:
                     yield run[0], run[1], False
                 run = (start, line_end)
-            full = width is not None and _full(line.rstrip(), width)
-            open_end = width is not None and bool(_OPEN_END.search(line.rstrip()))
+            previous = line
         start = line_end + 1
     if run:
         yield run[0], run[1], False
+
+
+def _goes_on(previous: str, line: str, width: int) -> bool:
+    """Whether hard-wrapped `line` continues the sentence of the line before it: that one reaches near the
+    width, or ends open and this one starts lowercase; never when this one starts a list item."""
+    previous = previous.rstrip()
+    reaches = _full(previous, width) or (bool(_OPEN_END.search(previous)) and line.lstrip()[:1].islower())
+    return reaches and not _ITEM.match(line)
+
+
+def unwrapped(quote: str) -> str:
+    """A plain-text quote with the line breaks its wrapping made read as spaces, for display (a terminal
+    wraps again): the breaks `segment` read through, judged within the quote, its longest line taken as
+    the width. Blank lines, list items and lines that end a sentence keep their breaks."""
+    lines = quote.split("\n")
+    width = max(len(line.rstrip()) for line in lines)
+    if len(lines) < 2 or width > MAX_WRAP_WIDTH:
+        return quote
+    out = [lines[0]]
+    for previous, line in itertools.pairwise(lines):
+        if previous.strip() and line.strip() and not rule(line) and _goes_on(previous, line, width):
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def _line(text: str, start: int, end: int, out: list[Span]) -> None:

@@ -5,8 +5,20 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qabot import markup
 from qabot.markup import HEADING
-from qabot.text import INTRO, MAX_SENTENCE_CHARS, SENTENCE, Span, chunk, rule, segment, split, wrap_width
+from qabot.text import (
+    INTRO,
+    MAX_SENTENCE_CHARS,
+    SENTENCE,
+    Span,
+    chunk,
+    rule,
+    segment,
+    split,
+    unwrapped,
+    wrap_width,
+)
 
 
 def sentences(text: str, start: int = 0) -> list[str]:
@@ -139,6 +151,20 @@ def test_a_pdf_pages_lines_are_wrapped_text() -> None:
     assert wrap_width(page) == 103  # wider than a manual's 80 columns
     first = split(page, "spec.pdf")[0]
     assert page[first.start : first.end].endswith("below\nwhich the database is stored.")
+
+
+def test_a_wrapped_quote_shows_as_a_paragraph() -> None:
+    quote = SPEC[SPEC.index("The proposal") : SPEC.index("File triggers")].strip()
+    assert unwrapped(quote) == (
+        "The proposal would be to add support for a new Protected field, with the following properties:\n\n"
+        "  * Protected packages should not be trivial to remove (require a force option for example, like "
+        "Essential).\n"
+        "  * Protected packages must be depended on explicitly\n"
+        "  * Protected packages must be functional even when unpacked (think of a boot loader or an init "
+        "system)."
+    )
+    assert markup.as_page(quote, "protected-field.txt") == unwrapped(quote)
+    assert unwrapped("Status: draft\nURL: https://x.test/spec") == "Status: draft\nURL: https://x.test/spec"
 
 
 def test_a_paragraph_a_line_is_not_wrapped_text() -> None:
