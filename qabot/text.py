@@ -38,8 +38,8 @@ _DATE_LINE = re.compile(
 # not by the line, and rule lines are not units; 14: in it, a sentence that introduces an indented block
 # is quoted with the block; 15: in it, a paragraph up to MAX_PARAGRAPH_CHARS is one unit, as in Markdown;
 # 16: an underlined line of plain text is a heading; 17: text wrapped at up to 120 columns, as a PDF's
-# extracted lines are, is hard-wrapped)
-SEGMENTER_VERSION = 17
+# extracted lines are, is hard-wrapped; 18: plain text's units carry their underlined headings' path)
+SEGMENTER_VERSION = 18
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -92,7 +92,7 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
     if not markup.structured(path):
         width = wrap_width(text, start)
         spans = segment(text, start, width=width)
-        return _indented_blocks(text, spans) if width else spans
+        return _sections(text, _indented_blocks(text, spans) if width else spans)
     try:
         blocks = markup.blocks(text, path, start)
     except Exception:  # a parser bug on odd input (docutils has raised on some): lose structure, not text
@@ -279,6 +279,26 @@ def _short_paragraphs(text: str, units: list[Span]) -> list[Span]:
         else:
             out.append(unit)
     close()
+    return out
+
+
+def _sections(text: str, units: list[Span]) -> list[Span]:
+    """Plain text's units under their underlined headings' path, as a Markdown page's are: a heading's
+    level is its underline's character, in the order the text first uses them (as reST does)."""
+    if not any(u.kind == markup.HEADING for u in units):
+        return units
+    levels: dict[str, int] = {}
+    path: list[tuple[int, str]] = []
+    out = []
+    for unit in units:
+        if unit.kind == markup.HEADING:
+            underline = text[unit.end :].lstrip(" \t\r\n")[:1]
+            level = levels.setdefault(underline, len(levels))
+            path = [p for p in path if p[0] < level]
+            out.append(Span(unit.start, unit.end, unit.kind, tuple(n for _, n in path)))
+            path.append((level, text[unit.start : unit.end]))
+        else:
+            out.append(Span(unit.start, unit.end, unit.kind, tuple(n for _, n in path), unit.cut))
     return out
 
 

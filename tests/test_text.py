@@ -128,6 +128,20 @@ def test_an_underlined_line_is_a_heading_never_quoted_alone() -> None:
     assert [s.kind for s in split("Type: >\n\t:q!\n<\nThen go on.\n", "a.txt")] == [SENTENCE] * 3
 
 
+def test_plain_text_units_carry_their_underlined_headings() -> None:
+    text = (
+        "Triggers\n========\n\nConcepts\n--------\n\nA trigger is named.\n\nInternals\n=========\n\nState.\n"
+    )
+    units = [(text[s.start : s.end], s.kind, s.section) for s in split(text, "triggers.txt")]
+    assert units == [
+        ("Triggers", HEADING, ()),
+        ("Concepts", HEADING, ("Triggers",)),
+        ("A trigger is named.", SENTENCE, ("Triggers", "Concepts")),
+        ("Internals", HEADING, ()),  # "=" is the first level: it closes "Triggers" and "Concepts"
+        ("State.", SENTENCE, ("Internals",)),
+    ]
+
+
 def test_a_list_a_sentence_introduces_is_quoted_with_it() -> None:
     units = [SPEC[s.start : s.end] for s in split(SPEC, "protected-field.txt")]
     assert units[1].startswith("The proposal would be")
