@@ -38,8 +38,9 @@ _DATE_LINE = re.compile(
 # not by the line, and rule lines are not units; 14: in it, a sentence that introduces an indented block
 # is quoted with the block; 15: in it, a paragraph up to MAX_PARAGRAPH_CHARS is one unit, as in Markdown;
 # 16: an underlined line of plain text is a heading; 17: text wrapped at up to 120 columns, as a PDF's
-# extracted lines are, is hard-wrapped; 18: plain text's units carry their underlined headings' path)
-SEGMENTER_VERSION = 18
+# extracted lines are, is hard-wrapped; 18: plain text's units carry their underlined headings' path;
+# 19: a wrapped line goes on only when it is mostly letters, not a row of numbers or box drawing)
+SEGMENTER_VERSION = 19
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -417,8 +418,14 @@ def rule(line: str) -> bool:
 
 
 def _full(line: str, width: int) -> bool:
-    """A line of words (not a tab-separated table's cells) reaching near the wrapping width."""
-    return len(line) >= FULL_LINE * width and line.count(" ") >= 3
+    """A line of words (not a tab-separated table's cells, nor a row of numbers) reaching near the
+    wrapping width."""
+    return len(line) >= FULL_LINE * width and line.count(" ") >= 3 and _wordy(line)
+
+
+def _wordy(line: str) -> bool:
+    """At least half of the line's characters are letters: prose, not data or box drawing."""
+    return 2 * sum(c.isalpha() for c in line) >= len(line) - line.count(" ")
 
 
 def _paragraph(
@@ -473,8 +480,8 @@ def _goes_on(previous: str, line: str, width: int) -> bool:
     """Whether hard-wrapped `line` continues the sentence of the line before it: that one reaches near the
     width, or ends open and this one starts lowercase; never when this one starts a list item."""
     previous = previous.rstrip()
-    reaches = _full(previous, width) or (bool(_OPEN_END.search(previous)) and line.lstrip()[:1].islower())
-    return reaches and not _ITEM.match(line)
+    open_end = bool(_OPEN_END.search(previous)) and _wordy(previous) and line.lstrip()[:1].islower()
+    return (_full(previous, width) or open_end) and not _ITEM.match(line)
 
 
 def unwrapped(quote: str) -> str:

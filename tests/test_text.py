@@ -153,6 +153,14 @@ def test_a_list_a_sentence_introduces_is_quoted_with_it() -> None:
     assert sentences[-1] == "This sentence is one of many in a long paragraph, wrapped at a width."
 
 
+def test_rows_of_numbers_in_wrapped_text_stay_lines() -> None:
+    rows = (
+        "acos0000 acos 0.0 0.0 -> 1.5707963267948966 -0.0 0.0 0.0 1.0\nacos0001 acos 0.0 -0.0 -> 1.57 0.0\n"
+    )
+    units = [rows[s.start : s.end] for s in segment(rows, width=60)]
+    assert units == rows.splitlines()  # full lines, but not of words: a data row ends where its line does
+
+
 def test_a_pdf_pages_lines_are_wrapped_text() -> None:
     lines = [
         "This specification uses the XDG Base Directory Specification [BaseDir] to define the prefixes",
