@@ -10,7 +10,8 @@ bylines, quotations) and the FastAPI docs (Markdown, code, tables, HTML, changel
 first `--mb` megabytes of that text, since it runs at a fraction of a megabyte a second; qabot's segmenter
 on the same megabytes and on all of it. Speeds are per CPU second of this process; they still move with
 the machine's load (shared caches, hyper-threads), so the figure to compare is the ratio, measured in the
-same run. It also reports how many sentence ends the two agree on.
+same run. It also reports how many sentence ends the two agree on, and the speed of reading the plain-text
+docs sets (`eval/corpora/plaintext*/docs`, hard-wrapped) as qabot does against reading them line by line.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pathlib import Path
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = (SHARED / "squad-dev-a" / "corpus", ROOT / "corpus", SHARED / "fastapi-docs")
+# plain-text documentation hard-wrapped at a width (the Vim manual, dpkg's specs, git-subtree's manual)
+PLAIN = (ROOT / "eval" / "corpora" / "plaintext" / "docs", ROOT / "eval" / "corpora" / "plaintext2" / "docs")
 _PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\s*\n\s*\n|\s*\Z)", re.DOTALL)
 
 
@@ -57,6 +60,22 @@ def qabot_ends(text: str) -> set[int]:
     return {s.end for s in segment(text)}
 
 
+def plain_docs() -> list[tuple[str, str]]:
+    return [
+        (f.read_text(encoding="utf-8"), f.name) for folder in PLAIN for f in sorted(folder.rglob("*.txt"))
+    ]
+
+
+def units_of(docs: list[tuple[str, str]], wrapped: bool) -> tuple[float, int]:
+    """CPU seconds and units: as qabot reads plain text (`split`: wrapped lines joined, examples with their
+    introduction), or line by line (`segment` alone, what it did before segmenter 13)."""
+    from qabot.text import segment, split
+
+    began = time.process_time()
+    count = sum(len(split(text, name)) if wrapped else len(segment(text)) for text, name in docs)
+    return time.process_time() - began, count
+
+
 def timed(func: Callable[[str], set[int]], text: str) -> tuple[float, set[int]]:
     """CPU seconds (the process's own, so that other jobs on the machine weigh less) and the result."""
     began = time.process_time()
@@ -82,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"qabot / pysbd speed: {old_seconds / new_seconds:.0f} x")
     print(f"all {all_mb:.2f} MB: qabot {all_mb / all_seconds:.2f} MB/s")
     print(f"sentence ends: {len(old & new)} shared, {len(old - new)} pysbd only, {len(new - old)} qabot only")
+    docs = plain_docs()
+    plain_mb = sum(len(text.encode()) for text, _ in docs) / 1e6
+    line_seconds, lines = units_of(docs, wrapped=False)
+    wrapped_seconds, units = units_of(docs, wrapped=True)
+    wrapped_speed, line_speed = plain_mb / wrapped_seconds, plain_mb / line_seconds
+    print(
+        f"plain-text docs {plain_mb:.2f} MB: read wrapped {wrapped_speed:.2f} MB/s ({units} units), line by "
+        f"line {line_speed:.2f} MB/s ({lines} units): {wrapped_seconds / line_seconds:.1f} x the time"
+    )
     return 0
 
 

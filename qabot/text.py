@@ -425,7 +425,7 @@ def _full(line: str, width: int) -> bool:
 
 def _wordy(line: str) -> bool:
     """At least half of the line's characters are letters: prose, not data or box drawing."""
-    return 2 * sum(c.isalpha() for c in line) >= len(line) - line.count(" ")
+    return 2 * sum(map(str.isalpha, line)) >= len(line) - line.count(" ")
 
 
 def _paragraph(
@@ -480,7 +480,7 @@ def _goes_on(previous: str, line: str, width: int) -> bool:
     """Whether hard-wrapped `line` continues the sentence of the line before it: that one reaches near the
     width, or ends open and this one starts lowercase; never when this one starts a list item."""
     previous = previous.rstrip()
-    open_end = bool(_OPEN_END.search(previous)) and _wordy(previous) and line.lstrip()[:1].islower()
+    open_end = line.lstrip()[:1].islower() and bool(_OPEN_END.search(previous)) and _wordy(previous)
     return (_full(previous, width) or open_end) and not _ITEM.match(line)
 
 

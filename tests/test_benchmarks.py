@@ -161,6 +161,18 @@ def test_cold_ask(bench_env: dict[str, str]) -> None:
     line(r"heavy packages imported on the ask path: none", out)
 
 
+def test_segmentation(bench_env: dict[str, str]) -> None:
+    needs(SQUAD / "corpus", DATA / "fastapi-docs")
+    out = run_benchmark(bench_env, "segmentation", "--mb", "0.01")
+    line(rf"qabot / pysbd speed: {NUMBER} x", out)
+    plain = line(
+        rf"plain-text docs {NUMBER} MB: read wrapped {NUMBER} MB/s \((\d+) units\), "
+        rf"line by line {NUMBER} MB/s \((\d+) units\): {NUMBER} x the time",
+        out,
+    )
+    assert int(plain[1]) < int(plain[2])  # wrapped lines are read as one sentence, not one a line
+
+
 def test_reader(bench_env: dict[str, str]) -> None:
     out = run_benchmark(bench_env, "reader", "--rounds", "1")
     line(rf"one padded batch \(baseline\): +median +{NUMBER} ms a question", out)
