@@ -150,15 +150,17 @@ class Answer:
 
 def shown_neighbours(quotes: Sequence[Quote]) -> list[tuple[str, str]]:
     """Each quote's neighbours (before, after) as a front end shows them: a neighbour that is itself one of
-    the quotes is left out, since it is shown as its own (neighbouring units of a docs page often rank
-    together: a third of the FastAPI and Starlette answers repeated one so, docs/benchmarks.md)."""
+    the quotes is named by its number ("(follows [1])"), since it is shown as its own (neighbouring units
+    of a docs page often rank together: a third of the FastAPI and Starlette answers repeated one so,
+    docs/benchmarks.md), and the asker still sees that the two are one passage."""
     out = []
     for i, q in enumerate(quotes):
-        others = {(o.source.id, o.text) for j, o in enumerate(quotes) if j != i}
+        number = {(o.source.id, o.text): n for n, o in enumerate(quotes, start=1) if n != i + 1}
+        before, after = number.get((q.source.id, q.before)), number.get((q.source.id, q.after))
         out.append(
             (
-                "" if (q.source.id, q.before) in others else q.before,
-                "" if (q.source.id, q.after) in others else q.after,
+                f"(follows [{before}])" if before else q.before,
+                f"(followed by [{after}])" if after else q.after,
             )
         )
     return out

@@ -465,7 +465,7 @@ def test_search_and_sources_render_within_limits(titles: list[str], page: int) -
     assert_within_limits([[dr.sources_embed([d.source for d in documents], page)]])
 
 
-def test_a_neighbour_that_is_itself_a_quote_is_shown_once() -> None:
+def test_a_neighbour_that_is_itself_a_quote_is_shown_once_and_named() -> None:
     first = quote("The pool holds 40 tokens.", "Limits", "Raise them with total_tokens.")
     second = quote("Raise them with total_tokens.", "The pool holds 40 tokens.", "Done.")
     [[embed]] = dr.answer_embeds(Answer("How do I raise it?", True, (first, second)))
@@ -473,3 +473,6 @@ def test_a_neighbour_that_is_itself_a_quote_is_shown_once() -> None:
     assert shown.count("total\\_tokens") == 1
     assert shown.count("40 tokens") == 1
     assert "Limits" in shown and "Done." in shown
+    assert (
+        "\\(followed by \\[2\\]\\)" in shown and "\\(follows \\[1\\]\\)" in shown
+    )  # escaped: "(follows [1])"

@@ -144,7 +144,7 @@ def test_a_rst_heading_cites_its_roles_as_the_page_shows_them() -> None:
     assert render.section_title(markdown) == "waitress API › :mod:`waitress` API"
 
 
-def test_a_neighbour_that_is_itself_a_quote_is_shown_once() -> None:
+def test_a_neighbour_that_is_itself_a_quote_is_shown_once_and_named() -> None:
     first = Quote("The pool holds 40 tokens.", 0, 25, 1.0, SOURCE, "Limits", "Raise them with total_tokens.")
     second = Quote("Raise them with total_tokens.", 26, 55, 0.9, SOURCE, "The pool holds 40 tokens.", "Done.")
     elsewhere = replace(second, source=replace(SOURCE, id="other"))  # the same words in another page
@@ -152,6 +152,7 @@ def test_a_neighbour_that_is_itself_a_quote_is_shown_once() -> None:
     assert text.count("Raise them with total_tokens.") == 1
     assert text.count("The pool holds 40 tokens.") == 1
     assert "Limits" in text and "Done." in text  # neighbours that are not quotes stay
+    assert "(followed by [2])" in text and "(follows [1])" in text  # the passage goes on in the other
     assert printed(Answer("How?", True, (first, elsewhere))).count("Raise them with total_tokens.") == 2
     assert render.answer_json(Answer("How?", True, (first, second)))["quotes"][0]["context"] == {
         "before": "Limits",
