@@ -39,8 +39,9 @@ _DATE_LINE = re.compile(
 # is quoted with the block; 15: in it, a paragraph up to MAX_PARAGRAPH_CHARS is one unit, as in Markdown;
 # 16: an underlined line of plain text is a heading; 17: text wrapped at up to 120 columns, as a PDF's
 # extracted lines are, is hard-wrapped; 18: plain text's units carry their underlined headings' path;
-# 19: a wrapped line goes on only when it is mostly letters, not a row of numbers or box drawing)
-SEGMENTER_VERSION = 19
+# 19: a wrapped line goes on only when it is mostly letters, not a row of numbers or box drawing; 20: a
+# paragraph over a separator line is not a heading)
+SEGMENTER_VERSION = 20
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -68,6 +69,7 @@ _OPEN_END = re.compile(r"[^.!?:;]$")
 # An underline or separator ("=====", "-----", "*****"), or the "<" that closes an example in Vim's help:
 # layout, not text.
 _RULE = re.compile(r"[ \t]*(?:([=\-~^*#_+])\1{2,}|<)[ \t]*")
+MAX_TITLE_CHARS = 100  # an underlined line longer than this is a paragraph over a separator
 # A line that starts a list item starts a unit even after a full line.
 _ITEM = re.compile(r"[ \t]*(?:[*+\-•]|\d{1,3}[.)]|[a-z][.)]|\([0-9a-zA-Z]{1,3}\))[ \t]")
 
@@ -460,8 +462,7 @@ def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[t
         line = text[start:line_end]
         if rule(text[text.rfind("\n", 0, start) + 1 : line_end]):  # the whole line (a date may open it)
             if run:
-                one_line = "\n" not in text[run[0] : run[1]]
-                yield run[0], run[1], one_line and line.strip() != "<"
+                yield run[0], run[1], line.strip() != "<" and _title_like(text[run[0] : run[1]])
             run, previous = None, ""
         else:
             if run and width is not None and _goes_on(previous, line, width):
@@ -474,6 +475,13 @@ def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[t
         start = line_end + 1
     if run:
         yield run[0], run[1], False
+
+
+def _title_like(run: str) -> bool:
+    """Whether an underlined run of lines reads as a heading: one short line not ending a sentence (a
+    paragraph-a-line text may put a separator under a paragraph)."""
+    run = run.strip()
+    return "\n" not in run and len(run) <= MAX_TITLE_CHARS and not run.endswith((".", "!", "?"))
 
 
 def _goes_on(previous: str, line: str, width: int) -> bool:

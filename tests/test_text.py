@@ -124,6 +124,9 @@ def test_an_underlined_line_is_a_heading_never_quoted_alone() -> None:
     first = split(SPEC, "protected-field.txt")[0]
     assert (SPEC[first.start : first.end], first.kind) == ("Support for a Protected field", HEADING)
     assert [s.kind for s in split("Title\n=====\n\nA line.\n", "a.txt")] == [HEADING, SENTENCE]
+    # a paragraph over a separator stays a paragraph
+    news = "Armenia asked for more troops.\n-----\nThe Kremlin agreed.\n"
+    assert [s.kind for s in split(news, "news.txt")] == [SENTENCE, SENTENCE]
     # Vim's "<" closes an example: the example's last line is not a heading
     assert [s.kind for s in split("Type: >\n\t:q!\n<\nThen go on.\n", "a.txt")] == [SENTENCE] * 3
 
