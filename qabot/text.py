@@ -40,8 +40,8 @@ _DATE_LINE = re.compile(
 # 16: an underlined line of plain text is a heading; 17: text wrapped at up to 120 columns, as a PDF's
 # extracted lines are, is hard-wrapped; 18: plain text's units carry their underlined headings' path;
 # 19: a wrapped line goes on only when it is mostly letters, not a row of numbers or box drawing; 20: a
-# paragraph over a separator line is not a heading)
-SEGMENTER_VERSION = 20
+# paragraph over a separator line is not a heading; 21: a rule line parts paragraphs and blocks too)
+SEGMENTER_VERSION = 21
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -244,6 +244,7 @@ def _indented_blocks(text: str, spans: list[Span]) -> list[Span]:
                 j < len(spans)
                 and _indent(text, spans[j].start) > depth
                 and spans[j].end - intro.start <= MAX_BLOCK_CHARS
+                and not text[spans[j - 1].end : spans[j].start].strip()  # no rule line between
             ):
                 j += 1
         first = intro.start
@@ -251,7 +252,7 @@ def _indented_blocks(text: str, spans: list[Span]) -> list[Span]:
             while (
                 out
                 and out[-1].kind == SENTENCE
-                and not _GAP.search(text, out[-1].end, first)
+                and not _apart(text, out[-1].end, first)
                 and intro.end - out[-1].start <= MAX_PARAGRAPH_CHARS
             ):
                 first = out.pop().start
@@ -275,7 +276,7 @@ def _short_paragraphs(text: str, units: list[Span]) -> list[Span]:
 
     for unit in units:
         item = _ITEM.match(text, text.rfind("\n", 0, unit.start) + 1)
-        if unit.kind != SENTENCE or item or (run and _GAP.search(text, run[-1].end, unit.start)):
+        if unit.kind != SENTENCE or item or (run and _apart(text, run[-1].end, unit.start)):
             close()
         if unit.kind == SENTENCE and not item:
             run.append(unit)
@@ -283,6 +284,11 @@ def _short_paragraphs(text: str, units: list[Span]) -> list[Span]:
             out.append(unit)
     close()
     return out
+
+
+def _apart(text: str, end: int, start: int) -> bool:
+    """Whether two units are in different paragraphs: a blank line or a rule line lies between them."""
+    return bool(_GAP.search(text, end, start)) or bool(text[end:start].strip())
 
 
 def _sections(text: str, units: list[Span]) -> list[Span]:

@@ -285,6 +285,39 @@ def test_wrapped_units_are_the_text_at_their_offsets(text: str, width: int) -> N
     assert "".join(covered.split()) == "".join("".join(kept).split())
 
 
+plain_alphabet = st.sampled_from(
+    [
+        "a wrapped line of words that goes on to the width and past it for sure\n",
+        "to end. ",
+        "Short line:\n",
+        "Use this: >\n\n\t:q!\n",
+        "\tindented code\n",
+        "  * an item of a list\n",
+        "Heading\n",
+        "=======\n",
+        "-----\n",
+        "<\n",
+        "\n",
+        "date 2023-12-28 ",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(plain_alphabet, max_size=60).map("".join))
+def test_plain_text_units_are_ordered_verbatim_and_lose_only_layout(text: str) -> None:
+    units = split(text, "manual.txt")  # wrapped or not, with blocks, paragraphs and headings
+    previous_end = 0
+    for unit in units:
+        piece = text[unit.start : unit.end]
+        assert piece and piece == piece.strip()
+        assert previous_end <= unit.start < unit.end <= len(text)
+        previous_end = unit.end
+    covered = "".join(text[u.start : u.end] for u in units)
+    kept = [line for line in text.split("\n") if not rule(line)]
+    assert "".join(covered.split()) == "".join("".join(kept).split())
+
+
 @given(st.lists(st.integers(1, 60), min_size=1, max_size=40), st.integers(20, 128), st.integers(0, 2))
 def test_chunks_cover_every_sentence_within_budget(counts: list[int], budget: int, overlap: int) -> None:
     chunks = chunk(counts, budget, overlap)
