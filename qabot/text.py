@@ -286,6 +286,9 @@ def _short_paragraphs(text: str, units: list[Span]) -> list[Span]:
     return out
 
 
+_NEXT_CHAR = re.compile(r"\s*(\S)")
+
+
 def _apart(text: str, end: int, start: int) -> bool:
     """Whether two units are in different paragraphs: a blank line or a rule line lies between them."""
     return bool(_GAP.search(text, end, start)) or bool(text[end:start].strip())
@@ -301,7 +304,8 @@ def _sections(text: str, units: list[Span]) -> list[Span]:
     out = []
     for unit in units:
         if unit.kind == markup.HEADING:
-            underline = text[unit.end :].lstrip(" \t\r\n")[:1]
+            found = _NEXT_CHAR.match(text, unit.end)
+            underline = found.group(1) if found else ""
             level = levels.setdefault(underline, len(levels))
             path = [p for p in path if p[0] < level]
             out.append(Span(unit.start, unit.end, unit.kind, tuple(n for _, n in path)))
