@@ -40,13 +40,18 @@ _DATE_LINE = re.compile(
 # 16: an underlined line of plain text is a heading; 17: text wrapped at up to 120 columns, as a PDF's
 # extracted lines are, is hard-wrapped; 18: plain text's units carry their underlined headings' path;
 # 19: a wrapped line goes on only when it is mostly letters, not a row of numbers or box drawing; 20: a
-# paragraph over a separator line is not a heading; 21: a rule line parts paragraphs and blocks too)
-SEGMENTER_VERSION = 21
+# paragraph over a separator line is not a heading; 21: a rule line parts paragraphs and blocks too; 22:
+# a wrapped manual's prose units are documentation units, `PARAGRAPH`)
+SEGMENTER_VERSION = 22
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
 SENTENCE = "sentence"
 INTRO = "intro"  # a sentence introducing a block (code, list, table, include) quoted with the block
+# Prose of a hard-wrapped manual (plain text with indented examples): a documentation unit like the
+# examples around it, read and trusted as they are, so that one page's quotes are not ranked by one
+# confidence and labelled by another (wrapped prose without examples stays prose: docs/benchmarks.md)
+PARAGRAPH = "paragraph"
 # A sentence ending so introduces what follows it ("Run the live server:", "It looks like this.")
 _INTRODUCES = re.compile(
     r"(?:[:：]|\b(?:like this|as follows|like so|the following|for example|for instance|below))[.!]?$",
@@ -95,7 +100,12 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
     if not markup.structured(path):
         width = wrap_width(text, start)
         spans = segment(text, start, width=width)
-        return _sections(text, _indented_blocks(text, spans) if width else spans)
+        plain = _sections(text, _indented_blocks(text, spans) if width else spans)
+        if width and any(u.kind == INTRO for u in plain):  # a manual: its prose is documentation too
+            return [
+                Span(u.start, u.end, PARAGRAPH, u.section, u.cut) if u.kind == SENTENCE else u for u in plain
+            ]
+        return plain
     try:
         blocks = markup.blocks(text, path, start)
     except Exception:  # a parser bug on odd input (docutils has raised on some): lose structure, not text

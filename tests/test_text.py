@@ -10,6 +10,7 @@ from qabot.markup import HEADING
 from qabot.text import (
     INTRO,
     MAX_SENTENCE_CHARS,
+    PARAGRAPH,
     SENTENCE,
     Span,
     chunk,
@@ -116,8 +117,10 @@ def test_a_sentence_that_introduces_an_indented_block_is_quoted_with_it() -> Non
             'as:\n\n   postinst triggered "<trigger-name> <trigger-name> ..."',
             INTRO,
         ),
-        ("by passing a space-separated list of names as the second argument.", SENTENCE),
+        # a page with examples is a manual: its prose is a documentation unit too
+        ("by passing a space-separated list of names as the second argument.", PARAGRAPH),
     ]
+    assert {u.kind for u in split(SPEC.replace(":\n\n  *", ".\n\n  *"), "spec.txt")} == {HEADING, SENTENCE}
 
 
 def test_an_underlined_line_is_a_heading_never_quoted_alone() -> None:
