@@ -19,9 +19,10 @@ from qabot.cli import main
 from qabot.config import Settings
 from qabot.corpus import load_corpus, text_document
 from qabot.models.encoder import OnnxEncoder
-from qabot.text import MAX_SENTENCE_CHARS, rule, segment
+from qabot.text import MAX_SENTENCE_CHARS, segment
 
 from .conftest import SEED_CORPUS
+from .test_text import assert_layout_only_lost
 
 # Files a real folder collects, each of which must be skipped and reported once, by name.
 BAD_FILES: dict[str, bytes] = {
@@ -303,17 +304,8 @@ def test_sentences_of_whole_documents_are_verbatim_and_after_the_front_matter(do
     assert document.text == text  # offsets index the file as read, front matter included
     if has_front_matter and document.body_start:
         assert text[: document.body_start].rstrip("\r\n").endswith("---")
-    spans = segment(document.text, document.body_start)
-    previous = document.body_start
-    for span in spans:
-        piece = text[span.start : span.end]
-        assert piece and piece == piece.strip()
-        assert previous <= span.start < span.end <= len(text)
-        previous = span.end
-    covered = "".join(text[s.start : s.end] for s in spans)
     # nothing is lost but whitespace and rule lines ("---" is a separator in plain text, not a sentence)
-    body = [line for line in text[document.body_start :].split("\n") if not rule(line)]
-    assert "".join(covered.split()) == "".join("".join(body).split())
+    assert_layout_only_lost(text, segment(document.text, document.body_start), document.body_start)
 
 
 # ---------------------------------------------------------------- files from other editors

@@ -269,23 +269,27 @@ def test_every_span_is_the_text_at_its_offsets(text: str, start: int) -> None:
     assert "".join(covered.split()) == "".join(text[start:].split())
 
 
+def assert_layout_only_lost(text: str, spans: list[Span], start: int = 0) -> None:
+    """Units of `text[start:]` in order, each verbatim and stripped, and nothing lost between them but
+    whitespace and rule lines."""
+    previous_end = start
+    for span in spans:
+        piece = text[span.start : span.end]
+        assert piece and piece == piece.strip()
+        assert previous_end <= span.start < span.end <= len(text)
+        previous_end = span.end
+    covered = "".join(text[s.start : s.end] for s in spans)
+    kept = [line for line in text[start:].split("\n") if not rule(line)]
+    assert "".join(covered.split()) == "".join("".join(kept).split())
+
+
 wrapped_alphabet = st.sampled_from(["word ", "Word. ", "a", "\n", "\n\n", "  * ", "1. ", "-----", "=== "])
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(wrapped_alphabet, max_size=80).map("".join), st.integers(4, 60))
 def test_wrapped_units_are_the_text_at_their_offsets(text: str, width: int) -> None:
-    spans = segment(text, width=width)
-    previous_end = 0
-    for span in spans:
-        piece = text[span.start : span.end]
-        assert piece and piece == piece.strip()
-        assert previous_end <= span.start < span.end <= len(text)
-        previous_end = span.end
-    # nothing is lost but whitespace and rule lines
-    covered = "".join(text[s.start : s.end] for s in spans)
-    kept = [line for line in text.split("\n") if not rule(line)]
-    assert "".join(covered.split()) == "".join("".join(kept).split())
+    assert_layout_only_lost(text, segment(text, width=width))
 
 
 plain_alphabet = st.sampled_from(
@@ -309,16 +313,8 @@ plain_alphabet = st.sampled_from(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(plain_alphabet, max_size=60).map("".join))
 def test_plain_text_units_are_ordered_verbatim_and_lose_only_layout(text: str) -> None:
-    units = split(text, "manual.txt")  # wrapped or not, with blocks, paragraphs and headings
-    previous_end = 0
-    for unit in units:
-        piece = text[unit.start : unit.end]
-        assert piece and piece == piece.strip()
-        assert previous_end <= unit.start < unit.end <= len(text)
-        previous_end = unit.end
-    covered = "".join(text[u.start : u.end] for u in units)
-    kept = [line for line in text.split("\n") if not rule(line)]
-    assert "".join(covered.split()) == "".join("".join(kept).split())
+    # wrapped or not, with blocks, paragraphs and headings
+    assert_layout_only_lost(text, split(text, "manual.txt"))
 
 
 @given(st.lists(st.integers(1, 60), min_size=1, max_size=40), st.integers(20, 128), st.integers(0, 2))
