@@ -309,10 +309,11 @@ def _heads_outline(body: str, first: str, underline: str) -> bool:
     atx = _ATX.match(first + " ")
     if not underline and not atx:
         return False  # "#hashtag" is not a heading
-    if (atx and len(atx.group(1)) == 1) or (not atx and underline.startswith("=")):
+    level = len(atx.group(1)) if atx else 1 if underline.startswith("=") else 2
+    if level == 1:
         return True  # a first-level title: no need to parse the page for the rest of its outline
     levels = heading_levels(body)
-    return bool(levels) and (levels[0] == 1 or all(level > levels[0] for level in levels[1:]))
+    return bool(levels) and (levels[0] == 1 or all(later > levels[0] for later in levels[1:]))
 
 
 def _first_line(text: str) -> str | None:
