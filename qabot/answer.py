@@ -100,6 +100,11 @@ class Source:
     date: str | None
     url: str | None
     section: tuple[str, ...] = ()  # the headings above the quote in a Markdown or reST document
+    syntax: str = ""  # how the document is read (markup.syntax_of); by the file's name when not given
+
+    def __post_init__(self) -> None:
+        if not self.syntax:
+            object.__setattr__(self, "syntax", markup.syntax_of(self.path))
 
 
 @dataclass(frozen=True)
@@ -501,7 +506,9 @@ class Answerer:
         places = {}
         for sid, unit in self.index.units(list(doc_of)).items():
             doc = self.index.document(doc_of[sid])
-            changelog = evidence.is_changelog(doc.path, doc.title) or evidence.changelog_section(unit.section)
+            changelog = evidence.is_changelog(doc.path, doc.title, doc.syntax) or evidence.changelog_section(
+                unit.section
+            )
             places[sid] = evidence.Place(unit.kind, unit.section, changelog)
         return places
 
@@ -571,7 +578,7 @@ class Answerer:
 
     def _source(self, doc_row: int) -> Source:
         d = self.index.document(doc_row)
-        return Source(d.id, d.title, d.path, d.date, d.url)
+        return Source(d.id, d.title, d.path, d.date, d.url, syntax=d.syntax)
 
     def _nearest_sources(self, fused: Sequence[retrieve.Hit], n: int) -> list[Source]:
         rows: list[int] = []

@@ -12,11 +12,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from qabot.extract import HTML_SUFFIXES, PDF_SUFFIXES, ExtractionError, extract
-from qabot.markup import RST_SUFFIXES, heading_levels, section_name, structured
+from qabot.markup import RST, heading_levels, section_name, structured, syntax_of
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".rest"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -42,6 +43,11 @@ class Document:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @cached_property
+    def syntax(self) -> str:
+        """How its text is read (qabot.markup.syntax_of): by the file's name, a .txt file by its text too."""
+        return syntax_of(self.path, self.text[self.body_start :])
 
 
 @dataclass(frozen=True)
@@ -149,8 +155,9 @@ def text_document(text: str, rel_path: str) -> Document | None:
     if not text[body_start:].strip():
         return None
     body = text[body_start:]
-    if structured(rel_path):
-        title = _clean(meta.get("title")) or _structured_title(body, rel_path)
+    syntax = syntax_of(rel_path, body)
+    if structured(syntax):
+        title = _clean(meta.get("title")) or _structured_title(body, rel_path, syntax == RST)
     else:
         title = _clean(meta.get("title")) or _first_line(body)
     title = title or Path(rel_path).stem
@@ -241,11 +248,10 @@ _NOT_TEXT = re.compile(
 _GENERIC_STEMS = {"index", "readme", "_index"}
 
 
-def _opening(body: str, path: str) -> list[tuple[str, bool]]:
+def _opening(body: str, rst: bool) -> list[tuple[str, bool]]:
     """A structured document's first lines that are text, each with whether a blank line (or the end)
     follows it: blank lines, link targets, Markdown's HTML, badges and link lines and, in reST, explicit
     markup with its continuation left out."""
-    rst = path.lower().endswith(tuple(RST_SUFFIXES))
     lines = body.splitlines()[:60]
     out: list[tuple[str, bool]] = []
     continuation = in_comment = False
@@ -269,7 +275,7 @@ def _opening(body: str, path: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _structured_title(body: str, path: str) -> str | None:
+def _structured_title(body: str, path: str, rst: bool) -> str | None:
     """A Markdown or reST document's title: its first line when that is a heading ("# First Steps { #x }"
     gives "First Steps"; reST's "Guide" over "=====" gives "Guide"; in Markdown one that tops the page's
     outline), link targets, reST comments, directives and fields, and Markdown's HTML, badges and link
@@ -277,7 +283,7 @@ def _structured_title(body: str, path: str) -> str | None:
     notes"); else the file's name as MkDocs gives it ("early-hints.md" is "Early hints"), since a page that
     opens with a sentence ("Starlette allows you to install custom exception handlers to deal with") is
     not titled by its first line. A name such as index or README says nothing: its first line stays."""
-    lines = _opening(body, path)
+    lines = _opening(body, rst)
     if lines and re.match(r"\s*[=\-~^*#+]{3,}\s*$", lines[0][0]):  # a reST overline
         lines = lines[1:]
     if not lines:
@@ -288,7 +294,6 @@ def _structured_title(body: str, path: str) -> str | None:
     heading = first.lstrip().startswith("#") or underlined
     stem = Path(path).stem
     generic = stem.lower() in _GENERIC_STEMS
-    rst = path.lower().endswith(tuple(RST_SUFFIXES))
     if heading and (rst or generic or _heads_outline(body, first, underline)):
         return section_name(first)[:200] or None
     text = " ".join(first.split())[:200]

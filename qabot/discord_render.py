@@ -160,8 +160,8 @@ def quote_block(number: int, quote: Quote, before: str, after: str, side: int, h
 
 
 def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, header: str) -> str:
-    path = quote.source.path
-    before, after = markup.inline(_prose(before), path), markup.inline(_prose(after), path)
+    syntax = quote.source.syntax
+    before, after = markup.inline(_prose(before), syntax), markup.inline(_prose(after), syntax)
     if quote.confidence is not None:
         header = f" {confidence_words(quote.confidence)}{header}"
     shown = markup.pieces(quote.text, quote.indent)
@@ -187,7 +187,7 @@ def marked(quote: Quote, room: int) -> str:
         text = "\n> ".join(lines)
         if size(text) <= room:
             return text
-    page = markup.as_page(quote.text, quote.source.path, indent=quote.indent)  # one line, or too long
+    page = markup.as_page(quote.text, quote.source.syntax, indent=quote.indent)  # one line, or too long
     whole = f"**{fit(page, room - 4, marker=SHORTENED) or '(blank)'}**"
     if quote.marked is None:
         return whole
@@ -202,9 +202,9 @@ def marked(quote: Quote, room: int) -> str:
 def _page_lines(quote: Quote) -> list[str] | None:
     """A Markdown, reST or HTML quote's lines as its page shows them, sanitised, the answer (or, with none
     marked, each line) in bold; None for plain text, for one line, or when the answer spans lines."""
-    if "\n" not in quote.text.strip() or not markup.by_line(quote.source.path):
+    if "\n" not in quote.text.strip() or not markup.by_line(quote.source.syntax):
         return None
-    shown = markup.as_page(quote.text, quote.source.path, quote.marked, quote.indent).split("\n")
+    shown = markup.as_page(quote.text, quote.source.syntax, quote.marked, quote.indent).split("\n")
     shown = [line for line in shown if sanitize(line)]  # sanitize drops the private-use answer marks
     if len(shown) < 2:
         return None
@@ -258,7 +258,7 @@ def _code_quote_text(
         if piece.code:
             part = code_block(piece.text, piece.language, room - 2)
         else:
-            text = fit(markup.inline(piece.text, quote.source.path), room - 8, marker=SHORTENED)
+            text = fit(markup.inline(piece.text, quote.source.syntax), room - 8, marker=SHORTENED)
             part = "> " + " ".join(p for p in (left, f"**{text}**") if p)
             left = ""
         parts.append(part)

@@ -62,10 +62,11 @@ def quotable(place: Place | None) -> bool:
     return place is None or place.kind != markup.HEADING
 
 
-def is_changelog(path: str, title: str) -> bool:
-    """Release notes by name: CHANGELOG.md, release-notes.md, HISTORY.rst, a "Release Notes" title."""
+def is_changelog(path: str, title: str, syntax: str) -> bool:
+    """Release notes by name: CHANGELOG.md, release-notes.md, HISTORY.rst, a "Release Notes" title (in a
+    Markdown or reST document: `syntax`)."""
     stem = PurePosixPath(path).stem
-    return markup.structured(path) and bool(_CHANGELOG.search(stem) or _CHANGELOG.search(title.strip()))
+    return markup.structured(syntax) and bool(_CHANGELOG.search(stem) or _CHANGELOG.search(title.strip()))
 
 
 def changelog_section(section: tuple[str, ...]) -> bool:

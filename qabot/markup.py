@@ -76,30 +76,64 @@ class Block:
     group: int = -1
 
 
+# How a document's text is read (`syntax_of`)
+MARKDOWN = "markdown"
+RST = "rst"
+HTML_TEXT = "html"  # an HTML page's text as qabot.extract lays it out
+PLAIN = "plain"
+# reST's explicit markup that plain text does not have: a directive (".. note::", ".. |x| image::") or a
+# link target (".. _label:") at a line start, and an interpreted role (":class:`Model`")
+_RST_DIRECTIVE = re.compile(r"^\.\. (?:[\w-]+(?::[\w-]+)*::|_[^:\n]+:|\|[^|\n]+\| [\w-]+::)", re.MULTILINE)
+_RST_ROLE = re.compile(r":[\w-]+(?::[\w-]+)*:`[^`\n]+`")
+RST_MARKS = 2  # one is a stray mention ("place it in :variable:`PATH`" in a plain-text note)
+
+
 def _suffix(path: str) -> str:
     return path[path.rfind(".") :].lower() if "." in path else ""
 
 
-def structured(path: str) -> bool:
-    """Whether a file of this name is read with its structure (Markdown or reStructuredText)."""
-    return _suffix(path) in MARKDOWN_SUFFIXES | RST_SUFFIXES
+def syntax_of(path: str, text: str = "") -> str:
+    """How the text of the file at `path` is read: Markdown, reST, an HTML page's text or plain text, by
+    the file's name; a `.txt` file whose text has reST's explicit markup (`RST_MARKS` directives, link
+    targets or roles) is reST, as Sphinx projects such as Django keep their sources in `.txt` files."""
+    suffix = _suffix(path)
+    if suffix in MARKDOWN_SUFFIXES:
+        return MARKDOWN
+    if suffix in RST_SUFFIXES:
+        return RST
+    if suffix in HTML_SUFFIXES:
+        return HTML_TEXT
+    if suffix == ".txt" and _rst_marked(text):
+        return RST
+    return PLAIN
 
 
-def html_page(path: str) -> bool:
-    """Whether a file of this name is an HTML page, whose text is what qabot.extract lays out: a
-    paragraph a line, so a run of several lines is a code block, a list or a table."""
-    return _suffix(path) in HTML_SUFFIXES
+def _rst_marked(text: str) -> bool:
+    found = 0
+    for pattern in (_RST_DIRECTIVE, _RST_ROLE):
+        for _ in pattern.finditer(text):
+            found += 1
+            if found >= RST_MARKS:
+                return True
+    return False
 
 
-def by_line(path: str) -> bool:
-    """Whether a quote from this file shows line by line, as its page does: a Markdown or reST file's
-    structure, or an HTML page's laid-out text."""
-    return structured(path) or html_page(path)
+def structured(syntax: str) -> bool:
+    """Whether text of this `syntax` is read with its structure (Markdown or reStructuredText)."""
+    return syntax in (MARKDOWN, RST)
 
 
-def blocks(text: str, path: str, start: int = 0) -> list[Block]:
-    """The blocks of `text[start:]` (a .md or .rst file's text; `start` skips front matter), in order."""
-    if path.lower().endswith(tuple(RST_SUFFIXES)):
+def by_line(syntax: str) -> bool:
+    """Whether a quote of this `syntax` shows line by line, as its page does: a Markdown or reST file's
+    structure, or an HTML page's laid-out text (a paragraph a line, so a run of several lines is a code
+    block, a list or a table)."""
+    return syntax in (MARKDOWN, RST, HTML_TEXT)
+
+
+def blocks(text: str, syntax: str, start: int = 0) -> list[Block]:
+    """The blocks of `text[start:]` (a Markdown or reST document's text; `start` skips front matter), in
+    order."""
+    if syntax == RST:
         from qabot.rst import rst_blocks  # docutils imports in ~0.2 s: only for reST files
 
         found: list[Block] = rst_blocks(text, start)
@@ -623,29 +657,29 @@ def rst_inline(text: str) -> str:
     return _INTERPRETED.sub(shown, linked)
 
 
-def inline(text: str, path: str) -> str:
-    """`text` of the file at `path` with its inline markup as the page shows it (reST's roles)."""
-    return rst_inline(text) if path.lower().endswith(tuple(RST_SUFFIXES)) else text
+def inline(text: str, syntax: str) -> str:
+    """`text` of a document of this `syntax` with its inline markup as the page shows it (reST's roles)."""
+    return rst_inline(text) if syntax == RST else text
 
 
 ANSWER_MARK = "\ue000"  # a private-use character: the answer's edges, carried through `reflow`
 
 
-def as_page(text: str, path: str, marked: tuple[int, int] | None = None, indent: int = 0) -> str:
-    """`text` of the file at `path` as its page shows it: reflowed for Markdown and reST; plain text with
-    the breaks its hard wrapping made read as spaces (`text.unwrapped`), an HTML page's text as it is (one
-    paragraph a line). With `marked` (offsets in `text`),
-    the answer's edges are marked by ANSWER_MARK, put in before reflowing so that they stay on the
-    answer's characters. `indent`: the text's column on its first line (`dedented`)."""
+def as_page(text: str, syntax: str, marked: tuple[int, int] | None = None, indent: int = 0) -> str:
+    """`text` of a document of this `syntax` as its page shows it: reflowed for Markdown and reST; plain
+    text with the breaks its hard wrapping made read as spaces (`text.unwrapped`), an HTML page's text as it
+    is (one paragraph a line). With `marked` (offsets in `text`), the answer's edges are marked by
+    ANSWER_MARK, put in before reflowing so that they stay on the answer's characters. `indent`: the text's
+    column on its first line (`dedented`)."""
     if marked is not None:
         start, end = marked
         text = text[:start] + ANSWER_MARK + text[start:end] + ANSWER_MARK + text[end:]
-    if html_page(path):
+    if syntax == HTML_TEXT:
         return text
-    if not structured(path):
+    if not structured(syntax):
         from qabot.text import unwrapped  # here: qabot.text imports this module
 
         return unwrapped(text)
-    rst = path.lower().endswith(tuple(RST_SUFFIXES))
+    rst = syntax == RST
     text = described(dedented(text, indent)) if rst else headed(dedented(text, indent))
-    return inline(reflow(text, rst=rst), path)
+    return inline(reflow(text, rst=rst), syntax)

@@ -93,7 +93,7 @@ def section_title(source: Source) -> str:
     """The title, then the headings above the quote: "First Steps › Check it" (reST roles in them as
     the page shows them)."""
     section = source.section[1:] if source.section[:1] == (source.title,) else source.section
-    return " › ".join(markup.inline(part, source.path) for part in (source.title, *section))
+    return " › ".join(markup.inline(part, source.syntax) for part in (source.title, *section))
 
 
 def confidence_words(p: float) -> str:
@@ -138,7 +138,7 @@ def _quote_text(quote: Quote) -> RenderableType:
     """The quote marked ▶ with its answer in bold (the whole quote when no answer is marked), its
     neighbours above and below, dimmed; code in a quote or a neighbour is shown as code (highlighted,
     HTML colouring tags dropped), neighbours that hold code are shortened, and a cut block says so."""
-    flow = partial(markup.as_page, path=quote.source.path)
+    flow = partial(markup.as_page, syntax=quote.source.syntax)
     shown = markup.pieces(quote.text, quote.indent)
     before, after = markup.pieces(quote.before), markup.pieces(quote.after)
     if not any(p.code for p in (*shown, *before, *after)) and not quote.cut:
@@ -146,7 +146,7 @@ def _quote_text(quote: Quote) -> RenderableType:
         if quote.before:
             text.append(flow(quote.before) + "\n", style="dim")
         text.append("▶ ")
-        page = markup.as_page(quote.text, quote.source.path, quote.marked, quote.indent)
+        page = markup.as_page(quote.text, quote.source.syntax, quote.marked, quote.indent)
         if quote.marked is None:
             text.append(page, style="bold")
         else:

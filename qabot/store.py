@@ -193,7 +193,7 @@ def keyword_title(doc: Document, span: Span) -> str:
 def embedded_text(doc: Document, span: Span) -> str:
     """What a unit is embedded as: its text, in structured documents without link targets and tags."""
     text = doc.text[span.start : span.end]
-    return markup.plain(text) if markup.structured(doc.path) else text
+    return markup.plain(text) if markup.structured(doc.syntax) else text
 
 
 def _embed(parts: list[DocumentParts], encoder: OnnxEncoder, progress: Progress) -> None:
@@ -203,7 +203,7 @@ def _embed(parts: list[DocumentParts], encoder: OnnxEncoder, progress: Progress)
     its units go through the model; other documents' chunks are embedded as `chunk_text`.
     """
     todo = [i for i, p in enumerate(parts) if p.chunk_vectors is None]
-    embedded = [i for i in todo if not markup.structured(parts[i].doc.path)]
+    embedded = [i for i in todo if not markup.structured(parts[i].doc.syntax)]
     chunk_texts = [
         chunk_text(parts[i].doc, parts[i].sentences, a, b) for i in embedded for a, b in parts[i].chunks
     ]

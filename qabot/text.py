@@ -41,8 +41,9 @@ _DATE_LINE = re.compile(
 # extracted lines are, is hard-wrapped; 18: plain text's units carry their underlined headings' path;
 # 19: a wrapped line goes on only when it is mostly letters, not a row of numbers or box drawing; 20: a
 # paragraph over a separator line is not a heading; 21: a rule line parts paragraphs and blocks too; 22:
-# a wrapped manual's prose units are documentation units, `PARAGRAPH`)
-SEGMENTER_VERSION = 22
+# a wrapped manual's prose units are documentation units, `PARAGRAPH`; 23: a .txt file with reST's
+# explicit markup is read as reST, `markup.syntax_of`)
+SEGMENTER_VERSION = 23
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -94,10 +95,11 @@ class Span:
 
 def split(text: str, path: str, start: int = 0) -> list[Span]:
     """The units of a document: Markdown and reST by their structure (qabot.markup), an HTML page's text
-    by its blocks (`_html_units`), others as sentences."""
-    if markup.html_page(path):
+    by its blocks (`_html_units`), others as sentences; how a file is read is `markup.syntax_of`."""
+    syntax = markup.syntax_of(path, text[start:])
+    if syntax == markup.HTML_TEXT:
         return _html_units(text, start)
-    if not markup.structured(path):
+    if not markup.structured(syntax):
         width = wrap_width(text, start)
         spans = segment(text, start, width=width)
         plain = _sections(text, _indented_blocks(text, spans) if width else spans)
@@ -107,7 +109,7 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
             ]
         return plain
     try:
-        blocks = markup.blocks(text, path, start)
+        blocks = markup.blocks(text, syntax, start)
     except Exception:  # a parser bug on odd input (docutils has raised on some): lose structure, not text
         return segment(text, start, wrapped=True)
     return units(text, blocks)

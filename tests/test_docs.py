@@ -82,6 +82,17 @@ def test_rst_literal_blocks_are_quoted_with_their_sentence(docs_answerer: Answer
     assert quote.source.section == ("Running servers", "Production")
 
 
+def test_a_sphinx_page_kept_as_txt_is_read_as_rest(docs_answerer: Answerer) -> None:
+    """Sphinx projects (Django) may keep their reST in .txt files: such a page is read with its structure
+    (title, sections, a directive's code with the sentence introducing it), its roles shown as on the page."""
+    quote = top(docs_answerer, "How do I run qabot behind a reverse proxy?")
+    assert (quote.source.path, quote.source.syntax) == ("proxy.txt", markup.RST)
+    assert quote.source.title == "Running behind a proxy"
+    assert quote.text.endswith(".. code-block:: console\n\n    $ qabot serve --forwarded-allow-ips 10.0.0.5")
+    shown = markup.as_page(quote.text, quote.source.syntax)
+    assert "`TRUSTED_PROXIES`" in shown and ":setting:" not in shown
+
+
 def test_headings_alone_are_not_answers(docs_answerer: Answerer) -> None:
     answer = docs_answerer.answer("Installing plugins", k=3)
     assert answer.quotes and all(q.text != "Installing plugins" for q in answer.quotes)

@@ -177,6 +177,7 @@ def test_titles_of_markdown_and_rst_documents_are_their_first_heading() -> None:
         "CHANGELOG.md": "Changelog",
         "cli.md": "The qabot command line",  # front matter first
         "server.rst": "Running servers",
+        "proxy.txt": "Running behind a proxy",  # reST in a .txt file (Django's docs)
         "weather-client.md": "weather-client",
         "workers.rst": "Workers",
     }
@@ -227,11 +228,11 @@ def test_rst_roles_and_literals_read_as_sphinx_shows_them() -> None:
         ":attr:`test_client_class <flask.Flask.test_client_class>` (see :ref:`the guide <testing>`, "
         ":pep:`8`, :py:func:`os.path.join`) and ``serve``, at 10:30 a :b: c."
     )
-    assert markup.as_page(text, "api.rst") == (
+    assert markup.as_page(text, markup.RST) == (
         "Use the `cached()` decorator on a `flask.Flask` app; set `test_client_class` (see the guide, "
         "PEP 8, `os.path.join()`) and `serve`, at 10:30 a :b: c."
     )
-    assert markup.as_page(text, "api.md") == text
+    assert markup.as_page(text, markup.MARKDOWN) == text
 
 
 def test_what_is_embedded_drops_html_tags_but_keeps_what_only_looks_like_one() -> None:
@@ -242,11 +243,27 @@ def test_what_is_embedded_drops_html_tags_but_keeps_what_only_looks_like_one() -
     assert markup.plain("[the guide](https://example.org/guide) and <T>") == "the guide and <T>"
 
 
+def test_a_file_is_read_by_its_name_and_a_txt_file_by_its_text_too() -> None:
+    sphinx = "Set :setting:`DEBUG` off.\n\n.. note::\n\n   Not in production.\n"
+    assert markup.syntax_of("a.md", sphinx) == markup.MARKDOWN
+    assert markup.syntax_of("docs/a.rst") == markup.RST
+    assert markup.syntax_of("a.html") == markup.HTML_TEXT
+    assert markup.syntax_of("a.pdf", sphinx) == markup.syntax_of("a.jsonl", sphinx) == markup.PLAIN
+    assert markup.syntax_of("ref/settings.txt", sphinx) == markup.RST
+    assert markup.syntax_of("a.txt", "Put it in :variable:`PATH` first.") == markup.PLAIN  # a stray mention
+    assert (
+        markup.syntax_of("a.txt", "Usage\n=====\n\nRun it::\n\n    x\n") == markup.PLAIN
+    )  # plain reads these
+
+
 def test_changelogs_and_questions_about_versions() -> None:
-    assert evidence.is_changelog("CHANGELOG.md", "Changelog")
-    assert evidence.is_changelog("docs/release-notes.md", "Release Notes")
-    assert not evidence.is_changelog("history-design-future.md", "History, Design and Future")
-    assert not evidence.is_changelog("news.txt", "News")  # plain text is never read as a changelog
+    def changelog(path: str, title: str) -> bool:
+        return evidence.is_changelog(path, title, markup.syntax_of(path))
+
+    assert changelog("CHANGELOG.md", "Changelog")
+    assert changelog("docs/release-notes.md", "Release Notes")
+    assert not changelog("history-design-future.md", "History, Design and Future")
+    assert not changelog("news.txt", "News")  # plain text is never read as a changelog
     assert evidence.about_versions("Which version added server-sent events?")
     assert not evidence.about_versions("How do I set the Weather API key?")
 
@@ -429,34 +446,35 @@ def test_a_sphinx_description_shows_as_its_page_does() -> None:
     """Shown, not quoted: the signature as code before the body, a version note with its label."""
     quote = ".. function:: login_user(user,\n              remember=False)\n    :noindex:\n\n"
     quote += "    Logs a user\n    in."
-    assert markup.as_page(quote, "api.rst") == "`login_user(user, remember=False)`: Logs a user in."
+    assert markup.as_page(quote, markup.RST) == "`login_user(user, remember=False)`: Logs a user in."
     assert markup.pieces(quote) == [
         markup.Piece(False, "`login_user(user, remember=False)`:\nLogs a user\nin.")
     ]
     note = ".. versionadded:: 0.5\n   The `remember` flag."
-    assert markup.as_page(note, "api.rst") == "Added in version 0.5: The `remember` flag."
-    assert markup.as_page(".. note:: hi", "api.rst") == ".. note:: hi"
-    assert markup.as_page(quote, "api.md").startswith(".. function::")  # reST syntax, read only in reST
+    assert markup.as_page(note, markup.RST) == "Added in version 0.5: The `remember` flag."
+    assert markup.as_page(".. note:: hi", markup.RST) == ".. note:: hi"
+    assert markup.as_page(quote, markup.MARKDOWN).startswith(
+        ".. function::"
+    )  # reST syntax, read only in reST
 
 
 def test_a_version_note_and_a_link_inside_a_rest_quote_show_as_the_page_does() -> None:
     """A version note after the quote's first paragraph reads as Sphinx shows it (its body moved left, not
     a code block), a hyperlink reference as its text; e-mail addresses and ``literals`` are left alone."""
     quote = "It adds random jitter_ to the delay.\n\n.. versionadded:: 4.4"
-    assert (
-        markup.as_page(quote, "tasks.rst") == "It adds random jitter to the delay.\n\nAdded in version 4.4."
-    )
+    assert markup.as_page(quote, markup.RST) == "It adds random jitter to the delay.\n\nAdded in version 4.4."
     changed = (
         "Retries once.\n\n.. versionchanged:: 5.0\n   Now twice,\n   see `the guide <g.html>`_.\n\nNext."
     )
-    assert markup.as_page(changed, "tasks.rst") == (
+    assert markup.as_page(changed, markup.RST) == (
         "Retries once.\n\nChanged in version 5.0: Now twice, see the guide.\n\nNext."
     )
     assert markup.pieces(changed) == [markup.Piece(False, markup.version_notes(changed))]  # no code block
     kept = "Write to a_@x.org about ``class_`` or `roles`."
-    assert markup.as_page(kept, "a.rst") == "Write to a_@x.org about `class_` or `roles`."
+    assert markup.as_page(kept, markup.RST) == "Write to a_@x.org about `class_` or `roles`."
     assert (
-        markup.as_page(quote, "tasks.md") == "It adds random jitter_ to the delay.\n\n.. versionadded:: 4.4"
+        markup.as_page(quote, markup.MARKDOWN)
+        == "It adds random jitter_ to the delay.\n\n.. versionadded:: 4.4"
     )
 
 
@@ -492,9 +510,9 @@ def test_a_heading_that_names_code_is_quoted_with_its_paragraph() -> None:
 
 def test_a_heading_that_names_code_shows_as_a_description() -> None:
     quote = "`GZipMiddleware` { #gzipmiddleware }\n\nHandles GZip\nresponses."
-    assert markup.as_page(quote, "middleware.md") == "`GZipMiddleware`: Handles GZip responses."
+    assert markup.as_page(quote, markup.MARKDOWN) == "`GZipMiddleware`: Handles GZip responses."
     assert markup.pieces(quote) == [markup.Piece(False, "`GZipMiddleware`:\nHandles GZip\nresponses.")]
-    assert markup.as_page("`x`\n\nText.", "page.rst") == "`x`\n\nText."
+    assert markup.as_page("`x`\n\nText.", markup.RST) == "`x`\n\nText."
 
 
 def test_a_rst_literal_block_ends_at_its_own_last_line() -> None:

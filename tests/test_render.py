@@ -140,7 +140,7 @@ def test_a_wrapped_list_item_goes_on_under_its_text_not_its_marker() -> None:
 def test_a_rst_heading_cites_its_roles_as_the_page_shows_them() -> None:
     source = Source("api", "waitress API", "docs/api.rst", None, None, (":mod:`waitress` API",))
     assert render.section_title(source) == "waitress API › `waitress` API"
-    markdown = replace(source, path="docs/api.md")
+    markdown = replace(source, path="docs/api.md", syntax=markup.MARKDOWN)
     assert render.section_title(markdown) == "waitress API › :mod:`waitress` API"
 
 

@@ -191,7 +191,7 @@ def test_a_wrapped_quote_shows_as_a_paragraph() -> None:
         "  * Protected packages must be functional even when unpacked (think of a boot loader or an init "
         "system)."
     )
-    assert markup.as_page(quote, "protected-field.txt") == unwrapped(quote)
+    assert markup.as_page(quote, markup.PLAIN) == unwrapped(quote)
     assert unwrapped("Status: draft\nURL: https://x.test/spec") == "Status: draft\nURL: https://x.test/spec"
 
 

@@ -56,7 +56,7 @@ def source_text(corpus: Path, source: str) -> str | None:
     found = [
         f
         for f in corpus.glob(f"{glob.escape(source)}.*")
-        if (f.suffix == ".txt" or markup.structured(f.name)) and f.stem == Path(source).name
+        if (f.suffix == ".txt" or markup.structured(markup.syntax_of(f.name))) and f.stem == Path(source).name
     ]
     return found[0].read_text(encoding="utf-8") if len(found) == 1 else None
 
