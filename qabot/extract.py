@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -369,7 +370,9 @@ def _hosts(*urls: str | None) -> set[str]:
 
 
 def pdf_text(raw: bytes) -> tuple[str, dict[str, str]]:
-    """The text of every page, pages separated by a blank line, and the title from the PDF's metadata."""
+    """The text of every page without its running head and page number (`unfurnished`), the pages one
+    after the other as lines are, so that a sentence goes on over a page break; and the title from the
+    PDF's metadata."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -382,7 +385,69 @@ def pdf_text(raw: bytes) -> tuple[str, dict[str, str]]:
     meta = {}
     if info is not None:
         meta = {key: str(value) for key, value in (("title", info.title), ("author", info.author)) if value}
-    return "\n\n".join(p for p in pages if p), meta
+    return "\n".join(p for p in unfurnished(pages) if p), meta
+
+
+# A page number alone: "12", "- 12 -", "Page 3", "Page 3 of 9", "3/9", or front matter's "iv"
+_BARE_NUMBER = re.compile(
+    r"(?i:page\s+)?[-–—(]?\s*(?:\d{1,4}|x{0,3}(?:ix|iv|v?i{0,3}))\s*[-–—)]?(?:\s*(?:/|of)\s*\d{1,4})?"
+)
+# A running head that carries the page's number first or last: "Chapter 2: ASN.1 structure handling 3"
+_HEAD_NUMBER = re.compile(r"(\d{1,4})\s+\S.{0,98}|.{0,98}\S\s+(\d{1,4})")
+FURNITURE_SHARE = 3  # a numbering or a repeated edge line counts when it is on a third of the pages
+
+
+def unfurnished(pages: list[str]) -> list[str]:
+    """`pages` (each a page's text) without the lines a printed page puts at its top and bottom: a page
+    number alone; a running head that carries the page's number, in the numbering a third of the pages
+    agree on (the page's position plus a fixed offset: front matter is not counted); a line repeated as
+    the top or bottom line of a third of the pages (at least three). A page's other lines are kept."""
+    lines = [[line for line in page.split("\n")] for page in pages]
+    least = max(3, len(pages) // FURNITURE_SHARE)
+    offsets: Counter[int] = Counter()
+    edges: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
+    for at, page in enumerate(lines):
+        for line in {page[0], page[-1]}:
+            if (number := _head_number(line)) is not None:
+                offsets[number - at] += 1
+        if len(page) > 1:
+            edges[0][page[0].strip()] += 1
+            edges[1][page[-1].strip()] += 1
+    offset, count = offsets.most_common(1)[0] if offsets else (0, 0)
+    # words, not a code listing's closing brace
+    repeated = [
+        {line for line, n in edge.items() if n >= least and re.search(r"[^\W\d_]", line)} for edge in edges
+    ]
+
+    def furniture(line: str, at: int, edge: int) -> bool:
+        bare = line.strip()
+        if _BARE_NUMBER.fullmatch(bare) and any(c.isdigit() or c in "ivx" for c in bare):
+            return True
+        if count >= least and _head_number(line) == at + offset:
+            return True
+        return bare in repeated[edge]
+
+    out = []
+    for at, page in enumerate(lines):
+        for _ in range(2):  # a running head over a page number, or the other way round
+            if len(page) > 1 and furniture(page[0], at, 0):
+                page = page[1:]
+            if len(page) > 1 and furniture(page[-1], at, 1):
+                page = page[:-1]
+        out.append("\n".join(page).strip())
+    return out
+
+
+def _head_number(line: str) -> int | None:
+    """The number a page's first or last line carries at its start or end, when it is short enough to be
+    a running head or a page number."""
+    bare = line.strip()
+    if bare.isdigit() and len(bare) <= 4:
+        return int(bare)
+    match = _HEAD_NUMBER.fullmatch(bare)
+    if match is None:
+        return None
+    return int(match.group(1) or match.group(2))
 
 
 def extract(path: Path, raw: bytes | None = None) -> tuple[str, dict[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -13,7 +14,7 @@ from qabot.cli import main
 from qabot.config import Settings
 from qabot.corpus import load_corpus
 from qabot.evaluate import QuoteChecker
-from qabot.extract import html_text
+from qabot.extract import html_text, unfurnished
 from qabot.text import split
 
 ARTICLE = """<!DOCTYPE html><html><head><title>Gyumri garrison grows | Example News</title>
@@ -28,15 +29,27 @@ ARTICLE = """<!DOCTYPE html><html><head><title>Gyumri garrison grows | Example N
 
 def minimal_pdf(lines: list[str]) -> bytes:
     """A one-page PDF with the given lines of text (Helvetica), built by hand: no writer library needed."""
-    stream = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    return pages_pdf([lines])
+
+
+def pages_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF of these pages, each with its lines of text."""
+    streams = [
+        "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET" for lines in pages
+    ]
+    first = 4  # the first page's object number; each page is followed by its content stream
+    kids = " ".join(f"{first + 2 * i} 0 R" for i in range(len(pages)))
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        "/Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+        f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>",
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
+    for i, stream in enumerate(streams):
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {first + 2 * i + 1} 0 R "
+            "/Resources << /Font << /F1 3 0 R >> >> >>"
+        )
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
     out = b"%PDF-1.4\n"
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -279,6 +292,47 @@ def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
     (doc,) = result.documents
     assert "The base hosts 5,000 troops." in doc.text
     assert [p.path for p in result.problems] == ["broken.pdf"]
+
+
+def test_a_pdf_is_read_without_its_running_heads_and_page_numbers(tmp_path: Path) -> None:
+    """A printed page's head and number are layout: they neither start a page's text nor cut a sentence
+    that goes on over the page break."""
+    body = [
+        [
+            "The garrison at Gyumri was reinforced in March, when forty armoured",
+            "vehicles arrived by rail. Their",
+        ],
+        ["crews trained for six weeks before the vehicles were assigned to the", "two battalions."],
+        ["The second battalion moved to the border in May."],
+    ]
+    pages = [["Garrison report", *lines, str(number)] for number, lines in enumerate(body, start=1)]
+    (tmp_path / "report.pdf").write_bytes(pages_pdf(pages))
+    (doc,) = load_corpus(tmp_path).documents
+    assert "Garrison report" not in doc.text and not re.search(r"^\d+$", doc.text, re.MULTILINE)
+    units = [doc.text[u.start : u.end] for u in split(doc.text, doc.path)]
+    crossing = "Their\ncrews trained for six weeks before the vehicles were assigned to the\ntwo battalions."
+    assert any(crossing in unit for unit in units)
+
+
+def test_page_furniture_is_told_from_text() -> None:
+    """Chapter heads numbered as the pages are go, front matter's roman numbers go; a number that is not
+    the page's, a line repeated on too few pages and every line inside a page stay."""
+    pages = [
+        "i\nContents",
+        "1\nIntroduction\nThe library parses ASN.1.",
+        "Chapter 1: Introduction 2\nIt is portable.\nNothing else is needed.",
+        "Chapter 1: Introduction 3\nIt counts 7 types.\nSee chapter 2",
+        "Chapter 2: Utilities 4\nTwo tools ship with it.\nUsage 12",
+    ]
+    assert unfurnished(pages) == [
+        "Contents",
+        "Introduction\nThe library parses ASN.1.",
+        "It is portable.\nNothing else is needed.",
+        "It counts 7 types.\nSee chapter 2",
+        "Two tools ship with it.\nUsage 12",
+    ]
+    listing = [f"int f{i}(void) {{\n  return {i};\n}}" for i in range(4)]
+    assert unfurnished(listing) == listing  # a closing brace is no running foot
 
 
 def test_quotes_from_html_and_pdf_are_verbatim_in_the_extracted_text(fresh_index: Settings) -> None:
