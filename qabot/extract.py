@@ -402,7 +402,7 @@ def unfurnished(pages: list[str]) -> list[str]:
     number alone; a running head that carries the page's number, in the numbering a third of the pages
     agree on (the page's position plus a fixed offset: front matter is not counted); a line repeated as
     the top or bottom line of a third of the pages (at least three). A page's other lines are kept."""
-    lines = [[line for line in page.split("\n")] for page in pages]
+    lines = [page.split("\n") for page in pages]
     least = max(3, len(pages) // FURNITURE_SHARE)
     offsets: Counter[int] = Counter()
     edges: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
@@ -419,23 +419,29 @@ def unfurnished(pages: list[str]) -> list[str]:
         {line for line, n in edge.items() if n >= least and re.search(r"[^\W\d_]", line)} for edge in edges
     ]
 
-    def furniture(line: str, at: int, edge: int) -> bool:
+    def numbered(line: str, at: int) -> bool:
         bare = line.strip()
         if _BARE_NUMBER.fullmatch(bare) and any(c.isdigit() or c in "ivx" for c in bare):
             return True
-        if count >= least and _head_number(line) == at + offset:
-            return True
-        return bare in repeated[edge]
+        return count >= least and _head_number(line) == at + offset
 
-    out = []
-    for at, page in enumerate(lines):
-        for _ in range(2):  # a running head over a page number, or the other way round
-            if len(page) > 1 and furniture(page[0], at, 0):
-                page = page[1:]
-            if len(page) > 1 and furniture(page[-1], at, 1):
-                page = page[:-1]
-        out.append("\n".join(page).strip())
-    return out
+    def trimmed(page: list[str], at: int, edge: int) -> list[str]:
+        """The page without its furniture at one edge (0: top, 1: bottom): a repeated line and one line
+        carrying the page's number, in either order; a chapter's first line ("1 Introduction" under the
+        page number 1) is the chapter's, not the page's."""
+        number_seen = False
+        for _ in range(2):
+            if len(page) < 2:
+                break
+            line = page[-edge]  # page[0] or page[-1]
+            if not number_seen and numbered(line, at):
+                number_seen = True
+            elif line.strip() not in repeated[edge]:
+                break
+            page = page[1:] if edge == 0 else page[:-1]
+        return page
+
+    return ["\n".join(trimmed(trimmed(page, at, 0), at, 1)).strip() for at, page in enumerate(lines)]
 
 
 def _head_number(line: str) -> int | None:

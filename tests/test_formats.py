@@ -319,14 +319,14 @@ def test_page_furniture_is_told_from_text() -> None:
     the page's, a line repeated on too few pages and every line inside a page stay."""
     pages = [
         "i\nContents",
-        "1\nIntroduction\nThe library parses ASN.1.",
+        "1\n1 Introduction\nThe library parses ASN.1.",
         "Chapter 1: Introduction 2\nIt is portable.\nNothing else is needed.",
         "Chapter 1: Introduction 3\nIt counts 7 types.\nSee chapter 2",
         "Chapter 2: Utilities 4\nTwo tools ship with it.\nUsage 12",
     ]
     assert unfurnished(pages) == [
         "Contents",
-        "Introduction\nThe library parses ASN.1.",
+        "1 Introduction\nThe library parses ASN.1.",  # the chapter's number, not the page's
         "It is portable.\nNothing else is needed.",
         "It counts 7 types.\nSee chapter 2",
         "Two tools ship with it.\nUsage 12",
