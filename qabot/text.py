@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
@@ -42,8 +42,9 @@ _DATE_LINE = re.compile(
 # 19: a wrapped line goes on only when it is mostly letters, not a row of numbers or box drawing; 20: a
 # paragraph over a separator line is not a heading; 21: a rule line parts paragraphs and blocks too; 22:
 # a wrapped manual's prose units are documentation units, `PARAGRAPH`; 23: a .txt file with reST's
-# explicit markup is read as reST, `markup.syntax_of`)
-SEGMENTER_VERSION = 23
+# explicit markup is read as reST, `markup.syntax_of`; 24: numbered headings of wrapped plain text,
+# `numbered_headings`)
+SEGMENTER_VERSION = 24
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -101,7 +102,8 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
         return _html_units(text, start)
     if not markup.structured(syntax):
         width = wrap_width(text, start)
-        spans = segment(text, start, width=width)
+        headings = numbered_headings(text, start, width) if width else frozenset()
+        spans = segment(text, start, width=width, headings=headings)
         plain = _sections(text, _indented_blocks(text, spans) if width else spans)
         if width and any(u.kind == INTRO for u in plain):  # a manual: its prose is documentation too
             return [
@@ -306,9 +308,63 @@ def _apart(text: str, end: int, start: int) -> bool:
     return bool(_GAP.search(text, end, start)) or bool(text[end:start].strip())
 
 
+# A numbered heading of plain text at a line's start: "2.1. Stream", "3.3 Invoking asn1Decoding",
+# "A.1 GNU Free Documentation License", "Chapter 5. Protocol" (DocBook's text)
+_NUMBERED = re.compile(
+    r"(?:(Chapter|Appendix)[^\S\n]+)?((?:\d{1,2}|[A-Z])(?:\.\d{1,2})*)\.?[^\S\n]+(\S.*?)[^\S\n]*"
+)
+_CONTENTS_LINE = re.compile(r"(?:\.[^\S\n]?){3}|\s\d+$")  # dot leaders or a page number: a contents line
+
+
+def numbered_headings(text: str, start: int, width: int) -> frozenset[int]:
+    """Where the numbered headings of hard-wrapped plain text start (specs, RFCs, PDF manuals): a line at
+    the margin, numbered ("2.1.", "3.3", "A.1"), at most MAX_TITLE_CHARS long and not a wrapped line going
+    on in lowercase, whose title starts with a capital (or a quote or code mark) and does not end like a
+    sentence or a list item (a question may), with no columns or dot leaders in it. A number of one level
+    ("2 Utilities", "1. Copyright") is a heading only in a text that also numbers sections of two levels or
+    more, where a numbered list item would be indented, and only the next in the count (a table's rows,
+    "4 CARD32 ALIAS_LIST_OFFSET", are not); "Chapter 5." and "Appendix B." are headings by their word."""
+    found: list[tuple[int, str, bool]] = []  # where, the number, named ("Chapter")
+    lines = text[start:].split("\n")
+    at = start
+    for line, after in zip(lines, [*lines[1:], ""], strict=True):
+        match = _NUMBERED.fullmatch(line)
+        if match is not None:
+            named, number, title = match.group(1), match.group(2), match.group(3)
+            if not (
+                len(line) > MAX_TITLE_CHARS
+                or (_full(line, width) and after.lstrip()[:1].islower())
+                or not (title[0].isupper() or title[0] in "\"'`_*<([")
+                or title.endswith((".", ",", ";", ":", "!"))
+                or re.search(r"\s{2}", title)
+                or _CONTENTS_LINE.search(title)
+                or (number.isalpha() and not named)  # "A Query packet is sent …", "X Consortium"
+            ):
+                found.append((at, number, bool(named)))
+        at += len(line) + 1
+    if not any("." in number for _, number, _ in found):
+        return frozenset(at for at, _, named in found if named)
+    headings = []
+    count: int | None = None  # the last chapter number of one level taken
+    for at, number, named in found:
+        if not named and "." not in number:
+            if count is not None and int(number) != count + 1:
+                continue
+            count = int(number)
+        headings.append(at)
+    return frozenset(headings)
+
+
+def _heading_level(heading: str) -> int | None:
+    """A numbered heading's level: its number's depth ("2.1." is 2, "Chapter 5." is 1)."""
+    match = _NUMBERED.fullmatch(heading)
+    return None if match is None else match.group(2).count(".") + 1
+
+
 def _sections(text: str, units: list[Span]) -> list[Span]:
-    """Plain text's units under their underlined headings' path, as a Markdown page's are: a heading's
-    level is its underline's character, in the order the text first uses them (as reST does)."""
+    """Plain text's units under their headings' path, as a Markdown page's are: an underlined heading's
+    level is its underline's character, in the order the text first uses them (as reST does), from 0; a
+    numbered heading's is its number's depth, from 1 (under the underlined title a text may open with)."""
     if not any(u.kind == markup.HEADING for u in units):
         return units
     levels: dict[str, int] = {}
@@ -316,9 +372,10 @@ def _sections(text: str, units: list[Span]) -> list[Span]:
     out = []
     for unit in units:
         if unit.kind == markup.HEADING:
-            found = _NEXT_CHAR.match(text, unit.end)
-            underline = found.group(1) if found else ""
-            level = levels.setdefault(underline, len(levels))
+            level = _heading_level(text[unit.start : unit.end])
+            if level is None:
+                found = _NEXT_CHAR.match(text, unit.end)
+                level = levels.setdefault(found.group(1) if found else "", len(levels))
             path = [p for p in path if p[0] < level]
             out.append(Span(unit.start, unit.end, unit.kind, tuple(n for _, n in path)))
             path.append((level, text[unit.start : unit.end]))
@@ -399,21 +456,27 @@ def _row_start(text: str, start: int, limit: int) -> int:
 
 
 def segment(
-    text: str, start: int = 0, end: int | None = None, wrapped: bool = False, width: int | None = None
+    text: str,
+    start: int = 0,
+    end: int | None = None,
+    wrapped: bool = False,
+    width: int | None = None,
+    headings: Collection[int] = (),
 ) -> list[Span]:
     """Sentences of `text[start:end]` as spans into `text`, in order, stripped of surrounding whitespace.
 
     A line break ends a sentence, unless `wrapped` (the lines of Markdown and reST paragraphs are wrapped
     at a width, not at sentence ends) or the line before it reaches near `width` (plain text hard-wrapped
-    at that width, `wrap_width`).
+    at that width, `wrap_width`). A line starting at one of `headings` is a heading of its own
+    (`numbered_headings`).
     """
     end = len(text) if end is None else end
     spans: list[Span] = []
     cursor = start
     for gap in _GAP.finditer(text, start, end):
-        _paragraph(text, cursor, gap.start(), spans, wrapped, width)
+        _paragraph(text, cursor, gap.start(), spans, wrapped, width, headings)
         cursor = gap.end()
-    _paragraph(text, cursor, end, spans, wrapped, width)
+    _paragraph(text, cursor, end, spans, wrapped, width, headings)
     return spans
 
 
@@ -453,7 +516,13 @@ def _wordy(line: str) -> bool:
 
 
 def _paragraph(
-    text: str, start: int, end: int, out: list[Span], wrapped: bool = False, width: int | None = None
+    text: str,
+    start: int,
+    end: int,
+    out: list[Span],
+    wrapped: bool = False,
+    width: int | None = None,
+    headings: Collection[int] = (),
 ) -> None:
     while start < end and text[start].isspace():
         start += 1
@@ -464,18 +533,20 @@ def _paragraph(
     if wrapped:
         _line(text, start, end, out)
         return
-    for first, last, heading in _line_runs(text, start, end, width):
+    for first, last, heading in _line_runs(text, start, end, width, headings):
         if heading:
             _emit(text, first, last, out, markup.HEADING)
         else:
             _line(text, first, last, out)
 
 
-def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[tuple[int, int, bool]]:
+def _line_runs(
+    text: str, start: int, end: int, width: int | None, headings: Collection[int] = ()
+) -> Iterable[tuple[int, int, bool]]:
     """The runs of lines of a plain-text paragraph read as one: each line alone, or with a `width`, a line
     that goes on (reaching near the width, or open and followed by a lowercase word) joined with the next
-    unless that one starts a list item; and whether the run is a heading (one line, underlined). Rule lines
-    are left out."""
+    unless that one starts a list item; and whether the run is a heading (one line, underlined, or a line
+    starting at one of `headings`, which no line joins). Rule lines are left out."""
     run: tuple[int, int] | None = None
     previous = ""
     while start < end:
@@ -485,6 +556,11 @@ def _line_runs(text: str, start: int, end: int, width: int | None) -> Iterable[t
         if rule(text[text.rfind("\n", 0, start) + 1 : line_end]):  # the whole line (a date may open it)
             if run:
                 yield run[0], run[1], line.strip() != "<" and _title_like(text[run[0] : run[1]])
+            run, previous = None, ""
+        elif start in headings:
+            if run:
+                yield run[0], run[1], False
+            yield start, line_end, True
             run, previous = None, ""
         else:
             if run and width is not None and _goes_on(previous, line, width):

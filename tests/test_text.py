@@ -14,6 +14,7 @@ from qabot.text import (
     SENTENCE,
     Span,
     chunk,
+    numbered_headings,
     rule,
     segment,
     split,
@@ -146,6 +147,64 @@ def test_plain_text_units_carry_their_underlined_headings() -> None:
         ("Internals", HEADING, ()),  # "=" is the first level: it closes "Triggers" and "Concepts"
         ("State.", SENTENCE, ("Internals",)),
     ]
+
+
+FORMAT = """The Archive Format
+==================
+
+1 Conventions
+The words of this specification are wrapped at a width, as a PDF's lines
+or a specification's are, and the sentences go on from one line to the
+next one.
+1.1 Byte order
+Every integer is stored little endian, the least significant byte first,
+in every field of the file.
+2 Layout
+2.1 Header
+header bytes come first: they are the magic bytes and the version, which
+the reader checks before anything else.
+2 CARD16 MAJOR_VERSION
+4 CARD32 ALIAS_LIST_OFFSET
+"""
+
+
+def test_numbered_headings_of_wrapped_text_give_its_sections() -> None:
+    units = [(FORMAT[s.start : s.end].split("\n")[0], s.kind, s.section) for s in split(FORMAT, "f.txt")]
+    title, conventions, layout = "The Archive Format", "1 Conventions", "2 Layout"
+    assert units == [
+        (title, HEADING, ()),
+        (conventions, HEADING, (title,)),
+        (
+            "The words of this specification are wrapped at a width, as a PDF's lines",
+            SENTENCE,
+            (title, conventions),
+        ),
+        ("1.1 Byte order", HEADING, (title, conventions)),
+        (
+            "Every integer is stored little endian, the least significant byte first,",
+            SENTENCE,
+            (title, conventions, "1.1 Byte order"),
+        ),
+        (layout, HEADING, (title,)),
+        ("2.1 Header", HEADING, (title, layout)),
+        # not joined with the heading above it; a table's rows are no headings
+        (
+            "header bytes come first: they are the magic bytes and the version, which",
+            SENTENCE,
+            (title, layout, "2.1 Header"),
+        ),
+    ]
+
+
+def test_numbered_lines_that_are_not_headings() -> None:
+    width = 72
+    steps = "1. Download the archive\n2. Unpack it\n3. Run the installer\n"
+    assert numbered_headings(steps, 0, width) == frozenset()  # no section of two levels: a list
+    contents = "1.1 Byte order . . . . . . . 3\n1.2 Integers      4\n"
+    assert numbered_headings(contents, 0, width) == frozenset()  # a table of contents
+    prose = "2.1 the reader checks the version\n  1.2 Indented\n3.1 Ends a sentence.\n"
+    assert numbered_headings(prose, 0, width) == frozenset()
+    assert numbered_headings("Chapter\xa05.\xa0Protocol\n", 0, width) == frozenset({0})  # DocBook's text
 
 
 def test_a_list_a_sentence_introduces_is_quoted_with_it() -> None:
