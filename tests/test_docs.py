@@ -91,6 +91,10 @@ def test_a_sphinx_page_kept_as_txt_is_read_as_rest(docs_answerer: Answerer) -> N
     assert quote.text.endswith(".. code-block:: console\n\n    $ qabot serve --forwarded-allow-ips 10.0.0.5")
     shown = markup.as_page(quote.text, quote.source.syntax)
     assert "`TRUSTED_PROXIES`" in shown and ":setting:" not in shown
+    (message,) = discord_render.answer_embeds(Answer("q?", True, (quote,)))
+    description = message[0].description or ""
+    assert "TRUSTED\\_PROXIES" in description and ":setting:" not in description  # read, then escaped
+    assert "```" in description and "qabot serve --forwarded-allow-ips 10.0.0.5" in description  # as code
 
 
 def test_headings_alone_are_not_answers(docs_answerer: Answerer) -> None:
