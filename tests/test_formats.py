@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qabot import markup, store
 from qabot.answer import Answerer
@@ -333,6 +335,28 @@ def test_page_furniture_is_told_from_text() -> None:
     ]
     listing = [f"int f{i}(void) {{\n  return {i};\n}}" for i in range(4)]
     assert unfurnished(listing) == listing  # a closing brace is no running foot
+
+
+_PAGE_LINE = st.one_of(
+    st.sampled_from(["Running head", "Chapter 2: Tools 7", "12", "iv", "- 3 -", "}", ""]),
+    st.text(st.sampled_from("ab 1.:-"), max_size=12),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_PAGE_LINE, min_size=1, max_size=6), max_size=8))
+def test_only_a_pages_edges_are_left_out(pages: list[list[str]]) -> None:
+    """Whatever the pages, each keeps a run of its lines, losing at most two at either edge."""
+    texts = ["\n".join(lines) for lines in pages]
+    for text, kept in zip(texts, unfurnished(texts), strict=True):
+        lines = text.split("\n")
+        runs = {
+            "\n".join(lines[a : len(lines) - b]).strip()
+            for a in range(3)
+            for b in range(3)
+            if a + b < len(lines) or len(lines) == 1
+        }
+        assert kept in runs or kept == text.strip()
 
 
 def test_quotes_from_html_and_pdf_are_verbatim_in_the_extracted_text(fresh_index: Settings) -> None:
