@@ -47,6 +47,10 @@ REPORTED = (
     "rstdocs",
     "psycopg2",
     "starlette",
+    "plaintext",
+    "plaintext2",
+    "specs",
+    "specs2",
     "docs_held",
 )
 SQUAD = "squad"

@@ -48,6 +48,10 @@ valgrind=$(index valgrind eval/corpora/valgrind/docs)
 rstdocs=$(index rstdocs eval/corpora/rstdocs/docs)
 psycopg2=$(index psycopg2 eval/corpora/psycopg2/docs)
 starlette=$(index starlette eval/corpora/starlette/docs)
+plaintext=$(index plaintext eval/corpora/plaintext/docs)
+plaintext2=$(index plaintext2 eval/corpora/plaintext2/docs)
+specs=$(index specs eval/corpora/specs/docs)
+specs2=$(index specs2 eval/corpora/specs2/docs)
 squad_limit=${SQUAD_LIMIT:-all}
 squad_index=
 if { [ "$squad_limit" != 0 ] || [ -n "${INDEXES_ONLY:-}" ]; } && [ -d "$squad" ]; then
@@ -104,6 +108,10 @@ measure valgrind "$valgrind" eval/valgrind_questions.jsonl  # DocBook HTML, writ
 measure rstdocs "$rstdocs" eval/rstdocs_questions.jsonl  # reST, written blind at stop 42; not in the criteria
 measure psycopg2 "$psycopg2" eval/psycopg2_questions.jsonl  # reST API reference, written blind at stop 43; not in the criteria
 measure starlette "$starlette" eval/starlette_questions.jsonl  # written blind at stop 46; not in the criteria
+measure plaintext "$plaintext" eval/plaintext_questions.jsonl  # plain text, written blind at stop 48; not in the criteria
+measure plaintext2 "$plaintext2" eval/plaintext2_questions.jsonl  # plain text, held out at stop 48; not in the criteria
+measure specs "$specs" eval/specs_questions.jsonl  # specs and PDFs, written blind at stop 49; not in the criteria
+measure specs2 "$specs2" eval/specs2_questions.jsonl  # specs and PDFs, held out at stop 49; not in the criteria
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
     docs_limit=()
     [ -z "${DOCS_LIMIT:-}" ] || docs_limit=(--limit "$DOCS_LIMIT")  # a fixed sample, for time
