@@ -104,7 +104,7 @@ def split(text: str, path: str, start: int = 0) -> list[Span]:
         width = wrap_width(text, start)
         headings = numbered_headings(text, start, width) if width else frozenset()
         spans = segment(text, start, width=width, headings=headings)
-        plain = _sections(text, _indented_blocks(text, spans) if width else spans)
+        plain = _sections(text, _indented_blocks(text, spans) if width else spans, headings)
         if width and any(u.kind == INTRO for u in plain):  # a manual: its prose is documentation too
             return [
                 Span(u.start, u.end, PARAGRAPH, u.section, u.cut) if u.kind == SENTENCE else u for u in plain
@@ -355,16 +355,11 @@ def numbered_headings(text: str, start: int, width: int) -> frozenset[int]:
     return frozenset(headings)
 
 
-def _heading_level(heading: str) -> int | None:
-    """A numbered heading's level: its number's depth ("2.1." is 2, "Chapter 5." is 1)."""
-    match = _NUMBERED.fullmatch(heading)
-    return None if match is None else match.group(2).count(".") + 1
-
-
-def _sections(text: str, units: list[Span]) -> list[Span]:
+def _sections(text: str, units: list[Span], numbered: Collection[int] = ()) -> list[Span]:
     """Plain text's units under their headings' path, as a Markdown page's are: an underlined heading's
     level is its underline's character, in the order the text first uses them (as reST does), from 0; a
-    numbered heading's is its number's depth, from 1 (under the underlined title a text may open with)."""
+    numbered heading's (one starting at one of `numbered`) is its number's depth, from 1 (under the
+    underlined title a text may open with)."""
     if not any(u.kind == markup.HEADING for u in units):
         return units
     levels: dict[str, int] = {}
@@ -372,8 +367,10 @@ def _sections(text: str, units: list[Span]) -> list[Span]:
     out = []
     for unit in units:
         if unit.kind == markup.HEADING:
-            level = _heading_level(text[unit.start : unit.end])
-            if level is None:
+            match = _NUMBERED.fullmatch(text, unit.start, unit.end) if unit.start in numbered else None
+            if match is not None:  # "2.1." is 2, "Chapter 5." is 1
+                level = match.group(2).count(".") + 1
+            else:
                 found = _NEXT_CHAR.match(text, unit.end)
                 level = levels.setdefault(found.group(1) if found else "", len(levels))
             path = [p for p in path if p[0] < level]

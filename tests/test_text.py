@@ -147,6 +147,9 @@ def test_plain_text_units_carry_their_underlined_headings() -> None:
         ("Internals", HEADING, ()),  # "=" is the first level: it closes "Triggers" and "Concepts"
         ("State.", SENTENCE, ("Internals",)),
     ]
+    # an underlined title that opens like a numbered one ("A Guide") keeps its underline's level
+    guide = "A Guide to Foo\n==============\n\nUsage\n-----\n\nRun it.\n"
+    assert split(guide, "guide.txt")[-1].section == ("A Guide to Foo", "Usage")
 
 
 FORMAT = """The Archive Format
