@@ -313,7 +313,7 @@ def _apart(text: str, end: int, start: int) -> bool:
 _NUMBERED = re.compile(
     r"(?:(Chapter|Appendix)[^\S\n]+)?((?:\d{1,2}|[A-Z])(?:\.\d{1,2})*)\.?[^\S\n]+(\S.*?)[^\S\n]*"
 )
-_CONTENTS_LINE = re.compile(r"(?:\.[^\S\n]?){3}|\s\d+$")  # dot leaders or a page number: a contents line
+_CONTENTS_LINE = re.compile(r"(?:\.[^\S\n]?){3}")  # dot leaders: a contents line
 
 
 def numbered_headings(text: str, start: int, width: int) -> frozenset[int]:

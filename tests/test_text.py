@@ -208,6 +208,7 @@ def test_numbered_lines_that_are_not_headings() -> None:
     prose = "2.1 the reader checks the version\n  1.2 Indented\n3.1 Ends a sentence.\n"
     assert numbered_headings(prose, 0, width) == frozenset()
     assert numbered_headings("Chapter\xa05.\xa0Protocol\n", 0, width) == frozenset({0})  # DocBook's text
+    assert numbered_headings("1 Porting\n1.1 Changes in Python 3\n", 0, width) == frozenset({0, 10})
 
 
 def test_a_list_a_sentence_introduces_is_quoted_with_it() -> None:
