@@ -22,13 +22,13 @@ rarely hits three runs in a row.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import functools
 import random
 import string
-import sys
+import tempfile
 import threading
 import time
-import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,8 +78,8 @@ class LagMeter:
     """How late the loop runs a timer due every `period` seconds: a loop held for B seconds makes some
     tick at least B - period late. A timer, not a task, so the harness's `settle` does not wait for it.
 
-    A watchdog thread notes where the loop thread is when a tick is `MAX_BLOCK` overdue (its innermost
-    frames), so that a failure says what held the loop.
+    A watchdog thread notes where the threads are when a tick is `MAX_BLOCK` overdue (`threads_now`), so
+    that a failure says what held the loop.
     """
 
     def __init__(self, period: float = TICK) -> None:
@@ -95,7 +95,7 @@ class LagMeter:
         loop = asyncio.get_running_loop()
         self._due = loop.time() + self.period
         self._handle = loop.call_at(self._due, self._tick)
-        watchdog = threading.Thread(target=self._watch, args=(threading.get_ident(),), daemon=True)
+        watchdog = threading.Thread(target=self._watch, daemon=True)
         watchdog.start()
 
     def _tick(self) -> None:
@@ -106,14 +106,12 @@ class LagMeter:
         self._due = now + self.period
         self._handle = loop.call_at(self._due, self._tick)
 
-    def _watch(self, loop_thread: int) -> None:
+    def _watch(self) -> None:
         noted = False  # one note per stall
         while not self._stopped.wait(self.period):
             overdue = time.perf_counter() - self._last_tick - self.period
             if overdue >= MAX_BLOCK and not noted:
-                frame = sys._current_frames().get(loop_thread)
-                where = "".join(traceback.format_stack(frame)[-4:]) if frame else "?"
-                self.stalls.append(f"{overdue * 1000:.0f} ms overdue, the loop thread at:\n{where}")
+                self.stalls.append(f"{overdue * 1000:.0f} ms overdue, the threads at:\n{threads_now()}")
             noted = overdue >= MAX_BLOCK
 
     def stop(self) -> None:
@@ -124,6 +122,16 @@ class LagMeter:
     @property
     def worst(self) -> float:
         return max(self.lags, default=0.0)
+
+
+def threads_now() -> str:
+    """Every thread's stack, dumped by faulthandler in one C call, the GIL held throughout: walking the
+    loop thread's frames from Python (`sys._current_frames()`, then `traceback.format_stack`) let that
+    thread run between two frames, and CPython 3.11 crashed there (a segmentation fault under load)."""
+    with tempfile.TemporaryFile("w+") as out:
+        faulthandler.dump_traceback(out, all_threads=True)
+        out.seek(0)
+        return out.read()
 
 
 @dataclass
