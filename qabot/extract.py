@@ -388,42 +388,48 @@ def pdf_text(raw: bytes) -> tuple[str, dict[str, str]]:
     return "\n".join(p for p in unfurnished(pages) if p), meta
 
 
-# A page number alone: "12", "- 12 -", "Page 3", "Page 3 of 9", "3/9", or front matter's "iv"
-_BARE_NUMBER = re.compile(
-    r"(?i:page\s+)?[-–—(]?\s*(?:\d{1,4}|x{0,3}(?:ix|iv|v?i{0,3}))\s*[-–—)]?(?:\s*(?:/|of)\s*\d{1,4})?"
-)
+# A page number alone: "12", "- 12 -", "Page 3", "Page 3 of 9", "3/9"; front matter's "iv" apart
+_BARE_NUMBER = re.compile(r"(?i:page\s+)?[-–—(]?\s*(\d{1,4})\s*[-–—)]?(?:\s*(?:/|of)\s*\d{1,4})?")
+_ROMAN = re.compile(r"(?=[ivx])x{0,3}(?:ix|iv|v?i{0,3})")
 # A running head that carries the page's number first or last: "Chapter 2: ASN.1 structure handling 3"
 _HEAD_NUMBER = re.compile(r"(\d{1,4})\s+\S.{0,98}|.{0,98}\S\s+(\d{1,4})")
+MAX_EDGE_CHARS = 120  # a longer line at a page's edge is text, not a running head
 FURNITURE_SHARE = 3  # a numbering or a repeated edge line counts when it is on a third of the pages
 
 
 def unfurnished(pages: list[str]) -> list[str]:
-    """`pages` (each a page's text) without the lines a printed page puts at its top and bottom: a page
-    number alone; a running head that carries the page's number, in the numbering a third of the pages
-    agree on (the page's position plus a fixed offset: front matter is not counted); a line repeated as
-    the top or bottom line of a third of the pages (at least three). A page's other lines are kept."""
+    """`pages` (each a page's text) without the lines a printed page puts at its top and bottom: a line
+    carrying the page's number (alone, or in a running head), in the numbering a third of the pages agree
+    on at that edge (the page's position plus a fixed offset: front matter is not counted), or a number
+    alone at an edge with no such numbering; front matter's roman number alone; a line repeated as the top
+    or bottom line of a third of the pages (at least three). A page's other lines are kept."""
     lines = [page.split("\n") for page in pages]
     least = max(3, len(pages) // FURNITURE_SHARE)
-    offsets: Counter[int] = Counter()
+    offsets: tuple[Counter[int], Counter[int]] = (Counter(), Counter())  # top, bottom
     edges: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
     for at, page in enumerate(lines):
-        for line in {page[0], page[-1]}:
+        for edge, line in enumerate((page[0], page[-1])):
             if (number := _head_number(line)) is not None:
-                offsets[number - at] += 1
+                offsets[edge][number - at] += 1
         if len(page) > 1:
             edges[0][page[0].strip()] += 1
             edges[1][page[-1].strip()] += 1
-    offset, count = offsets.most_common(1)[0] if offsets else (0, 0)
+    numbering = [edge.most_common(1)[0] if edge else (0, 0) for edge in offsets]  # (offset, pages)
     # words, not a code listing's closing brace
     repeated = [
         {line for line, n in edge.items() if n >= least and re.search(r"[^\W\d_]", line)} for edge in edges
     ]
 
-    def numbered(line: str, at: int) -> bool:
+    def numbered(line: str, at: int, edge: int) -> bool:
         bare = line.strip()
-        if _BARE_NUMBER.fullmatch(bare) and any(c.isdigit() or c in "ivx" for c in bare):
+        if len(bare) > MAX_EDGE_CHARS:
+            return False
+        if _ROMAN.fullmatch(bare):
             return True
-        return count >= least and _head_number(line) == at + offset
+        offset, count = numbering[edge]
+        if count >= least:  # the edge is numbered: only the page's own number is furniture
+            return _head_number(bare) == at + offset
+        return bool(_BARE_NUMBER.fullmatch(bare))
 
     def trimmed(page: list[str], at: int, edge: int) -> list[str]:
         """The page without its furniture at one edge (0: top, 1: bottom): a repeated line and one line
@@ -434,7 +440,7 @@ def unfurnished(pages: list[str]) -> list[str]:
             if len(page) < 2:
                 break
             line = page[-edge]  # page[0] or page[-1]
-            if not number_seen and numbered(line, at):
+            if not number_seen and numbered(line, at, edge):
                 number_seen = True
             elif line.strip() not in repeated[edge]:
                 break
@@ -445,11 +451,14 @@ def unfurnished(pages: list[str]) -> list[str]:
 
 
 def _head_number(line: str) -> int | None:
-    """The number a page's first or last line carries at its start or end, when it is short enough to be
-    a running head or a page number."""
+    """The number a page's first or last line carries alone, or at its start or end when it is short
+    enough to be a running head ("Chapter 2: Tools 7"; "12", "- 12 -", "Page 12 of 40")."""
     bare = line.strip()
-    if bare.isdigit() and len(bare) <= 4:
-        return int(bare)
+    if len(bare) > MAX_EDGE_CHARS:
+        return None
+    match = _BARE_NUMBER.fullmatch(bare)
+    if match is not None:
+        return int(match.group(1))
     match = _HEAD_NUMBER.fullmatch(bare)
     if match is None:
         return None

@@ -84,7 +84,9 @@ PLAIN = "plain"
 # reST's explicit markup that plain text does not have: a directive (".. note::", ".. |x| image::") or a
 # link target (".. _label:") at a line start, and an interpreted role (":class:`Model`")
 _RST_DIRECTIVE = re.compile(r"^\.\. (?:[\w-]+(?::[\w-]+)*::|_[^:\n]+:|\|[^|\n]+\| [\w-]+::)", re.MULTILINE)
-_RST_ROLE = re.compile(r":[\w-]+(?::[\w-]+)*:`[^`\n]+`")
+_RST_ROLE = re.compile(r"(?<![\w:-]):[\w-]+(?::[\w-]+)*:`[^`\n]+`")
+# a fenced code block (text qabot.extract laid out from a page marks code so): reST shown, not written
+_FENCE = re.compile(r"^[ \t]*```.*?(?:^[ \t]*```[^\n]*$|\Z)", re.DOTALL | re.MULTILINE)
 RST_MARKS = 2  # one is a stray mention ("place it in :variable:`PATH`" in a plain-text note)
 
 
@@ -95,7 +97,8 @@ def _suffix(path: str) -> str:
 def syntax_of(path: str, text: str = "") -> str:
     """How the text of the file at `path` is read: Markdown, reST, an HTML page's text or plain text, by
     the file's name; a `.txt` file whose text has reST's explicit markup (`RST_MARKS` directives, link
-    targets or roles) is reST, as Sphinx projects such as Django keep their sources in `.txt` files."""
+    targets or roles, outside fenced code) is reST, as Sphinx projects such as Django keep their sources in
+    `.txt` files."""
     suffix = _suffix(path)
     if suffix in MARKDOWN_SUFFIXES:
         return MARKDOWN
@@ -109,6 +112,8 @@ def syntax_of(path: str, text: str = "") -> str:
 
 
 def _rst_marked(text: str) -> bool:
+    if "```" in text:
+        text = _FENCE.sub("", text)
     found = 0
     for pattern in (_RST_DIRECTIVE, _RST_ROLE):
         for _ in pattern.finditer(text):

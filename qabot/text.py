@@ -322,33 +322,41 @@ def numbered_headings(text: str, start: int, width: int) -> frozenset[int]:
     on in lowercase, whose title starts with a capital (or a quote or code mark) and does not end like a
     sentence or a list item (a question may), with no columns or dot leaders in it. A number of one level
     ("2 Utilities", "1. Copyright") is a heading only in a text that also numbers sections of two levels or
-    more, where a numbered list item would be indented, and only the next in the count (a table's rows,
-    "4 CARD32 ALIAS_LIST_OFFSET", are not); "Chapter 5." and "Appendix B." are headings by their word."""
-    found: list[tuple[int, str, bool]] = []  # where, the number, named ("Chapter")
+    more, written as those are (with or without a closing dot: "1." under "1.1." and "1" under "1.1", where
+    a numbered list item at the margin differs), and only the next in the count or the chapter of the
+    sections that follow it (a table's rows, "4 CARD32 ALIAS_LIST_OFFSET", are neither); "Chapter 5." and
+    "Appendix B." are headings by their word."""
+    found: list[tuple[int, str, bool, bool]] = []  # where, the number, named ("Chapter"), closing dot
     lines = text[start:].split("\n")
     at = start
     for line, after in zip(lines, [*lines[1:], ""], strict=True):
-        match = _NUMBERED.fullmatch(line)
+        match = _NUMBERED.fullmatch(line) if len(line) <= MAX_TITLE_CHARS else None
         if match is not None:
             named, number, title = match.group(1), match.group(2), match.group(3)
             if not (
-                len(line) > MAX_TITLE_CHARS
-                or (_full(line, width) and after.lstrip()[:1].islower())
+                (_full(line, width) and after.lstrip()[:1].islower())
                 or not (title[0].isupper() or title[0] in "\"'`_*<([")
                 or title.endswith((".", ",", ";", ":", "!"))
                 or re.search(r"\s{2}", title)
                 or _CONTENTS_LINE.search(title)
                 or (number.isalpha() and not named)  # "A Query packet is sent …", "X Consortium"
             ):
-                found.append((at, number, bool(named)))
+                dotted = line[match.end(2) : match.start(3)].lstrip()[:1] == "."
+                found.append((at, number, bool(named), dotted))
         at += len(line) + 1
-    if not any("." in number for _, number, _ in found):
-        return frozenset(at for at, _, named in found if named)
+    sections = [(number, dotted) for _, number, named, dotted in found if "." in number and not named]
+    if not sections:
+        return frozenset(at for at, _, named, _ in found if named)
+    dotted_style = 2 * sum(dotted for _, dotted in sections) >= len(sections)
     headings = []
     count: int | None = None  # the last chapter number of one level taken
-    for at, number, named in found:
+    for i, (at, number, named, dotted) in enumerate(found):
         if not named and "." not in number:
-            if count is not None and int(number) != count + 1:
+            # the chapter the next numbered section belongs to
+            below = next((n.split(".")[0] for _, n, nm, _ in found[i + 1 :] if "." in n and not nm), None)
+            if dotted != dotted_style:
+                continue
+            if not (count is None or int(number) == count + 1 or below == number):
                 continue
             count = int(number)
         headings.append(at)

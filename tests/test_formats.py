@@ -335,6 +335,16 @@ def test_page_furniture_is_told_from_text() -> None:
     ]
     listing = [f"int f{i}(void) {{\n  return {i};\n}}" for i in range(4)]
     assert unfurnished(listing) == listing  # a closing brace is no running foot
+    # numbered at the foot only: a chapter's first line at the top stays; so do a footnote's mark and a
+    # table's last cell, which are not the page's number
+    chapters = ["1 Introduction\nIt parses.\n1", "It is portable.\n2", "2 Tools\nTwo ship.\n3", "Size:\n4\n4"]
+    assert unfurnished([*chapters, "Two more.\n¹\n5"]) == [
+        "1 Introduction\nIt parses.",
+        "It is portable.",
+        "2 Tools\nTwo ship.",
+        "Size:\n4",
+        "Two more.\n¹",
+    ]
 
 
 _PAGE_LINE = st.one_of(

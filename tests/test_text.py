@@ -209,6 +209,14 @@ def test_numbered_lines_that_are_not_headings() -> None:
     assert numbered_headings(prose, 0, width) == frozenset()
     assert numbered_headings("Chapter\xa05.\xa0Protocol\n", 0, width) == frozenset({0})  # DocBook's text
     assert numbered_headings("1 Porting\n1.1 Changes in Python 3\n", 0, width) == frozenset({0, 10})
+    # a numbered list at the margin (a PDF's text loses indentation) is written unlike the chapters
+    manual = "1 Introduction\n1.1 Getting Started\n1. Download it\n2. Unpack It\n2 Utilities\n2.1 Decoder\n"
+    found = sorted(manual[at : manual.index("\n", at)] for at in numbered_headings(manual, 0, width))
+    assert found == ["1 Introduction", "1.1 Getting Started", "2 Utilities", "2.1 Decoder"]
+    # an appendix numbers its own chapters: taken where its sections follow
+    policy = "7. Porting\n7.1. Notes\n1. Build Dependencies\n2. Packaging Tools\n2.5. CDBS\n3. Upgrades\n"
+    found = sorted(policy[at : policy.index("\n", at)] for at in numbered_headings(policy, 0, width))
+    assert found == ["2. Packaging Tools", "2.5. CDBS", "3. Upgrades", "7. Porting", "7.1. Notes"]
 
 
 def test_a_list_a_sentence_introduces_is_quoted_with_it() -> None:
