@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +38,17 @@ class Document:
     date: str | None = None
     url: str | None = None
     meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # how its text is read (qabot.markup.syntax_of), decided once: from the file's name and, for a .txt
+    # file, its text when not given
+    syntax: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.syntax:
+            object.__setattr__(self, "syntax", syntax_of(self.path, self.text[self.body_start :]))
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
-
-    @cached_property
-    def syntax(self) -> str:
-        """How its text is read (qabot.markup.syntax_of): by the file's name, a .txt file by its text too."""
-        return syntax_of(self.path, self.text[self.body_start :])
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ def text_document(text: str, rel_path: str) -> Document | None:
         date=_iso_date(meta.get("date")) or date_from_text(text[body_start:]),
         url=_clean(meta.get("url")),
         meta={k: str(v) for k, v in meta.items() if v is not None and k not in {"title", "date", "url"}},
+        syntax=syntax,
     )
 
 

@@ -170,7 +170,7 @@ def _split(
             )
             reused += 1
             continue
-        sentences = split(doc.text, doc.path, doc.body_start)
+        sentences = split(doc.text, doc.path, doc.body_start, doc.syntax)
         if not sentences:
             continue
         counts = encoder.count_tokens([embedded_text(doc, s) for s in sentences])

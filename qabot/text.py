@@ -94,10 +94,11 @@ class Span:
     cut: bool = False
 
 
-def split(text: str, path: str, start: int = 0) -> list[Span]:
+def split(text: str, path: str, start: int = 0, syntax: str = "") -> list[Span]:
     """The units of a document: Markdown and reST by their structure (qabot.markup), an HTML page's text
-    by its blocks (`_html_units`), others as sentences; how a file is read is `markup.syntax_of`."""
-    syntax = markup.syntax_of(path, text[start:])
+    by its blocks (`_html_units`), others as sentences; how it is read is `syntax` (a `Document`'s), or
+    `markup.syntax_of` when not given."""
+    syntax = syntax or markup.syntax_of(path, text[start:])
     if syntax == markup.HTML_TEXT:
         return _html_units(text, start)
     if not markup.structured(syntax):

@@ -113,7 +113,7 @@ def test_the_generation_rename_is_durable_before_current_names_it(
 
     monkeypatch.setattr(os, "replace", recording_replace)
     monkeypatch.setattr(store, "_fsync_dir", recording_fsync_dir)
-    monkeypatch.setattr(store, "split", lambda text, path, start=0: [])  # nothing to embed: fast
+    monkeypatch.setattr(store, "split", lambda text, path, start=0, syntax="": [])  # nothing to embed: fast
     name = store.build(fresh_index).generation
     monkeypatch.undo()
     generations = fresh_index.index_dir / "generations"
@@ -361,7 +361,7 @@ def test_k_larger_than_the_index_returns_only_real_chunks(fresh_index: Settings)
 
 def test_index_with_zero_chunks_never_cites(fresh_index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     # Every document segments to nothing: the build publishes a generation with no chunks at all.
-    monkeypatch.setattr(store, "split", lambda text, path, start=0: [])
+    monkeypatch.setattr(store, "split", lambda text, path, start=0, syntax="": [])
     report = store.build(fresh_index)
     monkeypatch.undo()
     assert (report.documents, report.chunks, report.sentences) == (0, 0, 0)
