@@ -161,10 +161,13 @@ def quote_block(number: int, quote: Quote, before: str, after: str, side: int, h
 
 def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, header: str) -> str:
     syntax = quote.source.syntax
-    before, after = markup.inline(_prose(before), syntax), markup.inline(_prose(after), syntax)
+    before, after = (
+        markup.inline(_prose(before, syntax), syntax),
+        markup.inline(_prose(after, syntax), syntax),
+    )
     if quote.confidence is not None:
         header = f" {confidence_words(quote.confidence)}{header}"
-    shown = markup.pieces(quote.text, quote.indent)
+    shown = markup.pieces(quote.text, quote.indent, syntax)
     if any(piece.code for piece in shown):
         return _code_quote_text(number, quote, shown, before, side, header)
     left = fit(before, side, keep="tail") if before.strip() else ""
@@ -235,10 +238,10 @@ def _bold_inside(pre: str, span: str, post: str) -> str:
     ).strip()
 
 
-def _prose(context: str) -> str:
+def _prose(context: str, syntax: str) -> str:
     """A neighbour as context: its prose, with any code it holds left out (said with "…"); flattened
     onto one line, code would read as noise."""
-    pieces = markup.pieces(context)
+    pieces = markup.pieces(context, syntax=syntax)
     if not any(piece.code for piece in pieces):
         return context
     return " ".join(piece.text if not piece.code else ELLIPSIS for piece in pieces)

@@ -514,14 +514,17 @@ def headed(text: str) -> str:
     return f"{heading.group(1)}:\n{text[heading.end() :]}" if heading else text
 
 
-def pieces(quote: str, indent: int = 0) -> list[Piece]:
+def pieces(quote: str, indent: int = 0, syntax: str = "") -> list[Piece]:
     """A quote cut into prose and code for display (a cut quote's unclosed fence runs to its end);
-    `indent`: the quote's column on its first line (`dedented`).
+    `indent`: the quote's column on its first line (`dedented`); `syntax`: its document's (reST's
+    literal blocks are indented by any amount, `_rst_pieces`; Markdown's code by four spaces or fenced).
 
     Only for showing: the quote itself stays as it is. In code, HTML tags are dropped and entities
     read (the FastAPI docs colour their console output with `<font>` and `<span>`).
     """
     quote = headed(described(dedented(quote, indent)))
+    if syntax == RST:
+        return _rst_pieces(quote)
     if (
         "```" not in quote
         and "~~~" not in quote
@@ -545,6 +548,53 @@ def pieces(quote: str, indent: int = 0) -> list[Piece]:
         out.append(Piece(True, _shown_code(token.content), language))
         cursor = end
     out.extend(_prose(quote[cursor:]))
+    return out or [Piece(False, quote)]
+
+
+_RST_CODE_LINE = re.compile(r"([ \t]*)\.\.[ \t]+(?:code-block|code|sourcecode)::[ \t]*(\S*)[^\n]*")
+_RST_OPTION_LINE = re.compile(r"[ \t]+:[\w-]+:.*")
+
+
+def _rst_pieces(quote: str) -> list[Piece]:
+    """A reST quote's prose and literal blocks, by reST's rule: after a `.. code-block::` directive (its
+    option lines left out) or a line ending in "::", the lines indented deeper than it (CMake's pages
+    indent code by two spaces, where Markdown would read a paragraph)."""
+    lines = quote.split("\n")
+    out: list[Piece] = []
+    prose: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        directive = _RST_CODE_LINE.fullmatch(line)
+        literal = directive is None and line.rstrip().endswith("::") and not line.lstrip().startswith("..")
+        if directive is None and not literal:
+            prose.append(line)
+            i += 1
+            continue
+        depth = _indent(line)
+        j = i + 1
+        while directive and j < len(lines) and _RST_OPTION_LINE.fullmatch(lines[j]):
+            j += 1
+        body_start = j
+        while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > depth):
+            j += 1
+        body = lines[body_start:j]
+        while body and not body[-1].strip():
+            body.pop()
+            j -= 1
+        if not any(b.strip() for b in body):
+            prose.append(line)
+            i += 1
+            continue
+        if literal:
+            prose.append(line)
+        out.extend(_prose(_literal_colon("\n".join(prose))))
+        prose = []
+        out.append(
+            Piece(True, textwrap.dedent("\n".join(body)).strip("\n"), directive.group(2) if directive else "")
+        )
+        i = j
+    out.extend(_prose("\n".join(prose)))
     return out or [Piece(False, quote)]
 
 

@@ -139,8 +139,9 @@ def _quote_text(quote: Quote) -> RenderableType:
     neighbours above and below, dimmed; code in a quote or a neighbour is shown as code (highlighted,
     HTML colouring tags dropped), neighbours that hold code are shortened, and a cut block says so."""
     flow = partial(markup.as_page, syntax=quote.source.syntax)
-    shown = markup.pieces(quote.text, quote.indent)
-    before, after = markup.pieces(quote.before), markup.pieces(quote.after)
+    syntax = quote.source.syntax
+    shown = markup.pieces(quote.text, quote.indent, syntax)
+    before, after = markup.pieces(quote.before, syntax=syntax), markup.pieces(quote.after, syntax=syntax)
     if not any(p.code for p in (*shown, *before, *after)) and not quote.cut:
         text = Text()
         if quote.before:

@@ -38,6 +38,11 @@ _TITLED_PANES = {"tab", "group-tab", "tab-item", "card", "grid-item-card", "drop
 _PANES = {"tabs", "tab-set", "grid", "grid-item", "only", "todo", "glossary", "hlist"}
 _DIRECTIVE_NAME = re.compile(r"^[ \t]*\.\.[ \t]+([\w.:+-]+?)[ \t]*::", re.MULTILINE)
 _MARKUP_LINE = re.compile(r"^\s*(?:\.\.\s.*|[-=~^\"'`#*+<>:._]{3,}|::)\s*$")
+# an enumerated list item's marker ("1.", "#.", "b)", "(iv)"): docutils gives the item's paragraph, which
+# starts after it on the same line
+_ENUMERATOR = re.compile(
+    r"\s*(?:\((?:\d+|#|[A-Za-z]|[ivxlcdmIVXLCDM]+)\)|(?:\d+|#|[A-Za-z]|[ivxlcdmIVXLCDM]+)[.)])\s*"
+)
 _SETTINGS = {
     "report_level": 5,  # no messages: Sphinx roles and directives docutils does not know are not errors
     "halt_level": 5,
@@ -272,7 +277,8 @@ def _word_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
     offset = start
     run_start = -1
     for line in text[start:end].splitlines(keepends=True):
-        wordy = any(c.isalnum() for c in line) and not _MARKUP_LINE.match(line)
+        marker = not line.endswith("\n") and bool(_ENUMERATOR.fullmatch(line))  # its item follows on the line
+        wordy = any(c.isalnum() for c in line) and not _MARKUP_LINE.match(line) and not marker
         if wordy and run_start < 0:
             run_start = offset
         if not wordy and run_start >= 0:

@@ -242,6 +242,17 @@ def test_a_quote_inside_an_indented_block_keeps_its_code_as_code() -> None:
     assert "```\n@app.route('/')\ndef index():\n    return 'Cached'\n```" in description
 
 
+def test_rst_code_indented_by_two_spaces_is_a_fenced_block() -> None:
+    text = (
+        "Link it:\n\n.. code-block:: cmake\n\n  add_executable(main main.c)\n  target_link_libraries(main B)"
+    )
+    q = Quote(text, 40, 40 + len(text), 2.0, source(path="command/target_link_libraries.rst"), confidence=0.8)
+    [[embed]] = dr.answer_embeds(Answer("How do I link B?", True, (q,)))
+    description = embed.description or ""
+    assert "```cmake\nadd_executable(main main.c)\ntarget_link_libraries(main B)\n```" in description
+    assert "code-block" not in description
+
+
 def test_a_sphinx_description_shows_its_signature_not_its_directive() -> None:
     """A one-line page (a `.. data::` description reflowed) reads as Sphinx shows it on Discord too."""
     text = ".. data:: cache_view_hit\n\n   Sent when a view is served from the\n   cache."

@@ -549,3 +549,52 @@ def test_a_rst_field_is_quoted_with_its_name() -> None:
         (SENTENCE, ":Summary Statistics:", ("Wine",)),
         (SENTENCE, "The end.", ("Wine",)),
     ]
+
+
+def test_a_rst_enumerated_list_is_a_list_its_markers_not_units_of_their_own() -> None:
+    """docutils gives an enumerated item's paragraph, after its marker: the marker ("1.", "b)", "(iv)",
+    "#.") is not a unit of its own, and the sentence introducing the list takes every item, as with
+    bullets (CMake's command pages number the steps under a definition)."""
+    text = (
+        "Steps:\n\n1) Build it.\n2) Ship it.\n\n(a) Alpha comes first.\n(b) Beta second.\n\n"
+        "``DEPENDS``\n  Each argument is read as follows:\n\n  1. A target is built first.\n"
+        "  2. A file is a file.\n\n#. Auto one.\n#. Auto two.\n"
+    )
+    assert [(kind, quote) for kind, quote, _ in units(text, "steps.rst")] == [
+        (INTRO, "Steps:\n\n1) Build it.\n2) Ship it."),
+        (SENTENCE, "Alpha comes first."),
+        (SENTENCE, "Beta second."),
+        (
+            INTRO,
+            "``DEPENDS``\n  Each argument is read as follows:\n\n  1. A target is built first.\n"
+            "  2. A file is a file.",
+        ),
+        (SENTENCE, "Auto one."),
+        (SENTENCE, "Auto two."),
+    ]
+
+
+def test_rst_code_indented_by_two_spaces_is_shown_as_code() -> None:
+    """reST reads a literal block by indentation deeper than its directive or "::" line, by any amount:
+    CMake's pages indent code by two spaces, which Markdown would read as a paragraph (shown reflowed
+    onto one line). A "::" line with nothing indented under it stays prose."""
+    quote = (
+        "Continuing from the above example, the code:\n\n.. code-block:: cmake\n\n"
+        "  add_library(obj2 OBJECT obj2.c)\n  target_link_libraries(obj2 PUBLIC obj)\n\n"
+        "  add_executable(main2 main2.c)\n\ncompiles ``obj2.c``. Or::\n\n  make all\n"
+    )
+    assert markup.pieces(quote, syntax=markup.RST) == [
+        markup.Piece(False, "Continuing from the above example, the code:"),
+        markup.Piece(
+            True,
+            "add_library(obj2 OBJECT obj2.c)\ntarget_link_libraries(obj2 PUBLIC obj)\n\n"
+            "add_executable(main2 main2.c)",
+            "cmake",
+        ),
+        markup.Piece(False, "compiles ``obj2.c``. Or:"),
+        markup.Piece(True, "make all"),
+    ]
+    assert markup.pieces("A term::\nnot a block", syntax=markup.RST) == [
+        markup.Piece(False, "A term::\nnot a block")
+    ]
+    assert markup.pieces(quote) != markup.pieces(quote, syntax=markup.RST)  # Markdown's rule sees no code
