@@ -558,7 +558,10 @@ _RST_OPTION_LINE = re.compile(r"[ \t]+:[\w-]+:.*")
 def _rst_pieces(quote: str) -> list[Piece]:
     """A reST quote's prose and literal blocks, by reST's rule: after a `.. code-block::` directive (its
     option lines left out) or a line ending in "::", the lines indented deeper than it (CMake's pages
-    indent code by two spaces, where Markdown would read a paragraph)."""
+    indent code by two spaces, where Markdown would read a paragraph). A text that starts indented is a
+    literal block's own (a neighbour that is code is taken from its line's start: `Answerer._quote`)."""
+    if quote[:1] in (" ", "\t") and quote.strip():
+        return [Piece(True, textwrap.dedent(quote).strip("\n"))]
     lines = quote.split("\n")
     out: list[Piece] = []
     prose: list[str] = []

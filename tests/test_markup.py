@@ -598,3 +598,8 @@ def test_rst_code_indented_by_two_spaces_is_shown_as_code() -> None:
         markup.Piece(False, "A term::\nnot a block")
     ]
     assert markup.pieces(quote) != markup.pieces(quote, syntax=markup.RST)  # Markdown's rule sees no code
+    # a neighbour that is a literal block, taken from its line's start
+    signature = "  configure_file(<input> <output>\n                 [COPYONLY] [@ONLY])"
+    assert markup.pieces(signature, syntax=markup.RST) == [
+        markup.Piece(True, "configure_file(<input> <output>\n               [COPYONLY] [@ONLY])")
+    ]
