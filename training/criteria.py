@@ -51,6 +51,7 @@ REPORTED = (
     "plaintext2",
     "specs",
     "specs2",
+    "cmake",
     "docs_held",
 )
 SQUAD = "squad"
