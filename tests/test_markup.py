@@ -233,6 +233,9 @@ def test_rst_roles_and_literals_read_as_sphinx_shows_them() -> None:
         "PEP 8, `os.path.join()`) and `serve`, at 10:30 a :b: c."
     )
     assert markup.as_page(text, markup.MARKDOWN) == text
+    # a role's backslashes escape what would read as its target (CMake's `-D<var>=<value>` option)
+    escaped = r"through the :option:`-D\<var\>=\<value\> <cmake -D>` option"
+    assert markup.as_page(escaped, markup.RST) == "through the `-D<var>=<value>` option"
 
 
 def test_what_is_embedded_drops_html_tags_but_keeps_what_only_looks_like_one() -> None:
