@@ -412,7 +412,8 @@ DESCRIPTION = re.compile(
     r"(?:[a-z]+:)?(?:function|class|method|classmethod|staticmethod|attribute|property|data|exception"
     r"|decorator|decoratormethod|module|currentmodule|type|member|var|macro|struct|union|enum|enumerator"
     r"|concept|envvar|option|cmdoption|program|describe|object|confval|setting|signal|event"
-    r"|templatetag|templatefilter|fieldlookup|django-admin|django-admin-option)"
+    r"|templatetag|templatefilter|fieldlookup|django-admin|django-admin-option"
+    r"|variable|genex|signature)"  # CMake's domain: `.. variable:: CMAKE_BUILD_TYPE`, `.. genex:: $<CONFIG>`
     r"|rst:(?:directive|directive:option|role)"  # bare `role` is docutils' own, defining a role
 )
 VERSION_NOTES = {

@@ -424,6 +424,29 @@ def test_a_sphinx_object_description_is_prose_under_its_signature() -> None:
     ]
 
 
+def test_cmake_variables_and_generator_expressions_are_descriptions() -> None:
+    """CMake's Sphinx domain describes variables and generator expressions as Sphinx's describe functions:
+    `.. variable::` and `.. genex::` are quoted with their first paragraph, under their name."""
+    text = (
+        "Variables\n=========\n\n.. variable:: CMAKE_GET_OS_RELEASE_FALLBACK_SCRIPTS\n\n"
+        "  Scripts a user may append.\n\n.. genex:: $<BOOL:string>\n\n"
+        "  Converts ``string`` to ``0`` or ``1``.\n"
+    )
+    assert units(text, "cmake.rst") == [
+        ("heading", "Variables", ()),
+        (
+            SENTENCE,
+            ".. variable:: CMAKE_GET_OS_RELEASE_FALLBACK_SCRIPTS\n\n  Scripts a user may append.",
+            ("Variables", "CMAKE_GET_OS_RELEASE_FALLBACK_SCRIPTS"),
+        ),
+        (
+            SENTENCE,
+            ".. genex:: $<BOOL:string>\n\n  Converts ``string`` to ``0`` or ``1``.",
+            ("Variables", "$<BOOL:string>"),
+        ),
+    ]
+
+
 def test_tabs_and_panes_are_read_as_rest_their_titles_sections() -> None:
     """sphinx-tabs' and sphinx-design's panes and Sphinx's `.. only::` hold reST: their prose and code are
     read as such (not one raw block), a tab's title is the section of what it holds."""
