@@ -145,7 +145,7 @@ def _quote_text(quote: Quote) -> RenderableType:
     if not any(p.code for p in (*shown, *before, *after)) and not quote.cut:
         text = Text()
         if quote.before:
-            text.append(flow(quote.before) + "\n", style="dim")
+            text.append(shortened(flow(quote.before), keep="tail") + "\n", style="dim")
         text.append("▶ ")
         page = markup.as_page(quote.text, quote.source.syntax, quote.marked, quote.indent)
         if quote.marked is None:
@@ -156,7 +156,7 @@ def _quote_text(quote: Quote) -> RenderableType:
             text.append(answer, style="bold")
             text.append(tail)
         if quote.after:
-            text.append("\n" + flow(quote.after), style="dim")
+            text.append("\n" + shortened(flow(quote.after)), style="dim")
         return hanging(text)
     parts: list[RenderableType] = _context(before, flow) if quote.before else []
     for number, piece in enumerate(shown):
@@ -178,6 +178,19 @@ def _code(code: str, language: str) -> RenderableType:
 
 
 CONTEXT_CHARS = 300  # of a neighbour holding code: enough to see what it is, not a screenful of it
+PROSE_CONTEXT_CHARS = 400  # of a neighbour in prose (a definition list a sentence introduced runs to pages)
+
+
+def shortened(text: str, keep: str = "head", room: int = PROSE_CONTEXT_CHARS) -> str:
+    """`text` cut at a space to about `room` characters with "…" where it was cut: its head, or its tail
+    (what leads into the quote after it)."""
+    if len(text) <= room:
+        return text
+    if keep == "tail":
+        cut = text[-room:]
+        return "… " + cut[cut.find(" ") + 1 :] if " " in cut else "… " + cut
+    cut = text[:room]
+    return (cut[: cut.rfind(" ")] if " " in cut else cut) + " …"
 
 
 def _context(pieces: list[markup.Piece], flow: Callable[[str], str]) -> list[RenderableType]:

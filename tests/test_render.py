@@ -158,3 +158,17 @@ def test_a_neighbour_that_is_itself_a_quote_is_shown_once_and_named() -> None:
         "before": "Limits",
         "after": "Raise them with total_tokens.",
     }  # JSON keeps each quote's neighbours as they are
+
+
+def test_a_long_neighbour_in_prose_is_shortened_where_it_meets_the_quote() -> None:
+    """A neighbour that is a whole definition list (pages of it) is context, not the answer: the one
+    before keeps its end, the one after its start, each about PROSE_CONTEXT_CHARS long."""
+    before = "Start of the list. " + "Term one is explained here at length. " * 40 + "The last line."
+    after = "Right after the quote. " + "More words that follow on. " * 40
+    quote = Quote("The quoted sentence.", 0, 20, 1.0, SOURCE, before, after)
+    text = printed(Answer("What is it?", True, (quote,)))
+    flat = " ".join(line.strip("│ ") for line in text.splitlines())
+    assert "The last line." in flat and "Start of the list." not in flat
+    assert "Right after the quote." in flat and flat.count("More words that follow on.") < 20
+    assert "▶ The quoted sentence." in flat
+    assert render.shortened("short", keep="tail") == "short"
