@@ -708,7 +708,8 @@ def rst_inline(text: str) -> str:
                 label = label[1:].rsplit(".", 1)[-1]
             if role in {"func", "meth"} and not label.endswith(")"):
                 label += "()"
-        label = re.sub(r"\\(.)", r"\1", label)  # "-D\<var\>" escapes what would read as a target
+        if role != "math":  # "-D\<var\>" escapes what would read as a target; TeX keeps its backslashes
+            label = re.sub(r"\\(.)", r"\1", label)
         if role in _NUMBERED and label.isdigit():
             return _NUMBERED[role] + label
         return label if role in _TEXT_ROLES else f"`{label}`"

@@ -236,6 +236,7 @@ def test_rst_roles_and_literals_read_as_sphinx_shows_them() -> None:
     # a role's backslashes escape what would read as its target (CMake's `-D<var>=<value>` option)
     escaped = r"through the :option:`-D\<var\>=\<value\> <cmake -D>` option"
     assert markup.as_page(escaped, markup.RST) == "through the `-D<var>=<value>` option"
+    assert markup.as_page(r"where :math:`\alpha > 0`", markup.RST) == r"where \alpha > 0"
 
 
 def test_what_is_embedded_drops_html_tags_but_keeps_what_only_looks_like_one() -> None:
