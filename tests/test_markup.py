@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -630,3 +632,26 @@ def test_rst_code_indented_by_two_spaces_is_shown_as_code() -> None:
     assert markup.pieces(signature, syntax=markup.RST) == [
         markup.Piece(True, "configure_file(<input> <output>\n               [COPYONLY] [@ONLY])")
     ]
+
+
+rst_lines = st.sampled_from(
+    [
+        "Words here.",
+        "Example::",
+        ".. code-block:: cmake",
+        "   :linenos:",
+        "  two deep",
+        "    four deep",
+        "",
+        "* item",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(rst_lines, min_size=1, max_size=12).map("\n".join))
+def test_rst_display_pieces_lose_no_words(quote: str) -> None:
+    """However reST's literal blocks fall, every word of a quote is shown (but the directive's own)."""
+    shown = " ".join(piece.text for piece in markup.pieces(quote, syntax=markup.RST))
+    directive = {"code", "block", "cmake", "linenos"}
+    assert set(re.findall(r"\w+", quote)) - directive <= set(re.findall(r"\w+", shown))
