@@ -159,6 +159,13 @@ def _prepared(html: str) -> Any:
             while parent is not None and parent.tag == "div" and parent.text_content().strip() == words:
                 parent, wrapper = parent.getparent(), parent
                 wrapper.drop_tag()
+    for pre in list(tree.iter("pre")):
+        # one <pre> holding the same example twice, one <code> a flavour (Node.js's ES module and CommonJS
+        # behind a toggle): each its own block, not the second's first line run onto the first's last
+        for code in reversed(pre.findall("code")[1:]):
+            flavour = lxml_html.Element("pre")
+            pre.addnext(flavour)
+            flavour.append(code)  # moves it, its tail with it
     for pre in tree.iter("pre"):
         if pre.find(".//code") is None:
             code = lxml_html.Element("code")

@@ -218,6 +218,27 @@ def test_code_in_a_page_is_fenced_and_quoted_with_the_sentence_introducing_it() 
     assert markup.pieces(units[1])[1].text == "myprog arg1 arg2"
 
 
+def test_two_flavours_of_an_example_in_one_pre_are_two_blocks() -> None:
+    """Node.js's pages hold an example's ES module and CommonJS forms as two <code>s in one <pre> behind a
+    toggle: each is a block of its own, not the second's first line run onto the first's last."""
+    page = (
+        "<html><head><title>Readline</title></head><body><article><p>Use the 'line' event:</p>"
+        '<pre><input type="checkbox" checked><code class="language-js mjs">import { open } from '
+        "'node:fs';\nopen();</code><code class=\"language-js cjs\">const { open } = require('node:fs');\n"
+        "open();</code></pre><p>It is slower.</p></article></body></html>"
+    )
+    text, _ = html_text(page.encode())
+    assert (
+        "```\nimport { open } from 'node:fs';\nopen();\n```\n\n```\nconst { open } = require('node:fs');"
+        in text
+    )
+    units = [text[u.start : u.end] for u in split(text, "readline.html")]
+    assert units[:2] == [
+        "Use the 'line' event:\n\n```\nimport { open } from 'node:fs';\nopen();\n```",
+        "```\nconst { open } = require('node:fs');\nopen();\n```",
+    ]
+
+
 def test_a_table_laying_out_prose_is_read_as_paragraphs() -> None:
     """DocBook's FAQ is a table of question and answer cells; quoted as one table, an answer came with
     its neighbours, 1,500 characters at a time."""
