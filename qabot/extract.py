@@ -36,7 +36,7 @@ def _metadata(html: str, url: str | None = None) -> dict[str, str]:
     "Abstract")."""
     import trafilatura
 
-    found = trafilatura.extract_metadata(html, default_url=url, extensive=False)
+    found = trafilatura.extract_metadata(_without_code(html), default_url=url, extensive=False)
     meta: dict[str, str] = {}
     for key in ("title", "date", "url", "author", "sitename"):
         value = getattr(found, key, None)
@@ -49,6 +49,21 @@ def _metadata(html: str, url: str | None = None) -> dict[str, str]:
     if title:
         meta["title"] = title
     return meta
+
+
+def _without_code(html: str) -> Any:
+    """The page without its code (<pre>, <code>): htmldate's quick search takes a timestamp from any text,
+    "// + 2018-04-26T00:49:08.604Z" in an example of Node.js's assert page among them."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        tree = lxml_html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return html
+    for code in tree.xpath("//pre|//code"):
+        code.drop_tree()
+    return tree
 
 
 def _title_element(html: str) -> str:

@@ -306,6 +306,11 @@ def test_an_mdbook_heading_made_of_a_link_is_kept_and_no_date_is_guessed() -> No
     menu = '<div class="menu-bar"><h1 class="menu-title">The Rust Book</h1></div>'
     named = named.replace("<body>", f"<body>{menu}")
     assert html_text(named.encode())[1]["title"] == "Running Tests - The Rust Book"
+    # a timestamp in an example is no date either (Node.js's assert page prints one in a comment)
+    example = page.replace("</main>", "<pre><code>// + 2018-04-26T00:49:08.604Z</code></pre></main>")
+    assert "date" not in html_text(example.encode())[1]
+    stated = example.replace("<head>", '<head><meta name="date" content="2024-03-05">')
+    assert html_text(stated.encode())[1]["date"] == "2024-03-05"
 
 
 def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:
