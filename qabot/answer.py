@@ -123,6 +123,9 @@ class Quote:
     answer: tuple[int, int] | None = None  # the answer's characters in the document, inside the quote
     cut: bool = False  # a block too long to quote whole: it continues past `end`
     indent: int = 0  # its column on its line (in an admonition, say): display moves its other lines left so
+    code: bool = (
+        False  # the quote is a code block whole (a reST literal block shows no mark of it in its text)
+    )
 
     @property
     def marked(self) -> tuple[int, int] | None:
@@ -574,6 +577,7 @@ class Answerer:
             answer=c.answer,
             cut=bool(unit and unit.cut),
             indent=markup.column(doc.text, s.start),
+            code=bool(unit and unit.kind == markup.CODE),
         )
 
     def _source(self, doc_row: int) -> Source:

@@ -167,7 +167,7 @@ def _quote_text(number: int, quote: Quote, before: str, after: str, side: int, h
     )
     if quote.confidence is not None:
         header = f" {confidence_words(quote.confidence)}{header}"
-    shown = markup.pieces(quote.text, quote.indent, syntax)
+    shown = markup.pieces(quote.text, quote.indent, syntax, quote.code)
     if any(piece.code for piece in shown):
         return _code_quote_text(number, quote, shown, before, side, header)
     left = fit(before, side, keep="tail") if before.strip() else ""

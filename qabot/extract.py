@@ -36,12 +36,17 @@ def _metadata(html: str, url: str | None = None) -> dict[str, str]:
     "Abstract")."""
     import trafilatura
 
-    found = trafilatura.extract_metadata(_without_code(html), default_url=url, extensive=False)
+    found = trafilatura.extract_metadata(html, default_url=url, extensive=False)
     meta: dict[str, str] = {}
     for key in ("title", "date", "url", "author", "sitename"):
         value = getattr(found, key, None)
         if value:
             meta[key] = str(value)
+    if "date" in meta:  # found again without the page's code, or not at all
+        meta.pop("date")
+        date = _date_outside_code(html, meta.get("url"))
+        if date:
+            meta["date"] = date
     title = _flat(meta.pop("title", "")).removesuffix("¶").rstrip()
     own = _title_element(html)
     if own and not (title and own.lower().startswith(title.lower())):
@@ -51,19 +56,22 @@ def _metadata(html: str, url: str | None = None) -> dict[str, str]:
     return meta
 
 
-def _without_code(html: str) -> Any:
-    """The page without its code (<pre>, <code>): htmldate's quick search takes a timestamp from any text,
-    "// + 2018-04-26T00:49:08.604Z" in an example of Node.js's assert page among them."""
+def _date_outside_code(html: str, url: str | None) -> str | None:
+    """The date the page states, read as trafilatura reads it but from the page without its code (<pre>,
+    <code>): htmldate's quick search takes a timestamp from any text, "// + 2018-04-26T00:49:08.604Z" in
+    an example of Node.js's assert page among them."""
+    from htmldate import find_date
     from lxml import etree
     from lxml import html as lxml_html
+    from trafilatura.settings import set_date_params
 
     try:
-        tree = lxml_html.document_fromstring(html)
+        tree = lxml_html.document_fromstring(html.encode("utf-8"))  # bytes: an XML declaration may name one
     except (etree.ParserError, ValueError):
-        return html
+        return None
     for code in tree.xpath("//pre|//code"):
         code.drop_tree()
-    return tree
+    return find_date(tree, **{**set_date_params(False), "url": url}) or None
 
 
 def _title_element(html: str) -> str:
@@ -177,10 +185,7 @@ def _prepared(html: str) -> Any:
     for pre in list(tree.iter("pre")):
         # one <pre> holding the same example twice, one <code> a flavour (Node.js's ES module and CommonJS
         # behind a toggle): each its own block, not the second's first line run onto the first's last
-        for code in reversed(pre.findall("code")[1:]):
-            flavour = lxml_html.Element("pre")
-            pre.addnext(flavour)
-            flavour.append(code)  # moves it, its tail with it
+        _split_flavours(pre)
     for pre in tree.iter("pre"):
         if pre.find(".//code") is None:
             code = lxml_html.Element("code")
@@ -194,6 +199,30 @@ def _prepared(html: str) -> Any:
         article.extend(list(body))
         body.append(article)
     return tree
+
+
+def _split_flavours(pre: Any) -> None:
+    """Each <code> of `pre` after the first moved, with what follows it up to the next, into a <pre> of its
+    own after it, in order; `pre`'s tail after the last."""
+    from lxml import html as lxml_html
+
+    codes = pre.findall("code")
+    if len(codes) < 2:
+        return
+    children = list(pre)
+    groups: list[list[Any]] = []
+    for child in children[children.index(codes[1]) :]:
+        if child.tag == "code":
+            groups.append([])
+        groups[-1].append(child)
+    tail, pre.tail = pre.tail, None
+    last = pre
+    for group in groups:
+        block = lxml_html.Element("pre")
+        block.extend(group)  # moves them, each with its tail
+        last.addnext(block)
+        last = block
+    last.tail = tail
 
 
 def _has_article(tree: Any) -> bool:

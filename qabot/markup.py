@@ -413,7 +413,7 @@ DESCRIPTION = re.compile(
     r"|decorator|decoratormethod|module|currentmodule|type|member|var|macro|struct|union|enum|enumerator"
     r"|concept|envvar|option|cmdoption|program|describe|object|confval|setting|signal|event"
     r"|templatetag|templatefilter|fieldlookup|django-admin|django-admin-option"
-    r"|variable|genex|signature)"  # CMake's domain: `.. variable:: CMAKE_BUILD_TYPE`, `.. genex:: $<CONFIG>`
+    r"|variable|genex)"  # CMake's domain: `.. variable:: CMAKE_BUILD_TYPE`, `.. genex:: $<CONFIG>`
     r"|rst:(?:directive|directive:option|role)"  # bare `role` is docutils' own, defining a role
 )
 VERSION_NOTES = {
@@ -515,17 +515,18 @@ def headed(text: str) -> str:
     return f"{heading.group(1)}:\n{text[heading.end() :]}" if heading else text
 
 
-def pieces(quote: str, indent: int = 0, syntax: str = "") -> list[Piece]:
+def pieces(quote: str, indent: int = 0, syntax: str = "", code: bool = False) -> list[Piece]:
     """A quote cut into prose and code for display (a cut quote's unclosed fence runs to its end);
     `indent`: the quote's column on its first line (`dedented`); `syntax`: its document's (reST's
-    literal blocks are indented by any amount, `_rst_pieces`; Markdown's code by four spaces or fenced).
+    literal blocks are indented by any amount, `_rst_pieces`; Markdown's code by four spaces or fenced);
+    `code`: the quote is a literal block (a unit of kind CODE).
 
     Only for showing: the quote itself stays as it is. In code, HTML tags are dropped and entities
     read (the FastAPI docs colour their console output with `<font>` and `<span>`).
     """
     quote = headed(described(dedented(quote, indent)))
     if syntax == RST:
-        return _rst_pieces(quote)
+        return _rst_pieces(quote, code)
     if (
         "```" not in quote
         and "~~~" not in quote
@@ -552,16 +553,24 @@ def pieces(quote: str, indent: int = 0, syntax: str = "") -> list[Piece]:
     return out or [Piece(False, quote)]
 
 
-_RST_CODE_LINE = re.compile(r"([ \t]*)\.\.[ \t]+(?:code-block|code|sourcecode)::[ \t]*(\S*)[^\n]*")
+# directives whose body is code: those naming a language, Sphinx's doctest family, console and notebook cells
+_RST_CODE_LINE = re.compile(
+    r"([ \t]*)\.\.[ \t]+(code-block|code|sourcecode|doctest|testcode|testoutput|testsetup|testcleanup"
+    r"|parsed-literal|prompt|console|ipython|jupyter-execute|jupyter-input|jupyter-output)::[ \t]*(\S*)[^\n]*"
+)
+_CODE_LANGUAGE = {"doctest": "pycon", "testcode": "python", "testsetup": "python", "testcleanup": "python"}
 _RST_OPTION_LINE = re.compile(r"[ \t]+:[\w-]+:.*")
 
 
-def _rst_pieces(quote: str) -> list[Piece]:
-    """A reST quote's prose and literal blocks, by reST's rule: after a `.. code-block::` directive (its
-    option lines left out) or a line ending in "::", the lines indented deeper than it (CMake's pages
-    indent code by two spaces, where Markdown would read a paragraph). A text that starts indented is a
-    literal block's own (a neighbour that is code is taken from its line's start: `Answerer._quote`)."""
-    if quote[:1] in (" ", "\t") and quote.strip():
+def _rst_pieces(quote: str, code: bool = False) -> list[Piece]:
+    """A reST quote's prose and literal blocks, by reST's rules: after a code directive (`.. code-block::`,
+    `.. doctest::`, …; its option lines left out) or a line ending in "::" and a blank line, the lines
+    indented deeper than it, up to a paragraph indented less than the block's first line (the item or
+    field the block sits in goes on); a paragraph opening with ">>>" (a doctest block). CMake's pages
+    indent code by two spaces, where Markdown would read a paragraph. A quote that is a literal block
+    (`code`), or a text that starts indented (a neighbour that is code is taken from its line's start:
+    `Answerer._quote`), is code whole."""
+    if code or (quote[:1] in (" ", "\t") and quote.strip()):
         return [Piece(True, textwrap.dedent(quote).strip("\n"))]
     lines = quote.split("\n")
     out: list[Piece] = []
@@ -571,22 +580,18 @@ def _rst_pieces(quote: str) -> list[Piece]:
         line = lines[i]
         directive = _RST_CODE_LINE.fullmatch(line)
         literal = directive is None and line.rstrip().endswith("::") and not line.lstrip().startswith("..")
-        if directive is None and not literal:
-            prose.append(line)
-            i += 1
+        opens_doctest = line.lstrip().startswith(">>>") and (i == 0 or not lines[i - 1].strip())
+        if opens_doctest:
+            j = i
+            while j < len(lines) and lines[j].strip():
+                j += 1
+            out.extend(_prose("\n".join(prose)))
+            prose = []
+            out.append(Piece(True, textwrap.dedent("\n".join(lines[i:j])), "pycon"))
+            i = j
             continue
-        depth = _indent(line)
-        j = i + 1
-        while directive and j < len(lines) and _RST_OPTION_LINE.fullmatch(lines[j]):
-            j += 1
-        body_start = j
-        while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > depth):
-            j += 1
-        body = lines[body_start:j]
-        while body and not body[-1].strip():
-            body.pop()
-            j -= 1
-        if not any(b.strip() for b in body):
+        body_start, j = _literal_body(lines, i, directive is not None) if directive or literal else (i, i)
+        if j == body_start:
             prose.append(line)
             i += 1
             continue
@@ -594,12 +599,41 @@ def _rst_pieces(quote: str) -> list[Piece]:
             prose.append(line)
         out.extend(_prose(_literal_colon("\n".join(prose))))
         prose = []
+        name = directive.group(2) if directive else ""
+        language = directive.group(3) if directive and name in ("code-block", "code", "sourcecode") else ""
         out.append(
-            Piece(True, textwrap.dedent("\n".join(body)).strip("\n"), directive.group(2) if directive else "")
+            Piece(
+                True,
+                textwrap.dedent("\n".join(lines[body_start:j])).strip("\n"),
+                language or _CODE_LANGUAGE.get(name, ""),
+            )
         )
         i = j
     out.extend(_prose("\n".join(prose)))
     return out or [Piece(False, quote)]
+
+
+def _literal_body(lines: list[str], opener: int, directive: bool) -> tuple[int, int]:
+    """Where the literal block after `lines[opener]` starts and ends (equal: no block). After "::" a
+    blank line must come first (without it the indented lines are a definition)."""
+    depth = _indent(lines[opener])
+    j = opener + 1
+    while directive and j < len(lines) and _RST_OPTION_LINE.fullmatch(lines[j]):
+        j += 1
+    if not directive and j < len(lines) and lines[j].strip():
+        return j, j
+    start, first, blank, end = j, -1, False, j
+    while j < len(lines):
+        if not lines[j].strip():
+            blank, j = True, j + 1
+            continue
+        indent = _indent(lines[j])
+        if indent <= depth or (first >= 0 and indent < first and blank):
+            break
+        first = indent if first < 0 else first
+        blank, j = False, j + 1
+        end = j
+    return start, end
 
 
 _CODE_DIRECTIVE = re.compile(  # the directive line, then any option lines (":linenos:")
@@ -699,7 +733,8 @@ def rst_inline(text: str) -> str:
         if m.group(3) is not None:
             return f"`{m.group(3)}`"
         role, content = m.group(1).rsplit(":", 1)[-1], m.group(2)
-        titled = re.fullmatch(r"(.*\S)\s*<([^<>]+)>", content, re.DOTALL)
+        # "title <target>"; CMake's `CMAKE_MATCH_<n>` and `$<CONFIG>` are names (no space before "<")
+        titled = re.fullmatch(r"(.*\S)\s+<([^<>]+)>", content, re.DOTALL)
         if titled:
             label = titled.group(1)
         else:
@@ -709,7 +744,7 @@ def rst_inline(text: str) -> str:
             if role in {"func", "meth"} and not label.endswith(")"):
                 label += "()"
         if role != "math":  # "-D\<var\>" escapes what would read as a target; TeX keeps its backslashes
-            label = re.sub(r"\\(.)", r"\1", label)
+            label = re.sub(r"\\(\S)", r"\1", re.sub(r"\\\s", "", label))  # an escaped space is nothing
         if role in _NUMBERED and label.isdigit():
             return _NUMBERED[role] + label
         return label if role in _TEXT_ROLES else f"`{label}`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -140,7 +141,7 @@ def _quote_text(quote: Quote) -> RenderableType:
     HTML colouring tags dropped), neighbours that hold code are shortened, and a cut block says so."""
     flow = partial(markup.as_page, syntax=quote.source.syntax)
     syntax = quote.source.syntax
-    shown = markup.pieces(quote.text, quote.indent, syntax)
+    shown = markup.pieces(quote.text, quote.indent, syntax, quote.code)
     before, after = markup.pieces(quote.before, syntax=syntax), markup.pieces(quote.after, syntax=syntax)
     if not any(p.code for p in (*shown, *before, *after)) and not quote.cut:
         text = Text()
@@ -182,15 +183,21 @@ PROSE_CONTEXT_CHARS = 400  # of a neighbour in prose (a definition list a senten
 
 
 def shortened(text: str, keep: str = "head", room: int = PROSE_CONTEXT_CHARS) -> str:
-    """`text` cut at a space to about `room` characters with "…" where it was cut: its head, or its tail
-    (what leads into the quote after it)."""
+    """`text` cut between words to at most `room` characters with "…" where it was cut: its head, or its
+    tail (what leads into the quote after it)."""
     if len(text) <= room:
         return text
     if keep == "tail":
         cut = text[-room:]
-        return "… " + cut[cut.find(" ") + 1 :] if " " in cut else "… " + cut
+        if not text[-room - 1].isspace():  # the cut fell inside a word: leave the word out
+            space = re.search(r"\s", cut)
+            cut = cut[space.end() :] if space else cut
+        return "… " + cut.lstrip()
     cut = text[:room]
-    return (cut[: cut.rfind(" ")] if " " in cut else cut) + " …"
+    if not text[room].isspace():
+        spaces = [m.start() for m in re.finditer(r"\s", cut)]
+        cut = cut[: spaces[-1]] if spaces else cut
+    return cut.rstrip() + " …"
 
 
 def _context(pieces: list[markup.Piece], flow: Callable[[str], str]) -> list[RenderableType]:

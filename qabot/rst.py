@@ -277,7 +277,8 @@ def _word_runs(text: str, start: int, end: int) -> list[tuple[int, int]]:
     offset = start
     run_start = -1
     for line in text[start:end].splitlines(keepends=True):
-        marker = not line.endswith("\n") and bool(_ENUMERATOR.fullmatch(line))  # its item follows on the line
+        # its item follows on the same line (not at the text's end: "A." alone there is text)
+        marker = not line.endswith("\n") and end < len(text) and bool(_ENUMERATOR.fullmatch(line))
         wordy = any(c.isalnum() for c in line) and not _MARKUP_LINE.match(line) and not marker
         if wordy and run_start < 0:
             run_start = offset

@@ -44,8 +44,9 @@ _DATE_LINE = re.compile(
 # a wrapped manual's prose units are documentation units, `PARAGRAPH`; 23: a .txt file with reST's
 # explicit markup is read as reST, `markup.syntax_of`; 24: numbered headings of wrapped plain text,
 # `numbered_headings`; 25: a reST enumerated item's marker is not a unit of its own, and its list is
-# introduced as a bullet list is; 26: CMake's `.. variable::` and `.. genex::` are object descriptions)
-SEGMENTER_VERSION = 26
+# introduced as a bullet list is; 26: CMake's `.. variable::` and `.. genex::` are object descriptions;
+# 27: a marker-like word that ends a reST text is text)
+SEGMENTER_VERSION = 27
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 

@@ -232,6 +232,9 @@ def test_two_flavours_of_an_example_in_one_pre_are_two_blocks() -> None:
         "```\nimport { open } from 'node:fs';\nopen();\n```\n\n```\nconst { open } = require('node:fs');"
         in text
     )
+    after = page.replace("</pre>", "</pre>After it.").replace("<p>It is slower.</p>", "")
+    flat = html_text(after.encode())[0]
+    assert flat.index("open();") < flat.index("require(") < flat.index("After it.")  # the page's order
     units = [text[u.start : u.end] for u in split(text, "readline.html")]
     assert units[:2] == [
         "Use the 'line' event:\n\n```\nimport { open } from 'node:fs';\nopen();\n```",
@@ -311,6 +314,13 @@ def test_an_mdbook_heading_made_of_a_link_is_kept_and_no_date_is_guessed() -> No
     assert "date" not in html_text(example.encode())[1]
     stated = example.replace("<head>", '<head><meta name="date" content="2024-03-05">')
     assert html_text(stated.encode())[1]["date"] == "2024-03-05"
+    declared = '<?xml version="1.0" encoding="UTF-8"?>' + example
+    assert "date" not in html_text(declared.encode())[1]
+    # the title is read from the whole page: a first heading holding code is still its title
+    module = page.replace("<main>", "<main><h1><code>asyncio</code> Asynchronous I/O</h1>").replace(
+        "<title>Running Tests</title>", "<title>asyncio Asynchronous I/O - Python 3.12 documentation</title>"
+    )
+    assert html_text(module.encode())[1]["title"] == "asyncio Asynchronous I/O"
 
 
 def test_pdf_text_and_unreadable_pdf(tmp_path: Path) -> None:

@@ -238,6 +238,9 @@ def test_rst_roles_and_literals_read_as_sphinx_shows_them() -> None:
     # a role's backslashes escape what would read as its target (CMake's `-D<var>=<value>` option)
     escaped = r"through the :option:`-D\<var\>=\<value\> <cmake -D>` option"
     assert markup.as_page(escaped, markup.RST) == "through the `-D<var>=<value>` option"
+    # CMake's names hold "<" with no space before it: no title and target there; an escaped space is nothing
+    cmake = r":genex:`$<TARGET_OBJECTS>`, :variable:`CMAKE_MATCH_<n>`, :option:`-D\<var\>` and :func:`a\ b`"
+    assert markup.as_page(cmake, markup.RST) == "`$<TARGET_OBJECTS>`, `CMAKE_MATCH_<n>`, `-D<var>` and `ab()`"
     assert markup.as_page(r"where :math:`\alpha > 0`", markup.RST) == r"where \alpha > 0"
 
 
@@ -601,6 +604,8 @@ def test_a_rst_enumerated_list_is_a_list_its_markers_not_units_of_their_own() ->
         (SENTENCE, "Auto one."),
         (SENTENCE, "Auto two."),
     ]
+    # a marker-like word at the very end of the text is text
+    assert [quote for _, quote, _ in units("Grades\n======\n\nThe best is\n\nA.", "grades.rst")][-1] == "A."
 
 
 def test_rst_code_indented_by_two_spaces_is_shown_as_code() -> None:
@@ -627,6 +632,31 @@ def test_rst_code_indented_by_two_spaces_is_shown_as_code() -> None:
         markup.Piece(False, "A term::\nnot a block")
     ]
     assert markup.pieces(quote) != markup.pieces(quote, syntax=markup.RST)  # Markdown's rule sees no code
+    # Sphinx's doctest and console directives hold code; so does a paragraph opening with ">>>"
+    doctest = "Usage:\n\n.. doctest::\n\n    >>> 1 + 1\n    2\n\nOr:\n\n>>> f(1)\n2\n\nDone."
+    assert markup.pieces(doctest, syntax=markup.RST) == [
+        markup.Piece(False, "Usage:"),
+        markup.Piece(True, ">>> 1 + 1\n2", "pycon"),
+        markup.Piece(False, "Or:"),
+        markup.Piece(True, ">>> f(1)\n2", "pycon"),
+        markup.Piece(False, "Done."),
+    ]
+    # a block in a list item or a field ends where the item's or field's next paragraph starts
+    item = "Steps:\n\n1. Build it::\n\n     make\n\n   Then install it.\n2. Ship it."
+    assert markup.pieces(item, syntax=markup.RST) == [
+        markup.Piece(False, "Steps:\n\n1. Build it:"),
+        markup.Piece(True, "make"),
+        markup.Piece(False, "Then install it.\n2. Ship it."),
+    ]
+    field = ":param x: Example::\n\n      code\n\n   More about x."
+    assert [p.code for p in markup.pieces(field, syntax=markup.RST)] == [False, True, False]
+    # "::" with an indented line right under it is a definition, not a literal block
+    term = "MyClass::\n   The class that does things."
+    assert markup.pieces(term, syntax=markup.RST) == [markup.Piece(False, term)]
+    # a quote that is a literal block (a CODE unit) is code whole
+    assert markup.pieces("add_subdirectory(source_dir)", syntax=markup.RST, code=True) == [
+        markup.Piece(True, "add_subdirectory(source_dir)")
+    ]
     # a neighbour that is a literal block, taken from its line's start
     signature = "  configure_file(<input> <output>\n                 [COPYONLY] [@ONLY])"
     assert markup.pieces(signature, syntax=markup.RST) == [
@@ -644,6 +674,10 @@ rst_lines = st.sampled_from(
         "    four deep",
         "",
         "* item",
+        "1. Step::",
+        ":param x: Field::",
+        ">>> f(1)",
+        ".. doctest::",
     ]
 )
 
@@ -653,5 +687,5 @@ rst_lines = st.sampled_from(
 def test_rst_display_pieces_lose_no_words(quote: str) -> None:
     """However reST's literal blocks fall, every word of a quote is shown (but the directive's own)."""
     shown = " ".join(piece.text for piece in markup.pieces(quote, syntax=markup.RST))
-    directive = {"code", "block", "cmake", "linenos"}
+    directive = {"code", "block", "cmake", "linenos", "doctest"}
     assert set(re.findall(r"\w+", quote)) - directive <= set(re.findall(r"\w+", shown))

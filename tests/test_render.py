@@ -172,3 +172,6 @@ def test_a_long_neighbour_in_prose_is_shortened_where_it_meets_the_quote() -> No
     assert "Right after the quote." in flat and flat.count("More words that follow on.") < 20
     assert "▶ The quoted sentence." in flat
     assert render.shortened("short", keep="tail") == "short"
+    # a cut between words keeps the word beside it; a line break is between words too
+    assert render.shortened("first\n" + "y" * 396 + " end", keep="tail") == "… " + "y" * 396 + " end"
+    assert render.shortened("x" * 10 + "\n" + "z" * 395) == "x" * 10 + " …"
