@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -251,6 +252,15 @@ def test_rst_code_indented_by_two_spaces_is_a_fenced_block() -> None:
     description = embed.description or ""
     assert "```cmake\nadd_executable(main main.c)\ntarget_link_libraries(main B)\n```" in description
     assert "code-block" not in description
+    # a quote that is a literal block whole shows no mark of it in its text: the unit's kind says so
+    synopsis = "add_subdirectory(source_dir [binary_dir]\n                 [EXCLUDE_FROM_ALL])"
+    whole = Quote(
+        synopsis, 80, 80 + len(synopsis), 2.0, source(path="command/add_subdirectory.rst"), indent=2
+    )
+    [[embed]] = dr.answer_embeds(Answer("Its signature?", True, (replace(whole, code=True),)))
+    assert "```\nadd_subdirectory(source_dir [binary_dir]\n               [EXCLUDE_FROM_ALL])\n```" in (
+        embed.description or ""
+    )
 
 
 def test_a_sphinx_description_shows_its_signature_not_its_directive() -> None:
