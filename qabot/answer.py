@@ -123,9 +123,9 @@ class Quote:
     answer: tuple[int, int] | None = None  # the answer's characters in the document, inside the quote
     cut: bool = False  # a block too long to quote whole: it continues past `end`
     indent: int = 0  # its column on its line (in an admonition, say): display moves its other lines left so
-    code: bool = (
-        False  # the quote is a code block whole (a reST literal block shows no mark of it in its text)
-    )
+    code: bool = False  # a code block whole (a reST literal block shows no mark of it in its text)
+    before_indent: int = 0  # the neighbours' columns on their first lines, as `indent` is the quote's
+    after_indent: int = 0
 
     @property
     def marked(self) -> tuple[int, int] | None:
@@ -556,13 +556,18 @@ class Answerer:
         # a heading after the quote opens the next section: shown as the quote's context it read as its end
         after = None if following and following.kind == markup.HEADING else neighbours.get(s.id + 1)
 
+        def is_code(n: SentenceRow | None) -> bool:
+            return n is not None and (u := units.get(n.id)) is not None and u.kind == markup.CODE
+
         def context(n: SentenceRow | None) -> str:
             if n is None:
                 return ""
             # an indented code block (reST's) from its line's start: the first line keeps its indentation,
             # so the code reads as code, not as a first line at the margin and the rest indented
-            code = (u := units.get(n.id)) is not None and u.kind == markup.CODE
-            return doc.text[n.start - markup.column(doc.text, n.start) if code else n.start : n.end]
+            return doc.text[n.start - markup.column(doc.text, n.start) if is_code(n) else n.start : n.end]
+
+        def column(n: SentenceRow | None) -> int:  # a prose neighbour's, for display (a code one starts at 0)
+            return 0 if n is None or is_code(n) else markup.column(doc.text, n.start)
 
         return Quote(
             text=doc.text[s.start : s.end],
@@ -578,6 +583,8 @@ class Answerer:
             cut=bool(unit and unit.cut),
             indent=markup.column(doc.text, s.start),
             code=bool(unit and unit.kind == markup.CODE),
+            before_indent=column(before),
+            after_indent=column(after),
         )
 
     def _source(self, doc_row: int) -> Source:

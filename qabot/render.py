@@ -142,11 +142,13 @@ def _quote_text(quote: Quote) -> RenderableType:
     flow = partial(markup.as_page, syntax=quote.source.syntax)
     syntax = quote.source.syntax
     shown = markup.pieces(quote.text, quote.indent, syntax, quote.code)
-    before, after = markup.pieces(quote.before, syntax=syntax), markup.pieces(quote.after, syntax=syntax)
+    before = markup.pieces(quote.before, quote.before_indent, syntax)
+    after = markup.pieces(quote.after, quote.after_indent, syntax)
     if not any(p.code for p in (*shown, *before, *after)) and not quote.cut:
         text = Text()
         if quote.before:
-            text.append(shortened(flow(quote.before), keep="tail") + "\n", style="dim")
+            shown_before = flow(quote.before, indent=quote.before_indent)
+            text.append(shortened(shown_before, keep="tail") + "\n", style="dim")
         text.append("▶ ")
         page = markup.as_page(quote.text, quote.source.syntax, quote.marked, quote.indent)
         if quote.marked is None:
@@ -157,7 +159,7 @@ def _quote_text(quote: Quote) -> RenderableType:
             text.append(answer, style="bold")
             text.append(tail)
         if quote.after:
-            text.append("\n" + shortened(flow(quote.after)), style="dim")
+            text.append("\n" + shortened(flow(quote.after, indent=quote.after_indent)), style="dim")
         return hanging(text)
     parts: list[RenderableType] = _context(before, flow) if quote.before else []
     for number, piece in enumerate(shown):

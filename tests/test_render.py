@@ -175,3 +175,13 @@ def test_a_long_neighbour_in_prose_is_shortened_where_it_meets_the_quote() -> No
     # a cut between words keeps the word beside it; a line break is between words too
     assert render.shortened("first\n" + "y" * 396 + " end", keep="tail") == "… " + "y" * 396 + " end"
     assert render.shortened("x" * 10 + "\n" + "z" * 395) == "x" * 10 + " …"
+
+
+def test_a_neighbour_inside_an_indented_block_reads_as_one_paragraph() -> None:
+    """A neighbour that starts inside a definition (two columns in) has its other lines moved left as much,
+    as the quote's are: its wrapped sentence reads as one line, not as a line and a deeper one."""
+    source = Source("set", "set", "command/set.rst", None, None)
+    before = "The cache entry is not visible if a normal\n  variable of the same name exists."
+    quote = Quote("It is possible for the entry to exist.", 0, 38, 1.0, source, before, before_indent=2)
+    flat = [line.strip("│ ").rstrip() for line in printed(Answer("Cache?", True, (quote,))).splitlines()]
+    assert "The cache entry is not visible if a normal variable of the same name exists." in flat
