@@ -24,6 +24,7 @@ SETS = {  # set -> its corpus folder
     "psycopg2": ROOT / "eval/corpora/psycopg2/docs",
     "starlette": ROOT / "eval/corpora/starlette/docs",
     "cmake": ROOT / "eval/corpora/cmake/docs",
+    "npm": ROOT / "eval/corpora/npm/docs",
     **{name: ROOT / f"eval/corpora/{name}/docs" for name in ("plaintext", "plaintext2", "specs", "specs2")},
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }

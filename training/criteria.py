@@ -52,6 +52,7 @@ REPORTED = (
     "specs",
     "specs2",
     "cmake",
+    "npm",
     "docs_held",
 )
 SQUAD = "squad"
