@@ -96,6 +96,17 @@ def test_index_reports_summary_and_skipped_files(fresh_index: Settings) -> None:
     assert "skipped broken.txt: binary file" in out
 
 
+def test_a_first_build_shows_no_bar_but_its_own(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """The first build exports the model, and transformers drew a "Loading weights" bar of its own."""
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "page.md").write_text("# Page\n\nOne sentence here.\n", encoding="utf-8")
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    code, out = run(settings, "index")
+    captured = capfd.readouterr()
+    assert code == 0 and "Indexed 1 documents" in out
+    assert "Loading weights" not in out + captured.out + captured.err
+
+
 def test_missing_index_is_a_one_line_error(tmp_path: Path) -> None:
     settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "none")
     code, out = run(settings, "ask", "Anything?")

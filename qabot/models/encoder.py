@@ -99,6 +99,7 @@ def export_onnx(name: str, out_dir: Path, threads: int | None = None) -> Path:
         raise ModelError(f"building an index needs sentence-transformers: {exc}") from exc
     if threads is not None:
         torch.set_num_threads(max(1, threads))
+    _quiet_loading()
     st = _load_for_export(SentenceTransformer, name)
     spec = OnnxSpec(
         dim=int(getattr(st, "get_embedding_dimension", st.get_sentence_embedding_dimension)() or 0),
@@ -151,6 +152,16 @@ def _export_version(out_dir: Path) -> int | None:
         return int(json.loads((out_dir / "spec.json").read_text()).get("export_version", 1))
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def _quiet_loading() -> None:
+    """No bar of transformers' own while the model loads for export: its "Loading weights" line stayed
+    in `qabot index`'s output above qabot's own progress bar, on every new index."""
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:  # sentence-transformers without transformers' logging module: nothing to quiet
+        return
+    transformers_logging.disable_progress_bar()
 
 
 def _load_for_export(loader: Any, name: str) -> Any:
