@@ -65,15 +65,16 @@ _COLOURING = re.compile(
 class Block:
     """A run of the document's text of one kind, under the headings `section` (outermost first).
 
-    `group` ties the blocks of one list together (its number, or -1 outside lists) so that a sentence
-    introducing the list can take all of it.
+    `lists` are the numbers of the lists around the block, outermost first (empty outside lists), so
+    that a sentence introducing a list can take all of it, nested lists included, and a sentence in a
+    list's item can take the list nested under it ("additional flags:" and the flags).
     """
 
     kind: str
     start: int
     end: int
     section: tuple[str, ...] = ()
-    group: int = -1
+    lists: tuple[int, ...] = ()
 
 
 # How a document's text is read (`syntax_of`)
@@ -256,8 +257,7 @@ def markdown_blocks(text: str, start: int = 0) -> list[Block]:
     out: list[Block] = []
     section: tuple[tuple[int, str], ...] = ()
     lists = 0
-    depth = 0  # lists open around the current token
-    list_group = -1
+    open_lists: list[int] = []
     inside = ""  # "heading" or "table" while their own inline tokens go by
     for token in _parser().parse(source):
         if token.type in {"heading_close", "table_close"}:
@@ -265,13 +265,11 @@ def markdown_blocks(text: str, start: int = 0) -> list[Block]:
         if inside:
             continue
         if token.type in {"bullet_list_open", "ordered_list_open"}:
-            if depth == 0:
-                list_group, lists = lists, lists + 1
-            depth += 1
+            open_lists.append(lists)
+            lists += 1
             continue
         if token.type in {"bullet_list_close", "ordered_list_close"}:
-            depth -= 1
-            list_group = list_group if depth else -1
+            open_lists.pop()
             continue
         if token.map is None:
             continue
@@ -296,7 +294,7 @@ def markdown_blocks(text: str, start: int = 0) -> list[Block]:
         else:
             begin, end = lines.span(first, last)
         if end > begin:
-            out.append(Block(kind, begin, end, names, list_group))
+            out.append(Block(kind, begin, end, names, tuple(open_lists)))
     return out
 
 

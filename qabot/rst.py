@@ -71,7 +71,7 @@ def rst_blocks(text: str, start: int = 0) -> list[Block]:
             continue
         begin, end = located
         begin = _labelled_start(text, node, nodes, cursor, begin)
-        found.append(Block(kind, begin, end, _section(node, nodes), _group(node, nodes, lists)))
+        found.append(Block(kind, begin, end, _section(node, nodes), _lists(node, nodes, lists)))
         cursor = end
     return _with_gaps(text, start, found)
 
@@ -113,21 +113,16 @@ def _section(node: Any, nodes: Any) -> tuple[str, ...]:
     return tuple(reversed(names))
 
 
-def _group(node: Any, nodes: Any, lists: dict[int, int]) -> int:
-    """The number of the outermost list holding `node`, or -1. A definition list is a list too
-    ("implement these properties:" and the terms with what each does), but a list inside one of its
-    definitions is a list of its own, which the definition's sentence may introduce."""
-    outer = None
+def _lists(node: Any, nodes: Any, numbers: dict[int, int]) -> tuple[int, ...]:
+    """The numbers of the lists holding `node`, outermost first. A definition list is a list too
+    ("implement these properties:" and the terms with what each does)."""
+    around = []
     parent = node.parent
     while parent is not None:
-        if isinstance(parent, nodes.definition) and outer is not None:
-            break
         if isinstance(parent, nodes.bullet_list | nodes.enumerated_list | nodes.definition_list):
-            outer = parent
+            around.append(numbers.setdefault(id(parent), len(numbers)))
         parent = parent.parent
-    if outer is None:
-        return -1
-    return lists.setdefault(id(outer), len(lists))
+    return tuple(reversed(around))
 
 
 def _labelled_start(text: str, node: Any, nodes: Any, cursor: int, begin: int) -> int:

@@ -45,8 +45,9 @@ _DATE_LINE = re.compile(
 # explicit markup is read as reST, `markup.syntax_of`; 24: numbered headings of wrapped plain text,
 # `numbered_headings`; 25: a reST enumerated item's marker is not a unit of its own, and its list is
 # introduced as a bullet list is; 26: CMake's `.. variable::` and `.. genex::` are object descriptions;
-# 27: a marker-like word that ends a reST text is text)
-SEGMENTER_VERSION = 27
+# 27: a marker-like word that ends a reST text is text; 28: a sentence in a list item introduces the
+# list nested under it, `Block.lists`)
+SEGMENTER_VERSION = 28
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -407,23 +408,26 @@ def _with_blocks(
 
 def _introduced(text: str, blocks: Sequence[markup.Block], i: int) -> list[markup.Block]:
     """The block(s) right after prose block `i` that a sentence can introduce: a code block, a table, an
-    include line, or a whole list (as many of its blocks as fit MAX_BLOCK_CHARS, at least one); or a
-    short paragraph that introduces one in turn ("You can start workers with `--workers`:" "If you use
-    the `fastapi` command:" and the command)."""
+    include line, or a whole list opening after it, at the same depth or nested in the list item the
+    sentence is in (as many of its blocks as fit MAX_BLOCK_CHARS, at least one); or a short paragraph
+    that introduces one in turn ("You can start workers with `--workers`:" "If you use the `fastapi`
+    command:" and the command)."""
     if i + 1 >= len(blocks):
         return []
     after = blocks[i + 1]
     if after.kind in {markup.CODE, markup.TABLE, markup.INCLUDE}:
         return [after]
-    if after.kind == markup.PROSE and after.group < 0 and after.end - after.start <= CHAINED_CHARS:
+    if after.kind == markup.PROSE and not after.lists and after.end - after.start <= CHAINED_CHARS:
         then = _introduced(text, blocks, i + 1)
         chained = then and then[0].kind != markup.PROSE and _INTRODUCES.search(text[after.start : after.end])
         return [after, *then] if chained else []
-    if after.group < 0 or after.group == blocks[i].group or after.kind == markup.HEADING:
+    inner = blocks[i].lists
+    opened = after.lists[: len(inner) + 1]
+    if len(opened) <= len(inner) or opened[: len(inner)] != inner or after.kind == markup.HEADING:
         return []
     taken = [after]
     for b in blocks[i + 2 :]:
-        if b.group != after.group or b.end - after.start > MAX_BLOCK_CHARS:
+        if b.lists[: len(opened)] != opened or b.end - after.start > MAX_BLOCK_CHARS:
             break
         taken.append(b)
     return taken

@@ -101,6 +101,23 @@ def test_an_introduced_list_joins_its_sentence_and_a_plain_list_is_one_unit_an_i
     ]
 
 
+def test_a_sentence_in_a_list_item_takes_the_list_nested_under_it() -> None:
+    """npm's install page: an item's sentence introduces the flags listed under it, in Markdown and in
+    reST; a sentence introducing the outer list takes the nested one with it."""
+    flags = "Saves it. Control where with these flags:\n\n    * `-D, --save-dev`: dev.\n    * `-O`: optional."
+    md = f"* `npm install <name>`:\n\n    {flags}\n\n* `npm install <folder>`:\n\n    Links the folder.\n"
+    assert [(kind, quote) for kind, quote, _ in units(md)] == [
+        (SENTENCE, "`npm install <name>`:"),
+        (INTRO, flags),
+        (SENTENCE, "`npm install <folder>`:"),
+        (SENTENCE, "Links the folder."),
+    ]
+    rst = "* Saves it. Control where with these flags:\n\n  * ``-D``: dev.\n  * ``-O``: optional.\n"
+    assert [(kind, quote) for kind, quote, _ in units(rst, "install.rst")] == [(INTRO, rst[2:].strip())]
+    outer = "Modes:\n\n* quick, with:\n\n  * one\n  * two\n* slow.\n\nAfter."
+    assert units(outer)[0] == (INTRO, outer[: outer.index("\n\nAfter")], ())
+
+
 def test_short_paragraphs_are_one_unit_and_long_ones_are_sentences() -> None:
     short = "Let's say you want the client's host. Declare a `Request` parameter."
     long = " ".join(["This sentence is one of many in a long paragraph."] * 14)
