@@ -502,7 +502,9 @@ def _note_head(name: str, argument: str) -> str:
 
 
 def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
+    """The line's indentation in columns, a tab to the next multiple of eight as docutils reads it."""
+    expanded = line.expandtabs(8)
+    return len(expanded) - len(expanded.lstrip())
 
 
 def headed(text: str) -> str:
@@ -602,7 +604,7 @@ def _rst_pieces(quote: str, code: bool = False) -> list[Piece]:
         out.append(
             Piece(
                 True,
-                textwrap.dedent("\n".join(lines[body_start:j])).strip("\n"),
+                textwrap.dedent("\n".join(lines[body_start:j]).expandtabs(8)).strip("\n"),
                 language or _CODE_LANGUAGE.get(name, ""),
             )
         )

@@ -649,6 +649,13 @@ def test_rst_code_indented_by_two_spaces_is_shown_as_code() -> None:
         markup.Piece(False, "A term::\nnot a block")
     ]
     assert markup.pieces(quote) != markup.pieces(quote, syntax=markup.RST)  # Markdown's rule sees no code
+    # a tab is eight columns to docutils: tab-indented code under a "::" item indented by spaces
+    tabbed = "* Build it::\n\n\tmake all\n\t    && make install\n\n  and go on."
+    assert markup.pieces(tabbed, syntax=markup.RST) == [
+        markup.Piece(False, "* Build it:"),
+        markup.Piece(True, "make all\n    && make install"),
+        markup.Piece(False, "and go on."),
+    ]
     # Sphinx's doctest and console directives hold code; so does a paragraph opening with ">>>"
     doctest = "Usage:\n\n.. doctest::\n\n    >>> 1 + 1\n    2\n\nOr:\n\n>>> f(1)\n2\n\nDone."
     assert markup.pieces(doctest, syntax=markup.RST) == [
