@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from qabot.config import THREAD_ENV_VARS, Settings
 if TYPE_CHECKING:  # (imported where used: `qabot ask` stays fast to start)
     from collections.abc import Sequence
 
+    from qabot.corpus import Problem
     from qabot.library import Skipped
     from qabot.store import BuildReport
 
@@ -118,6 +120,18 @@ def _flushed(status: int) -> int:
     return status
 
 
+def problem_lines(problems: Sequence[Problem]) -> list[str]:
+    """A line per file that could not be read, but one for all the files of types qabot does not read
+    when there are several (an HTML docs site's stylesheets, scripts and fonts are dozens of lines)."""
+    unsupported = Counter(p.unsupported for p in problems if p.unsupported)
+    grouped = sum(unsupported.values()) > 1
+    lines = [f"skipped {p.path}: {p.reason}" for p in problems if not (grouped and p.unsupported)]
+    if grouped:
+        kinds = ", ".join(f"{kind} ({n})" for kind, n in unsupported.most_common())
+        lines.append(f"skipped {sum(unsupported.values())} files of types qabot does not read: {kinds}")
+    return lines
+
+
 @main.command()
 @common_options
 @click.option("--full", is_flag=True, help="Re-embed every document instead of only new or changed ones.")
@@ -139,8 +153,8 @@ def index(corpus_dir: Path | None, index_dir: Path | None, full: bool) -> None:
         report = store.build(
             settings, full=full, progress=store.Progress(start, lambda n: bar.advance(task, n))
         )
-    for problem in report.problems:
-        err_console.print(f"skipped {problem.path}: {problem.reason}", markup=False)
+    for line in problem_lines(report.problems):
+        err_console.print(line, markup=False)
     console.print(
         f"Indexed {report.documents} documents ({report.embedded_documents} embedded, "
         f"{report.reused_documents} unchanged, {report.removed_documents} removed): "

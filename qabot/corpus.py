@@ -53,10 +53,12 @@ class Document:
 
 @dataclass(frozen=True)
 class Problem:
-    """A file or record that could not be loaded, and why."""
+    """A file or record that could not be loaded, and why; `unsupported` is the file's type when it is one
+    qabot does not read (a docs site's stylesheets and scripts), so they can be reported together."""
 
     path: str
     reason: str
+    unsupported: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
             continue
         if file.suffix.lower() not in SUFFIXES:
             if file.name.lower() not in {"readme", "license"}:
-                problems.append(Problem(rel, f"unsupported file type '{file.suffix or file.name}'"))
+                kind = file.suffix or file.name
+                problems.append(Problem(rel, f"unsupported file type '{kind}'", unsupported=kind))
             continue
         suffix = file.suffix.lower()
         if suffix in HTML_SUFFIXES | PDF_SUFFIXES:

@@ -94,6 +94,13 @@ def test_index_reports_summary_and_skipped_files(fresh_index: Settings) -> None:
     assert code == 0
     assert "Indexed 5 documents" in out and "1 files skipped" in out
     assert "skipped broken.txt: binary file" in out
+    # a docs site's assets are one line, not one each
+    for name in ("site.css", "theme.css", "search.js"):
+        (fresh_index.corpus_dir / name).write_text("body {}", encoding="utf-8")
+    code, out = run(fresh_index, "index")
+    assert code == 0 and "4 files skipped" in out and "skipped broken.txt: binary file" in out
+    assert "skipped 3 files of types qabot does not read: .css (2), .js (1)" in out
+    assert "site.css" not in out
 
 
 def test_a_first_build_shows_no_bar_but_its_own(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
