@@ -539,11 +539,32 @@ class Answerer:
                 if len(chosen) < k:
                     chosen.append(c)
             elif c.sentence.doc != twin.sentence.doc:
+                page = self._page_of(twin, c)
+                if page is not twin:  # cite the page, the whole book's copy goes under "also in"
+                    chosen[next(i for i, o in enumerate(chosen) if o is twin)] = page
+                    also[page.sentence.id] = also.pop(twin.sentence.id, [])
+                    twin, c = page, twin
                 sources = also.setdefault(twin.sentence.id, [])
                 source = self._source(c.sentence.doc)
                 if source not in sources and source != self._source(twin.sentence.doc):
                     sources.append(source)
         return [self._quote(c, tuple(also.get(c.sentence.id, ()))) for c in chosen]
+
+    def _page_of(self, chosen: Candidate, copy: Candidate) -> Candidate:
+        """`copy` in `chosen`'s place (its score, confidence and answer) when it is the same text in a
+        document half the size or less: a docs site's page, where `chosen` is from the page that holds
+        the whole book (mdBook's print.html, Node.js's all.html), so the citation names the page; else
+        `chosen`. Syndicated news copies are about the same size and keep the better scored one."""
+        a, b = chosen.sentence, copy.sentence
+        doc_a, doc_b = self.index.document(a.doc), self.index.document(b.doc)
+        if (
+            len(doc_b.text) * 2 > len(doc_a.text)
+            or doc_a.text[a.start : a.end] != doc_b.text[b.start : b.end]
+        ):
+            return chosen
+        shift = b.start - a.start
+        answer = None if chosen.answer is None else (chosen.answer[0] + shift, chosen.answer[1] + shift)
+        return replace(chosen, sentence=b, answer=answer)
 
     def _quote(self, c: Candidate, also: tuple[Source, ...] = ()) -> Quote:
         s = c.sentence

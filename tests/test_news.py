@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from qabot import store
-from qabot.answer import Answerer, QuestionError, parse_filters, wants_timeline
+from qabot.answer import Answerer, Candidate, QuestionError, parse_filters, wants_timeline
 from qabot.cli import main
 from qabot.config import Settings
 from qabot.corpus import _iso_date, date_from_text, text_document
@@ -105,6 +105,37 @@ def test_syndicated_copies_collapse_into_one_citation(fresh_index: Settings) -> 
     ids = {top.source.id, *(s.id for s in top.also)}
     assert ids == {"armenian-pm-sees-no-advantage-in-russian-troops", "syndicated-copy"}
     assert len({q.text for q in answer.quotes}) == len(answer.quotes)
+    index.close()
+
+
+def test_a_sentence_in_a_whole_book_page_is_cited_by_its_own_page(fresh_index: Settings) -> None:
+    """A docs site's print.html (mdBook) or all.html (Node.js) holds every page: a quote found in both is
+    cited by the page, whichever copy scored better, and the book is "also in"."""
+    pages = sorted(fresh_index.corpus_dir.glob("*.txt"))
+    book = "\n\n".join(p.read_text(encoding="utf-8") for p in pages)
+    (fresh_index.corpus_dir / "print.txt").write_text(book, encoding="utf-8")
+    store.build(fresh_index)
+    index = store.open_index(fresh_index)
+    rows = index.sentences(0, len(index.sentence_vectors) - 1)
+    wanted = "Armenia currently hosts approximately 10,000 Russian troops"
+    copies = {}
+    for row in rows:
+        doc = index.document(row.doc)
+        if doc.text[row.start : row.end].startswith(wanted):
+            copies.setdefault(doc.id, row)
+    assert "print" in copies and len(copies) >= 2
+    page = next(doc for doc in copies if doc != "print")
+    answerer = Answerer(index)
+    candidates = [Candidate(copies["print"], 2.0, answer=(copies["print"].start, copies["print"].start + 6))]
+    candidates.append(Candidate(copies[page], 1.0))
+    (quote,) = answerer._distinct(candidates, 3)
+    assert quote.source.id == page and "print" in {s.id for s in quote.also}
+    assert quote.start == copies[page].start and quote.score == 2.0
+    assert quote.text == index.document(copies[page].doc).text[quote.start : quote.end]
+    assert quote.answer == (quote.start, quote.start + 6)
+    # the other way round nothing moves: the page stays, the book is "also in"
+    (quote,) = answerer._distinct(candidates[::-1], 3)
+    assert quote.source.id == page and "print" in {s.id for s in quote.also}
     index.close()
 
 
