@@ -18,7 +18,7 @@ from typing import Any
 from qabot.extract import HTML_SUFFIXES, PDF_SUFFIXES, ExtractionError, extract
 from qabot.markup import RST, heading_levels, section_name, structured, syntax_of
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".rest"}
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".mdx", ".rst", ".rest"}
 JSONL_SUFFIXES = {".jsonl"}
 SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 

@@ -32,7 +32,7 @@ CODE = "code"  # fenced or indented code, reST literal blocks
 TABLE = "table"
 HTML = "html"  # an HTML fragment with visible text (tag-only lines are dropped)
 INCLUDE = "include"  # `{* ../docs_src/app.py hl[3] *}`: code kept in another file
-MARKDOWN_SUFFIXES = {".md", ".markdown"}
+MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdx"}
 RST_SUFFIXES = {".rst", ".rest"}
 
 SECTION_SEP = " › "
@@ -48,9 +48,23 @@ _ADMONITION = re.compile(r"^[ \t]*(?:/{3,4}(?:[ \t].*)?|[!?]{3}\+?[ \t]+\w.*)$")
 _INDENTED_ADMONITION = re.compile(r"^[ \t]*[!?]{3}\+?[ \t]+\w")
 # mkdocstrings' `::: package.name` line, whose indented YAML options below it are settings, not text
 _AUTODOC = re.compile(r"^[ \t]*:::[ \t]+\S")
+# A colon fence's line: MyST's `:::{note}` (its `:class:` option lines follow), Docusaurus' `:::tip[Title]`,
+# VitePress' `::: warning Title`, and the bare `:::` that closes each; the body between is Markdown
+_COLON_FENCE = re.compile(
+    r"^[ \t]*:{3,}(?:[ \t]*|[ \t]*\{[\w:-]+\}.*|[A-Za-z][\w-]*(?:\[.*\])?(?:[ \t].*)?"
+    r"|[ \t]+(?i:note|tip|info|warning|danger|caution|important|details|seealso)\b.*)$"
+)
+_DIRECTIVE_OPTION = re.compile(r"^[ \t]*:[\w-]+:(?:[ \t].*)?$")
+# MDX: a one-line `import … from "…"` and a `{/* comment */}` line are not text
+_MDX_LINE = re.compile(
+    r"^(?:import[ \t]+(?:[\w$]+|\{[^}]*\}|\*[ \t]+as[ \t]+[\w$]+)(?:[ \t]*,[ \t]*(?:\{[^}]*\}|[\w$]+))*"
+    r"[ \t]+from[ \t]+([\x22\x27])[^\x22\x27]+\1|import[ \t]+([\x22\x27])[^\x22\x27]+\2)[ \t]*;?[ \t]*$"
+    r"|^[ \t]*\{/\*.*\*/\}[ \t]*$"
+)
 _INCLUDE = re.compile(r"\{\*.*\*\}")
 _HEADING_MARKS = re.compile(r"^[ \t]*#{1,6}[ \t]+|[ \t]+#+[ \t]*$")
-_ATTRIBUTES = re.compile(r"[ \t]*\{[ \t]*[#.][^{}]*\}[ \t]*$")  # `{ #anchor }` after a heading
+# `{ #anchor }` after a heading, or MDX's `{/* #anchor */}`
+_ATTRIBUTES = re.compile(r"[ \t]*\{(?:[ \t]*[#.][^{}]*|/\*.*?\*/)\}[ \t]*$")
 _TAG = re.compile(r"<[^<>]*>")
 # The tags that colour docs' console output (`<font color="#4E9A06">`, `<span style=…>`): only these are
 # dropped from code shown, since C's `#include <stdio.h>`, `Vec<String>` or `a<b && c>d` are code too.
@@ -305,14 +319,15 @@ def heading_levels(text: str) -> list[int]:
 
 
 def _parse_copy(text: str, start: int) -> str:
-    """The text markdown-it reads: front matter, admonition lines and mkdocstrings' options blanked,
-    `!!!` bodies dedented.
+    """The text markdown-it reads: front matter, admonition and colon fence lines, MDX's imports and
+    comments, and mkdocstrings' options blanked, `!!!` bodies dedented.
 
     Every line stays where it was, so the parser's line numbers hold for the original.
     """
     out: list[str] = []
     indented = False  # inside the indented body of a `!!! note`
     options: int | None = None  # the indent of the `::: name` line whose options are being skipped
+    fence_options = False  # after a MyST `:::{name}` line, where its `:key: value` lines may come
     # front matter ends with a newline, so `start` is the first offset of a line
     skipped = text.count("\n", 0, start)
     for number, line in enumerate(text.split("\n")):
@@ -321,6 +336,14 @@ def _parse_copy(text: str, start: int) -> str:
             continue
         if _ADMONITION.match(line):
             indented = bool(_INDENTED_ADMONITION.match(line))
+            out.append("")
+            continue
+        if fence_options and _DIRECTIVE_OPTION.match(line):
+            out.append("")
+            continue
+        fence_options = False
+        if _COLON_FENCE.match(line) or _MDX_LINE.match(line):
+            fence_options = "{" in line and ":::" in line
             out.append("")
             continue
         if indented:

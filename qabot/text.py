@@ -46,8 +46,9 @@ _DATE_LINE = re.compile(
 # `numbered_headings`; 25: a reST enumerated item's marker is not a unit of its own, and its list is
 # introduced as a bullet list is; 26: CMake's `.. variable::` and `.. genex::` are object descriptions;
 # 27: a marker-like word that ends a reST text is text; 28: a sentence in a list item introduces the
-# list nested under it, `Block.lists`)
-SEGMENTER_VERSION = 28
+# list nested under it, `Block.lists`; 29: colon fences (MyST, Docusaurus, VitePress) and MDX's imports
+# and comments are not text, `.mdx` is Markdown)
+SEGMENTER_VERSION = 29
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 

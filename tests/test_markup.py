@@ -159,6 +159,40 @@ def test_mkdocstrings_options_are_not_text_and_the_text_after_them_is() -> None:
     ]
 
 
+def test_colon_fences_are_not_text_and_their_bodies_are() -> None:
+    """MyST's `:::{note}` (with its option lines), Docusaurus' `:::tip[Title]`, VitePress' `::: warning`
+    and the `:::` closing each: a closing fence read as text made a note's paragraph end in ":" and
+    introduce the next block (structlog's testing page)."""
+    text = (
+        "# Testing\n\n:::{note}\n:class: dropdown\nCaptured logs skip the cache.\n:::\n\n"
+        "```python\nx = 1\n```\n\n:::tip[Use npm ci]\n\nIn CI, install from the lock file.\n\n:::\n\n"
+        "::: warning Careful\nThis deletes the folder.\n:::\n\n::: pkg.module\n    options:\n      a: 1\n"
+    )
+    assert units(text) == [
+        ("heading", "Testing", ()),
+        (SENTENCE, "Captured logs skip the cache.", ("Testing",)),
+        ("code", "```python\nx = 1\n```", ("Testing",)),
+        (SENTENCE, "In CI, install from the lock file.", ("Testing",)),
+        (SENTENCE, "This deletes the folder.", ("Testing",)),
+        (SENTENCE, "::: pkg.module", ("Testing",)),  # mkdocstrings' line, as before
+    ]
+
+
+def test_mdx_pages_are_markdown_without_their_imports_and_comments() -> None:
+    """Docusaurus' `.mdx` pages: `import` lines and `{/* comments */}` are not text; a heading's
+    `{/* #id */}` is not its name; code keeps its imports."""
+    text = (
+        "import Tabs from '@theme/Tabs';\nimport {Highlight, Note} from \"../components\";\n\n"
+        "# Install {/* #install */}\n\n{/* truncate */}\n\nRun this:\n\n"
+        "```js\nimport fs from 'node:fs';\n```\n"
+    )
+    assert markup.syntax_of("docs/install.mdx") == markup.MARKDOWN
+    assert units(text, "install.mdx") == [
+        ("heading", "Install", ()),
+        (INTRO, "Run this:\n\n```js\nimport fs from 'node:fs';\n```", ("Install",)),
+    ]
+
+
 def test_wrapped_paragraph_lines_do_not_end_sentences() -> None:
     text = "This sentence is wrapped\nat a width. The next one\nis too. " + "And more words here. " * 30
     spans = units(text.strip())
