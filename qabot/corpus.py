@@ -171,11 +171,24 @@ def text_document(text: str, rel_path: str) -> Document | None:
         title=title,
         text=text,
         body_start=body_start,
-        date=_iso_date(meta.get("date")) or date_from_text(text[body_start:]),
+        date=_iso_date(meta.get("date")) or _path_date(rel_path) or date_from_text(text[body_start:]),
         url=_clean(meta.get("url")),
         meta={k: str(v) for k, v in meta.items() if v is not None and k not in {"title", "date", "url"}},
         syntax=syntax,
     )
+
+
+_PATH_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[-_.]|$)")
+
+
+def _path_date(rel_path: str) -> str | None:
+    """The date a blog names its posts by (Jekyll's `_posts/2019-05-28-title.md`, Docusaurus'
+    `blog/2021-08-26-welcome/index.mdx`): at the start of the file's name, or of its folder's for an
+    index page."""
+    path = Path(rel_path)
+    name = path.parent.name if path.stem.lower() in {"index", "readme"} else path.name
+    found = _PATH_DATE.match(name)
+    return _iso_date(found.group(1)) if found else None
 
 
 def _jsonl_documents(text: str, rel_path: str) -> tuple[list[Document], list[Problem]]:

@@ -40,6 +40,23 @@ def test_date_lines_in_the_text_date_a_document_without_front_matter() -> None:
     assert dated is not None and dated.date == "2020-01-02"  # front matter wins
 
 
+def test_a_blog_posts_date_is_read_from_its_file_or_folder_name() -> None:
+    """Jekyll and Docusaurus name posts by their date; front matter still wins, and a name that only
+    looks like a date is not one."""
+    dates = {
+        "_posts/2019-05-28-first-blog-post.md": "2019-05-28",
+        "blog/2021-08-26-welcome/index.mdx": "2021-08-26",
+        "blog/2020-01-02.md": "2020-01-02",
+        "notes/2019-13-45-not-a-date.md": None,
+        "docs/v2024-01-01-notes.md": None,
+    }
+    for path, date in dates.items():
+        doc = text_document("# Post\n\nBody text.", path)
+        assert doc is not None and doc.date == date, path
+    dated = text_document("---\ndate: 2020-01-02\n---\n# Post\n\nBody.", "blog/2021-08-26-welcome.md")
+    assert dated is not None and dated.date == "2020-01-02"
+
+
 def test_filters_parse_partial_dates_and_reject_bad_ranges() -> None:
     assert parse_filters("2023", "2023-02", ["x "]).__dict__ == {
         "since": "2023-01-01",
