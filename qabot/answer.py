@@ -31,6 +31,7 @@ _CHANGE = re.compile(
 RETRIEVE_DEPTH = 50
 CALIBRATION_FILE = "calibration.json"  # `qabot calibrate`'s threshold for one index, over the shipped one
 DUPLICATE_COSINE = 0.95
+PASSAGE_CHARS = 200  # how much of a copy's neighbourhood must match for it to be the same passage
 HISTORY_TURNS = 1  # previous questions a follow-up is read with
 # Score handicap of the contextual reading: measured on eval/seed_conversations.jsonl over 0, 0.5, 1, 1.5, 2
 # and "never": 1.5 is the largest gain on follow-ups with no loss on subject changes (docs/benchmarks.md).
@@ -542,7 +543,8 @@ class Answerer:
                 page = self._page_of(twin, c)
                 if page is not twin:  # cite the page, the whole book's copy goes under "also in"
                     chosen[next(i for i, o in enumerate(chosen) if o is twin)] = page
-                    also[page.sentence.id] = also.pop(twin.sentence.id, [])
+                    cited = self._source(page.sentence.doc)
+                    also[page.sentence.id] = [s for s in also.pop(twin.sentence.id, []) if s != cited]
                     twin, c = page, twin
                 sources = also.setdefault(twin.sentence.id, [])
                 source = self._source(c.sentence.doc)
@@ -551,16 +553,20 @@ class Answerer:
         return [self._quote(c, tuple(also.get(c.sentence.id, ()))) for c in chosen]
 
     def _page_of(self, chosen: Candidate, copy: Candidate) -> Candidate:
-        """`copy` in `chosen`'s place (its score, confidence and answer) when it is the same text in a
+        """`copy` in `chosen`'s place (its score, confidence and answer) when it is the same passage in a
         document half the size or less: a docs site's page, where `chosen` is from the page that holds
         the whole book (mdBook's print.html, Node.js's all.html), so the citation names the page; else
-        `chosen`. Syndicated news copies are about the same size and keep the better scored one."""
+        `chosen`. The same passage: the text and what comes just before or after it are the same, so a
+        short sentence two pages both say ("Default: 30 seconds.") stays where it was found, and
+        syndicated news copies, about the same size, keep the better scored one."""
         a, b = chosen.sentence, copy.sentence
-        doc_a, doc_b = self.index.document(a.doc), self.index.document(b.doc)
-        if (
-            len(doc_b.text) * 2 > len(doc_a.text)
-            or doc_a.text[a.start : a.end] != doc_b.text[b.start : b.end]
-        ):
+        book, page = self.index.document(a.doc).text, self.index.document(b.doc).text
+        if len(page) * 2 > len(book) or book[a.start : a.end] != page[b.start : b.end]:
+            return chosen
+        before, after = page[max(0, b.start - PASSAGE_CHARS) : b.start], page[b.end : b.end + PASSAGE_CHARS]
+        same_before = len(before.strip()) >= 40 and book[max(0, a.start - len(before)) : a.start] == before
+        same_after = len(after.strip()) >= 40 and book[a.end : a.end + len(after)] == after
+        if not (same_before or same_after):
             return chosen
         shift = b.start - a.start
         answer = None if chosen.answer is None else (chosen.answer[0] + shift, chosen.answer[1] + shift)

@@ -80,7 +80,11 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
         if file.suffix.lower() not in SUFFIXES:
             if file.name.lower() not in {"readme", "license"}:
                 kind = file.suffix or file.name
-                problems.append(Problem(rel, f"unsupported file type '{kind}'", unsupported=kind))
+                problems.append(
+                    Problem(
+                        rel, f"unsupported file type '{kind}'", unsupported=file.suffix.lower() or "no suffix"
+                    )
+                )
             continue
         suffix = file.suffix.lower()
         if suffix in HTML_SUFFIXES | PDF_SUFFIXES:
@@ -171,7 +175,7 @@ def text_document(text: str, rel_path: str) -> Document | None:
         title=title,
         text=text,
         body_start=body_start,
-        date=_iso_date(meta.get("date")) or _path_date(rel_path) or date_from_text(text[body_start:]),
+        date=_iso_date(meta.get("date")) or date_from_text(text[body_start:]) or _path_date(rel_path),
         url=_clean(meta.get("url")),
         meta={k: str(v) for k, v in meta.items() if v is not None and k not in {"title", "date", "url"}},
         syntax=syntax,

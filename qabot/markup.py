@@ -49,18 +49,19 @@ _INDENTED_ADMONITION = re.compile(r"^[ \t]*[!?]{3}\+?[ \t]+\w")
 # mkdocstrings' `::: package.name` line, whose indented YAML options below it are settings, not text
 _AUTODOC = re.compile(r"^[ \t]*:::[ \t]+\S")
 # A colon fence's line: MyST's `:::{note}` (its `:class:` option lines follow), Docusaurus' `:::tip[Title]`,
-# VitePress' `::: warning Title`, and the bare `:::` that closes each; the body between is Markdown
+# VitePress' `::: warning Title`, and the bare `:::` that closes each; the body between is Markdown. Not
+# indented as code, and not mkdocstrings' `::: info.models`
 _COLON_FENCE = re.compile(
-    r"^[ \t]*:{3,}(?:[ \t]*|[ \t]*\{[\w:-]+\}.*|[A-Za-z][\w-]*(?:\[.*\])?(?:[ \t].*)?"
-    r"|[ \t]+(?i:note|tip|info|warning|danger|caution|important|details|seealso)\b.*)$"
+    r"^ {0,3}:{3,}(?:[ \t]*|[ \t]*\{[\w:-]+\}.*|[A-Za-z][\w-]*(?:\[.*\])?(?:[ \t].*)?"
+    r"|[ \t]+(?i:note|tip|info|warning|danger|caution|important|details|seealso)(?:[ \t].*)?)$"
 )
 _DIRECTIVE_OPTION = re.compile(r"^[ \t]*:[\w-]+:(?:[ \t].*)?$")
-# MDX: a one-line `import … from "…"` and a `{/* comment */}` line are not text
-_MDX_LINE = re.compile(
-    r"^(?:import[ \t]+(?:[\w$]+|\{[^}]*\}|\*[ \t]+as[ \t]+[\w$]+)(?:[ \t]*,[ \t]*(?:\{[^}]*\}|[\w$]+))*"
-    r"[ \t]+from[ \t]+([\x22\x27])[^\x22\x27]+\1|import[ \t]+([\x22\x27])[^\x22\x27]+\2)[ \t]*;?[ \t]*$"
-    r"|^[ \t]*\{/\*.*\*/\}[ \t]*$"
+# MDX: the `import … from "…"` lines that open a page, and a `{/* comment */}` line, are not text
+_MDX_IMPORT = re.compile(
+    r"^import[ \t]+(?:(?:[\w$]+|\{[^}]*\}|\*[ \t]+as[ \t]+[\w$]+)(?:[ \t]*,[ \t]*(?:\{[^}]*\}|[\w$]+))*"
+    r"[ \t]+from[ \t]+)?([\x22\x27])[^\x22\x27]+\1[ \t]*;?[ \t]*$"
 )
+_MDX_COMMENT = re.compile(r"^ {0,3}\{/\*.*\*/\}[ \t]*$")
 _INCLUDE = re.compile(r"\{\*.*\*\}")
 _HEADING_MARKS = re.compile(r"^[ \t]*#{1,6}[ \t]+|[ \t]+#+[ \t]*$")
 # `{ #anchor }` after a heading, or MDX's `{/* #anchor */}`
@@ -328,6 +329,7 @@ def _parse_copy(text: str, start: int) -> str:
     indented = False  # inside the indented body of a `!!! note`
     options: int | None = None  # the indent of the `::: name` line whose options are being skipped
     fence_options = False  # after a MyST `:::{name}` line, where its `:key: value` lines may come
+    opening = True  # among the blank and `import` lines that open an MDX page
     # front matter ends with a newline, so `start` is the first offset of a line
     skipped = text.count("\n", 0, start)
     for number, line in enumerate(text.split("\n")):
@@ -342,7 +344,8 @@ def _parse_copy(text: str, start: int) -> str:
             out.append("")
             continue
         fence_options = False
-        if _COLON_FENCE.match(line) or _MDX_LINE.match(line):
+        opening = opening and (not line.strip() or bool(_MDX_IMPORT.match(line)))
+        if _COLON_FENCE.match(line) or _MDX_COMMENT.match(line) or opening:
             fence_options = "{" in line and ":::" in line
             out.append("")
             continue
@@ -507,7 +510,7 @@ def version_notes(text: str) -> str:
             continue
         column, name, argument = m.group(1), m.group(2).lower(), m.group(3).strip()
         end = at + 1
-        while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > len(column)):
+        while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > _indent(column)):
             end += 1
         while end > at + 1 and not lines[end - 1].strip():  # blank lines after the body stay where they are
             end -= 1
@@ -522,6 +525,13 @@ def version_notes(text: str) -> str:
 def _note_head(name: str, argument: str) -> str:
     """A version note's label as Sphinx writes it: "Added in version 4.4"."""
     return " ".join(p for p in (VERSION_NOTES[name], argument) if p)
+
+
+def _expanded_indent(line: str) -> str:
+    """The line with the tabs of its indentation as spaces (docutils' columns); a tab after the first
+    character is the code's own (a Makefile's recipe line) and stays."""
+    body = line.lstrip()
+    return line[: len(line) - len(body)].expandtabs(8) + body
 
 
 def _indent(line: str) -> int:
@@ -627,7 +637,9 @@ def _rst_pieces(quote: str, code: bool = False) -> list[Piece]:
         out.append(
             Piece(
                 True,
-                textwrap.dedent("\n".join(lines[body_start:j]).expandtabs(8)).strip("\n"),
+                textwrap.dedent("\n".join(_expanded_indent(line) for line in lines[body_start:j])).strip(
+                    "\n"
+                ),
                 language or _CODE_LANGUAGE.get(name, ""),
             )
         )

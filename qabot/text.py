@@ -47,8 +47,9 @@ _DATE_LINE = re.compile(
 # introduced as a bullet list is; 26: CMake's `.. variable::` and `.. genex::` are object descriptions;
 # 27: a marker-like word that ends a reST text is text; 28: a sentence in a list item introduces the
 # list nested under it, `Block.lists`; 29: colon fences (MyST, Docusaurus, VitePress) and MDX's imports
-# and comments are not text, `.mdx` is Markdown)
-SEGMENTER_VERSION = 29
+# and comments are not text, `.mdx` is Markdown; 30: a colon fence is not one indented as code, MDX's
+# imports only those opening the page)
+SEGMENTER_VERSION = 30
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 

@@ -176,6 +176,10 @@ def test_colon_fences_are_not_text_and_their_bodies_are() -> None:
         (SENTENCE, "This deletes the folder.", ("Testing",)),
         (SENTENCE, "::: pkg.module", ("Testing",)),  # mkdocstrings' line, as before
     ]
+    # mkdocstrings' line for a module named like an admonition, and fences shown as indented code, stay
+    assert units("::: info.models\n    options:\n      a: 1\n") == [(SENTENCE, "::: info.models", ())]
+    shown = "Write this:\n\n    :::note\n    Body\n    :::"
+    assert units(shown) == [(INTRO, shown, ())]
 
 
 def test_mdx_pages_are_markdown_without_their_imports_and_comments() -> None:
@@ -187,6 +191,9 @@ def test_mdx_pages_are_markdown_without_their_imports_and_comments() -> None:
         "```js\nimport fs from 'node:fs';\n```\n"
     )
     assert markup.syntax_of("docs/install.mdx") == markup.MARKDOWN
+    # only the lines that open a page are its imports: a line later on is text
+    later = "# Modules\n\nimport x from 'y'\n"
+    assert units(later) == [("heading", "Modules", ()), (SENTENCE, "import x from 'y'", ("Modules",))]
     assert units(text, "install.mdx") == [
         ("heading", "Install", ()),
         (INTRO, "Run this:\n\n```js\nimport fs from 'node:fs';\n```", ("Install",)),
@@ -553,6 +560,9 @@ def test_a_version_note_and_a_link_inside_a_rest_quote_show_as_the_page_does() -
         "Retries once.\n\nChanged in version 5.0: Now twice, see the guide.\n\nNext."
     )
     assert markup.pieces(changed) == [markup.Piece(False, markup.version_notes(changed))]  # no code block
+    # a note indented by a tab ends where its column does, as one indented by spaces
+    tabbed = "Para.\n\n\t.. versionadded:: 1.0\n\n\tNext paragraph here."
+    assert markup.as_page(tabbed, markup.RST) == "Para.\n\n\tAdded in version 1.0.\n\n\tNext paragraph here."
     kept = "Write to a_@x.org about ``class_`` or `roles`."
     assert markup.as_page(kept, markup.RST) == "Write to a_@x.org about `class_` or `roles`."
     assert (
@@ -690,6 +700,11 @@ def test_rst_code_indented_by_two_spaces_is_shown_as_code() -> None:
         markup.Piece(True, "make all\n    && make install"),
         markup.Piece(False, "and go on."),
     ]
+    # the indentation's tabs are columns, as docutils reads them; a tab inside a line stays
+    makefile = "Build with::\n\n    all:\n    \tgcc main.c\t-o main"
+    assert markup.pieces(makefile, syntax=markup.RST)[1] == markup.Piece(
+        True, "all:\n    gcc main.c\t-o main"
+    )
     # Sphinx's doctest and console directives hold code; so does a paragraph opening with ">>>"
     doctest = "Usage:\n\n.. doctest::\n\n    >>> 1 + 1\n    2\n\nOr:\n\n>>> f(1)\n2\n\nDone."
     assert markup.pieces(doctest, syntax=markup.RST) == [

@@ -41,8 +41,8 @@ def test_date_lines_in_the_text_date_a_document_without_front_matter() -> None:
 
 
 def test_a_blog_posts_date_is_read_from_its_file_or_folder_name() -> None:
-    """Jekyll and Docusaurus name posts by their date; front matter still wins, and a name that only
-    looks like a date is not one."""
+    """Jekyll and Docusaurus name posts by their date; front matter and a date line still win, and a name
+    that only looks like a date is not one."""
     dates = {
         "_posts/2019-05-28-first-blog-post.md": "2019-05-28",
         "blog/2021-08-26-welcome/index.mdx": "2021-08-26",
@@ -55,6 +55,9 @@ def test_a_blog_posts_date_is_read_from_its_file_or_folder_name() -> None:
         assert doc is not None and doc.date == date, path
     dated = text_document("---\ndate: 2020-01-02\n---\n# Post\n\nBody.", "blog/2021-08-26-welcome.md")
     assert dated is not None and dated.date == "2020-01-02"
+    # an article's own date line wins over a name that may be the day it was saved
+    saved = text_document("Date: 23 February 2021\n\nHeadline\n\nBody.", "news/2024-01-15_reuters-123.txt")
+    assert saved is not None and saved.date == "2021-02-23"
 
 
 def test_filters_parse_partial_dates_and_reject_bad_ranges() -> None:
@@ -131,6 +134,9 @@ def test_a_sentence_in_a_whole_book_page_is_cited_by_its_own_page(fresh_index: S
     pages = sorted(fresh_index.corpus_dir.glob("*.txt"))
     book = "\n\n".join(p.read_text(encoding="utf-8") for p in pages)
     (fresh_index.corpus_dir / "print.txt").write_text(book, encoding="utf-8")
+    lead = next(line for line in book.splitlines() if "approximately 10,000 Russian troops" in line)
+    other = "The ministry gave no further details on the matter, and officials declined to comment."
+    (fresh_index.corpus_dir / "brief.txt").write_text(f"In brief\n\n{other}\n\n{lead}\n\n{other}\n")
     store.build(fresh_index)
     index = store.open_index(fresh_index)
     rows = index.sentences(0, len(index.sentence_vectors) - 1)
@@ -153,6 +159,10 @@ def test_a_sentence_in_a_whole_book_page_is_cited_by_its_own_page(fresh_index: S
     # the other way round nothing moves: the page stays, the book is "also in"
     (quote,) = answerer._distinct(candidates[::-1], 3)
     assert quote.source.id == page and "print" in {s.id for s in quote.also}
+    # a short page that says the same sentence among other words is not the page of that passage
+    brief = copies["brief"]
+    (quote,) = answerer._distinct([Candidate(copies[page], 2.0), Candidate(brief, 1.0)], 3)
+    assert quote.source.id == page and "brief" in {s.id for s in quote.also}
     index.close()
 
 
