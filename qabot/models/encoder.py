@@ -161,7 +161,7 @@ def _quiet_loading() -> None:
         from transformers.utils import logging as transformers_logging
     except ImportError:  # sentence-transformers without transformers' logging module: nothing to quiet
         return
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def _load_for_export(loader: Any, name: str) -> Any:
