@@ -536,8 +536,7 @@ def _expanded_indent(line: str) -> str:
 
 def _indent(line: str) -> int:
     """The line's indentation in columns, a tab to the next multiple of eight as docutils reads it."""
-    expanded = line.expandtabs(8)
-    return len(expanded) - len(expanded.lstrip())
+    return len(_expanded_indent(line)) - len(line.lstrip())
 
 
 def headed(text: str) -> str:
@@ -637,9 +636,7 @@ def _rst_pieces(quote: str, code: bool = False) -> list[Piece]:
         out.append(
             Piece(
                 True,
-                textwrap.dedent("\n".join(_expanded_indent(line) for line in lines[body_start:j])).strip(
-                    "\n"
-                ),
+                textwrap.dedent("\n".join(map(_expanded_indent, lines[body_start:j]))).strip("\n"),
                 language or _CODE_LANGUAGE.get(name, ""),
             )
         )
