@@ -25,6 +25,7 @@ SETS = {  # set -> its corpus folder
     "starlette": ROOT / "eval/corpora/starlette/docs",
     "cmake": ROOT / "eval/corpora/cmake/docs",
     "npm": ROOT / "eval/corpora/npm/docs",
+    "git": ROOT / "eval/corpora/git/docs",
     **{name: ROOT / f"eval/corpora/{name}/docs" for name in ("plaintext", "plaintext2", "specs", "specs2")},
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }

@@ -53,6 +53,7 @@ REPORTED = (
     "specs2",
     "cmake",
     "npm",
+    "git",
     "docs_held",
 )
 SQUAD = "squad"

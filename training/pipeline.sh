@@ -54,6 +54,7 @@ specs=$(index specs eval/corpora/specs/docs)
 specs2=$(index specs2 eval/corpora/specs2/docs)
 cmake=$(index cmake eval/corpora/cmake/docs)
 npm=$(index npm eval/corpora/npm/docs)
+git=$(index git eval/corpora/git/docs)
 squad_limit=${SQUAD_LIMIT:-all}
 squad_index=
 if { [ "$squad_limit" != 0 ] || [ -n "${INDEXES_ONLY:-}" ]; } && [ -d "$squad" ]; then
@@ -116,6 +117,7 @@ measure specs "$specs" eval/specs_questions.jsonl  # specs and PDFs, written bli
 measure specs2 "$specs2" eval/specs2_questions.jsonl  # specs and PDFs, held out at stop 49; not in the criteria
 measure cmake "$cmake" eval/cmake_questions.jsonl  # CMake's reST command pages, held out at stop 50; not in the criteria
 measure npm "$npm" eval/npm_questions.jsonl  # npm's Markdown docs, held out at stop 51; not in the criteria
+measure git "$git" eval/git_questions.jsonl  # Git's AsciiDoc docs, held out at stop 52; not in the criteria
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
     docs_limit=()
     [ -z "${DOCS_LIMIT:-}" ] || docs_limit=(--limit "$DOCS_LIMIT")  # a fixed sample, for time
