@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ HTML = "html"  # an HTML fragment with visible text (tag-only lines are dropped)
 INCLUDE = "include"  # `{* ../docs_src/app.py hl[3] *}`: code kept in another file
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdx"}
 RST_SUFFIXES = {".rst", ".rest"}
+ASCIIDOC_SUFFIXES = {".adoc", ".asciidoc", ".asc"}
 
 SECTION_SEP = " › "
 
@@ -95,6 +96,7 @@ class Block:
 # How a document's text is read (`syntax_of`)
 MARKDOWN = "markdown"
 RST = "rst"
+ASCIIDOC = "asciidoc"
 HTML_TEXT = "html"  # an HTML page's text as qabot.extract lays it out
 PLAIN = "plain"
 # reST's explicit markup that plain text does not have: a directive (".. note::", ".. |x| image::") or a
@@ -111,19 +113,25 @@ def _suffix(path: str) -> str:
 
 
 def syntax_of(path: str, text: str = "") -> str:
-    """How the text of the file at `path` is read: Markdown, reST, an HTML page's text or plain text, by
-    the file's name; a `.txt` file whose text has reST's explicit markup (`RST_MARKS` directives, link
-    targets or roles, outside fenced code) is reST, as Sphinx projects such as Django keep their sources in
-    `.txt` files."""
+    """How the text of the file at `path` is read: Markdown, reST, AsciiDoc, an HTML page's text or plain
+    text, by the file's name; a `.txt` file whose text has reST's explicit markup (`RST_MARKS` directives,
+    link targets or roles, outside fenced code) is reST, as Sphinx projects such as Django keep their
+    sources in `.txt` files, and one with AsciiDoc's (`asciidoc.marked`) is AsciiDoc, as Git's are."""
     suffix = _suffix(path)
     if suffix in MARKDOWN_SUFFIXES:
         return MARKDOWN
     if suffix in RST_SUFFIXES:
         return RST
+    if suffix in ASCIIDOC_SUFFIXES:
+        return ASCIIDOC
     if suffix in HTML_SUFFIXES:
         return HTML_TEXT
     if suffix == ".txt" and _rst_marked(text):
         return RST
+    if suffix == ".txt":
+        from qabot.asciidoc import marked
+
+        return ASCIIDOC if marked(text) else PLAIN
     return PLAIN
 
 
@@ -140,15 +148,15 @@ def _rst_marked(text: str) -> bool:
 
 
 def structured(syntax: str) -> bool:
-    """Whether text of this `syntax` is read with its structure (Markdown or reStructuredText)."""
-    return syntax in (MARKDOWN, RST)
+    """Whether text of this `syntax` is read with its structure (Markdown, reStructuredText, AsciiDoc)."""
+    return syntax in (MARKDOWN, RST, ASCIIDOC)
 
 
 def by_line(syntax: str) -> bool:
     """Whether a quote of this `syntax` shows line by line, as its page does: a Markdown or reST file's
     structure, or an HTML page's laid-out text (a paragraph a line, so a run of several lines is a code
     block, a list or a table)."""
-    return syntax in (MARKDOWN, RST, HTML_TEXT)
+    return syntax in (MARKDOWN, RST, ASCIIDOC, HTML_TEXT)
 
 
 def blocks(text: str, syntax: str, start: int = 0) -> list[Block]:
@@ -159,6 +167,8 @@ def blocks(text: str, syntax: str, start: int = 0) -> list[Block]:
 
         found: list[Block] = rst_blocks(text, start)
         return found
+    if syntax == ASCIIDOC:
+        return asciidoc_blocks(text, start)
     return markdown_blocks(text, start)
 
 
@@ -266,9 +276,46 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark").enable("table")
 
 
-def markdown_blocks(text: str, start: int = 0) -> list[Block]:
+def asciidoc_blocks(text: str, start: int = 0) -> list[Block]:
+    """An AsciiDoc document's blocks, read from the Markdown each of its lines means (qabot.asciidoc); a
+    table (`|===`) is a table."""
+    from qabot.asciidoc import markdown_copy
+
+    found = markdown_blocks(text, start, markdown_copy(text, start), _ASCIIDOC_MARKS)
+    out: list[Block] = []
+    for block in found:
+        last = out[-1] if out else None
+        if block.kind == CODE and _ASCIIDOC_TABLE.match(text, block.start):
+            out.append(replace(block, kind=TABLE))
+        elif block.kind == HEADING and (anchor := _ASCIIDOC_ANCHOR.search(text, block.start, block.end)):
+            out.append(replace(block, end=anchor.start()))  # "Standalone[[STANDALONE]]" is "Standalone"
+        elif (
+            last is not None
+            and block.kind == PROSE
+            and last.kind == PROSE
+            and last.lists == block.lists
+            and _ASCIIDOC_TERM.search(text, last.start, last.end)
+        ):  # a term and its description after a blank line: one block, as a reST definition is
+            out[-1] = replace(last, end=block.end)
+        else:
+            out.append(block)
+    return out
+
+
+_ASCIIDOC_MARKS = re.compile(r"^[ \t]*={1,6}[ \t]+|[ \t]+=+[ \t]*$")
+_ASCIIDOC_TABLE = re.compile(r"[|,:!]={3,}")
+_ASCIIDOC_ANCHOR = re.compile(r"[ \t]*\[\[[^\[\]]*\]\]\Z")
+_ASCIIDOC_TERM = re.compile(r"(?::{2,4}|;;)\Z")  # a block that is a labelled list's term alone
+
+
+def markdown_blocks(
+    text: str, start: int = 0, source: str | None = None, marks: re.Pattern[str] | None = None
+) -> list[Block]:
+    """A Markdown document's blocks; `source`: the Markdown the parser reads, line for line (by default
+    `text` as `_parse_copy` gives it); `marks`: what around a heading's words on its line is not its name."""
     lines = Lines(text)
-    source = _parse_copy(text, start)
+    source = _parse_copy(text, start) if source is None else source
+    copy = Lines(source)
     out: list[Block] = []
     section: tuple[tuple[int, str], ...] = ()
     lists = 0
@@ -291,9 +338,9 @@ def markdown_blocks(text: str, start: int = 0) -> list[Block]:
         first, last = token.map[0], token.map[1] - 1
         if token.type == "heading_open":
             level = int(token.tag[1])
-            name = section_name(lines.text[lines.start(first) : lines.end(first)])
+            name = section_name(copy.text[copy.start(first) : copy.end(first)])
             section = (*tuple(s for s in section if s[0] < level), (level, name))
-            block = _heading(lines, first, tuple(n for _, n in section[:-1]))
+            block = _heading(lines, first, tuple(n for _, n in section[:-1]), marks or _HEADING_MARKS)
             out.extend([block] if block else [])
             inside = "heading"
             continue
@@ -387,11 +434,12 @@ def _content_start(lines: Lines, first: int, content: str) -> int:
     return found if found >= 0 else trimmed(lines.text, line_start, line_end)[0]
 
 
-def _heading(lines: Lines, line: int, parents: tuple[str, ...]) -> Block | None:
-    """The heading's words on its line (no `#` marks, no `{ #anchor }`), under its parents' path."""
+def _heading(lines: Lines, line: int, parents: tuple[str, ...], marking: re.Pattern[str]) -> Block | None:
+    """The heading's words on its line (no `#` marks, or the `marking` given, no `{ #anchor }`), under its
+    parents' path."""
     start, end = lines.start(line), lines.end(line)
     raw = lines.text[start:end]
-    marks = _HEADING_MARKS.match(raw)
+    marks = marking.match(raw)
     begin = start + (marks.end() if marks else 0)
     attributes = _ATTRIBUTES.search(raw)
     finish = start + attributes.start() if attributes else end
@@ -556,6 +604,11 @@ def pieces(quote: str, indent: int = 0, syntax: str = "", code: bool = False) ->
     Only for showing: the quote itself stays as it is. In code, HTML tags are dropped and entities
     read (the FastAPI docs colour their console output with `<font>` and `<span>`).
     """
+    if syntax == ASCIIDOC:
+        from qabot.asciidoc import shown
+
+        quote = shown(quote)
+        syntax = MARKDOWN
     quote = headed(described(dedented(quote, indent)))
     if syntax == RST:
         return _rst_pieces(quote, code)
@@ -804,6 +857,10 @@ def as_page(text: str, syntax: str, marked: tuple[int, int] | None = None, inden
         text = text[:start] + ANSWER_MARK + text[start:end] + ANSWER_MARK + text[end:]
     if syntax == HTML_TEXT:
         return text
+    if syntax == ASCIIDOC:
+        from qabot.asciidoc import shown
+
+        text, syntax = shown(text, ANSWER_MARK), MARKDOWN
     if not structured(syntax):
         from qabot.text import unwrapped  # here: qabot.text imports this module
 

@@ -48,8 +48,9 @@ _DATE_LINE = re.compile(
 # 27: a marker-like word that ends a reST text is text; 28: a sentence in a list item introduces the
 # list nested under it, `Block.lists`; 29: colon fences (MyST, Docusaurus, VitePress) and MDX's imports
 # and comments are not text, `.mdx` is Markdown; 30: a colon fence is not one indented as code, MDX's
-# imports only those opening the page)
-SEGMENTER_VERSION = 30
+# imports only those opening the page; 31: AsciiDoc read with its structure, `.adoc` files and `.txt` files
+# with AsciiDoc's markup, `qabot.asciidoc`)
+SEGMENTER_VERSION = 31
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
 
@@ -70,6 +71,7 @@ MAX_BLOCK_CHARS = 1500
 # A paragraph of documentation up to this long is quoted whole: its sentences lean on each other ("Let's
 # say you want X." "Then declare Y."); a longer one is quoted by the sentence.
 MAX_PARAGRAPH_CHARS = 600
+_TERM_ALONE = re.compile(r"(?:::|;;)\s*\n\s*\n\s*\Z")
 CHAINED_CHARS = 200  # a paragraph this short between an introducing sentence and its block joins them
 # Plain text is either a paragraph a line (news, exports) or hard-wrapped at a width (licences, specs,
 # READMEs, e-mail), where a line that reaches near the width was cut by the wrapping, not by its writer.
@@ -196,6 +198,9 @@ def units(text: str, blocks: Sequence[markup.Block]) -> list[Span]:
             sentences = segment(text, block.start, block.end, wrapped=True)
             if block.end - block.start <= MAX_PARAGRAPH_CHARS and len(sentences) > 1:
                 sentences = [Span(sentences[0].start, sentences[-1].end)]  # a short paragraph is one unit
+            elif len(sentences) > 1 and _TERM_ALONE.match(text, sentences[0].end - 2, sentences[1].start):
+                # an AsciiDoc term over its description ("--patch::", a blank line, "Interactively …")
+                sentences = [Span(sentences[0].start, sentences[1].end), *sentences[2:]]
             taken = _introduced(text, blocks, i) if sentences else []
             if taken and _introduces(text, sentences):
                 out.extend(_with_blocks(text, sentences, taken, block.section))

@@ -1,0 +1,150 @@
+"""AsciiDoc read with its structure (qabot.asciidoc, through qabot.markup and qabot.text.split), and shown
+as its page shows it."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qabot import markup
+from qabot.asciidoc import marked, shown
+from qabot.text import INTRO, SENTENCE, split
+
+from .conftest import ROOT
+
+GIT = ROOT / "eval" / "corpora" / "git" / "docs"
+
+# Git's own layout: a two-line title, sections underlined, a [verse] synopsis, labelled lists with `+`
+# continuations, a listing block attached to an item, `include::` and `ifdef::` lines, a table
+PAGE = """git-stash(1)
+============
+
+NAME
+----
+git-stash - Stash the changes in a dirty working directory away
+
+SYNOPSIS
+--------
+[verse]
+'git stash' list [<log-options>]
+'git stash' drop [-q | --quiet] [<stash>]
+
+OPTIONS
+-------
+
+-k::
+--keep-index::
+\tAll changes already added to the index are left intact.
+
+pop [--index] [<stash>]::
+
+\tRemove a single stashed state from the stash list.
++
+Applying the state can fail with conflicts.
+
+include::diff-options.txt[]
+
+Testing partial commits::
++
+You can use `git stash push --keep-index` to test each part:
++
+----------------------------------------------------------------
+$ git add --patch foo
+$ git stash push --keep-index
+----------------------------------------------------------------
+
+[[tables]]
+== Limits
+
+.Sizes
+|===
+| entries | 1000
+|===
+"""
+
+
+def units(text: str, path: str = "git-stash.adoc") -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(u.kind, text[u.start : u.end], u.section) for u in split(text, path)]
+
+
+def test_git_s_pages_are_read_as_asciidoc_and_plain_text_is_not() -> None:
+    assert markup.syntax_of("git-stash.txt", PAGE) == markup.ASCIIDOC
+    assert markup.syntax_of("page.adoc", "Just text.") == markup.ASCIIDOC
+    assert markup.syntax_of("notes.txt", "A note.\n\nNAME\n----\nplain text, a rule line\n") == markup.PLAIN
+    assert marked((GIT / "git-rebase.txt").read_text(encoding="utf-8"))
+
+
+def test_titles_sections_and_blocks() -> None:
+    found = units(PAGE)
+    section = ("git-stash(1)", "OPTIONS")
+    assert ("heading", "git-stash(1)", ()) in found
+    assert ("heading", "SYNOPSIS", ("git-stash(1)",)) in found
+    assert (
+        "code",
+        "'git stash' list [<log-options>]\n'git stash' drop [-q | --quiet] [<stash>]",
+        ("git-stash(1)", "SYNOPSIS"),
+    ) in found  # a [verse] paragraph keeps its lines
+    # a term is read with its description, after a blank line too
+    assert (
+        SENTENCE,
+        "-k::\n--keep-index::\n\tAll changes already added to the index are left intact.",
+        section,
+    ) in found
+    assert (
+        SENTENCE,
+        "pop [--index] [<stash>]::\n\n\tRemove a single stashed state from the stash list.",
+        section,
+    ) in found
+    # the listing block after a `+` is the item's, introduced by the sentence before it, under its term
+    intro = [text for kind, text, _ in found if kind == INTRO]
+    assert intro == [
+        "Testing partial commits::\n+\nYou can use `git stash push --keep-index` to test each part:\n+\n"
+        "----------------------------------------------------------------\n$ git add --patch foo\n"
+        "$ git stash push --keep-index\n----------------------------------------------------------------"
+    ]
+    # a one-line title without its anchor, a table, and no unit of `include::`, `[[tables]]` or `.Sizes`
+    assert ("heading", "Limits", ("git-stash(1)",)) in found
+    assert ("table", "|===\n| entries | 1000\n|===", ("git-stash(1)", "Limits")) in found
+    assert not [t for _, t, _ in found if t.startswith(("include::", "[[", ".Sizes", "+"))]
+
+
+def test_a_quote_is_shown_without_asciidoc_s_lines_and_with_its_code() -> None:
+    quote = units(PAGE)
+    intro = next(text for kind, text, _ in quote if kind == INTRO)
+    pieces = markup.pieces(intro, syntax=markup.ASCIIDOC)
+    assert [(p.code, p.text) for p in pieces] == [
+        (False, "Testing partial commits::\nYou can use `git stash push --keep-index` to test each part:"),
+        (True, "$ git add --patch foo\n$ git stash push --keep-index"),
+    ]
+    described = "-k::\n--keep-index::\n\tAll changes already added to the index are left intact."
+    assert markup.as_page(described, markup.ASCIIDOC) == (
+        "-k::\n--keep-index::\nAll changes already added to the index are left intact."
+    )
+    # a `+` line is not shown; the answer's marks stay on its words
+    marked_page = markup.as_page("A.\n+\nB.", markup.ASCIIDOC, marked=(0, 7))
+    assert marked_page.replace(markup.ANSWER_MARK, "|") == "|A. B.|"
+
+
+def test_every_unit_of_git_s_docs_is_verbatim_and_none_is_markup_alone() -> None:
+    for path in sorted(GIT.glob("git-*.txt"))[:12]:
+        text = path.read_text(encoding="utf-8")
+        for unit in split(text, path.name):
+            words = text[unit.start : unit.end]
+            assert words.strip() == words and words
+            assert words not in {"+", "--", "----"} and not words.startswith(
+                ("include::", "ifdef::", "endif::")
+            )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["x::", "+", "----", "text.", "", "\tdesc.", "* item", "== T", "[verse]"]),
+        max_size=25,
+    )
+)
+def test_any_line_mix_splits_into_verbatim_units(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    for unit in split(text, "page.adoc"):
+        assert 0 <= unit.start < unit.end <= len(text)
+    shown("\n".join(lines))  # and shows without failing
