@@ -292,3 +292,30 @@ def shown(text: str, mark: str = "") -> str:
             out.append("```")
             code = False
     return "\n".join(out)
+
+
+# inline macros and cross references as the page shows them: `linkgit:git-add[1]` reads "git-add(1)",
+# `link:url[the guide]`, `https://host/x[the guide]`, `xref:page.adoc[the guide]` and `<<id,the guide>>`
+# read "the guide"; a quoted ``text'' reads "text"
+_LINKGIT = re.compile(r"\blinkgit:([\w.-]+)\[(\d\w*)\]")
+_LINK_MACRO = re.compile(r"\b(?:link:|xref:|https?://)[^\s\[\]]*\[([^\]\n]+)\]")
+_CROSS_REFERENCE = re.compile(r"<<([\w:.#/-]+)(?:,\s*([^>\n]+))?>>")
+_QUOTED = re.compile(r"``([^`'\n]+)''")
+_HIDDEN_LINE = re.compile(
+    r"^(?:\+|(?:include|ifdef|ifndef|ifeval|endif)::\S*\[.*\]|//(?!//).*)[ \t]*(?:\n|\Z)", re.MULTILINE
+)
+
+
+def inline(text: str) -> str:
+    """AsciiDoc's inline macros and cross references as the page shows them (the patterns above)."""
+    if "[" in text:
+        text = _LINK_MACRO.sub(r"\1", _LINKGIT.sub(r"\1(\2)", text))
+    if "<<" in text:
+        text = _CROSS_REFERENCE.sub(lambda m: m.group(2) or m.group(1), text)
+    return _QUOTED.sub(r"\1", text) if "``" in text else text
+
+
+def plain(text: str) -> str:
+    """A unit's text for the embedding model: without the lines that are not text (`+`, `include::`,
+    `ifdef::`, comments), its macros as their words."""
+    return inline(_HIDDEN_LINE.sub("", text))

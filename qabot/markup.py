@@ -839,7 +839,12 @@ def rst_inline(text: str) -> str:
 
 
 def inline(text: str, syntax: str) -> str:
-    """`text` of a document of this `syntax` with its inline markup as the page shows it (reST's roles)."""
+    """`text` of a document of this `syntax` with its inline markup as the page shows it (reST's roles,
+    AsciiDoc's macros)."""
+    if syntax == ASCIIDOC:
+        from qabot.asciidoc import inline as asciidoc_inline
+
+        return asciidoc_inline(text)
     return rst_inline(text) if syntax == RST else text
 
 
@@ -858,9 +863,10 @@ def as_page(text: str, syntax: str, marked: tuple[int, int] | None = None, inden
     if syntax == HTML_TEXT:
         return text
     if syntax == ASCIIDOC:
+        from qabot.asciidoc import inline as asciidoc_inline
         from qabot.asciidoc import shown
 
-        text, syntax = shown(text, ANSWER_MARK), MARKDOWN
+        return asciidoc_inline(as_page(shown(text, ANSWER_MARK), MARKDOWN, indent=indent))
     if not structured(syntax):
         from qabot.text import unwrapped  # here: qabot.text imports this module
 

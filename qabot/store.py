@@ -193,6 +193,10 @@ def keyword_title(doc: Document, span: Span) -> str:
 def embedded_text(doc: Document, span: Span) -> str:
     """What a unit is embedded as: its text, in structured documents without link targets and tags."""
     text = doc.text[span.start : span.end]
+    if doc.syntax == markup.ASCIIDOC:
+        from qabot.asciidoc import plain
+
+        return plain(text)
     return markup.plain(text) if markup.structured(doc.syntax) else text
 
 

@@ -148,3 +148,15 @@ def test_any_line_mix_splits_into_verbatim_units(lines: list[str]) -> None:
     for unit in split(text, "page.adoc"):
         assert 0 <= unit.start < unit.end <= len(text)
     shown("\n".join(lines))  # and shows without failing
+
+
+def test_macros_read_as_their_words_shown_and_embedded() -> None:
+    from qabot.asciidoc import plain
+
+    words = "See linkgit:git-log[1], <<STANDALONE,the guide>> and the ``Interactive Mode'' section."
+    assert (
+        markup.inline(words, markup.ASCIIDOC) == "See git-log(1), the guide and the Interactive Mode section."
+    )
+    assert plain("-p::\n\tPick hunks.\n+\ninclude::x.txt[]\nSee link:https://git-scm.com[the book].") == (
+        "-p::\n\tPick hunks.\nSee the book."
+    )
