@@ -3,11 +3,18 @@ as its page shows it."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
-from qabot import markup
+from qabot import discord_render, markup, render, store
+from qabot.answer import Answer, Answerer
 from qabot.asciidoc import marked, shown
+from qabot.config import Settings
+from qabot.evaluate import QuoteChecker
 from qabot.text import INTRO, SENTENCE, split
 
 from .conftest import ROOT
@@ -160,3 +167,33 @@ def test_macros_read_as_their_words_shown_and_embedded() -> None:
     assert plain("-p::\n\tPick hunks.\n+\ninclude::x.txt[]\nSee link:https://git-scm.com[the book].") == (
         "-p::\n\tPick hunks.\nSee the book."
     )
+
+
+def test_git_s_page_answers_with_its_example_verbatim_in_the_terminal_and_on_discord(
+    seed_settings: Settings, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "git-stash.txt").write_text(PAGE, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    shutil.copytree(seed_settings.index_dir / "models", index_dir / "models")
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir)
+    store.build(settings)
+    index = store.open_index(settings)
+    try:
+        answer = Answerer(index, min_confidence=0.0).answer(
+            "how do I test each part before committing it?", k=3
+        )
+    finally:
+        index.close()
+    assert answer.quotes and all(QuoteChecker(corpus)(q) for q in answer.quotes)  # verbatim at its offsets
+    example = next(q for q in answer.quotes if "$ git stash push --keep-index" in q.text)
+    assert example.source.section == ("git-stash(1)", "OPTIONS")
+    console = Console(width=100, record=True)
+    console.print(render.answer_text(Answer("q?", True, (example,))))
+    terminal = console.export_text()
+    assert "$ git add --patch foo" in terminal and "\n+\n" not in terminal and "----\n" not in terminal
+    (message,) = discord_render.answer_embeds(Answer("q?", True, (example,)))
+    shown = "".join(e.description or "" for e in message)
+    assert "```\n$ git add --patch foo\n$ git stash push --keep-index\n```" in shown
+    assert "-------" not in shown
