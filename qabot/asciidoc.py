@@ -25,6 +25,7 @@ _ONE_LINE_TITLE = re.compile(r"(={1,6})[ \t]+(\S.*?)(?:[ \t]+=+)?[ \t]*")
 _UNDERLINE = re.compile(r"([=\-~^+])\1+[ \t]*")
 _CODE_DELIMITER = re.compile(r"(?:-{4,}|\.{4,}|[|,:!]={3,}|`{3,}.*)[ \t]*")  # listing, literal, table
 _COMPOUND_DELIMITER = re.compile(r"(?:={4,}|\*{4,}|_{4,}|--|\+{4,})[ \t]*")  # body is AsciiDoc
+_BREAK = re.compile(r"(?:'{3,}|-{3}|\*{3}|<{3}|- - -|\* \* \*)[ \t]*")  # a thematic or page break
 _COMMENT_DELIMITER = re.compile(r"/{4,}[ \t]*")
 _COMMENT = re.compile(r"//(?!//)")
 _ATTRIBUTE_LINE = re.compile(r"\[(?:\[[^\[\]]*\]|[^\[\]]*)\][ \t]*")
@@ -36,17 +37,18 @@ _TERM = re.compile(r"[ \t]*(\S(?:.*?\S)?)(?::{2,4}|;;)(?:[ \t]+\S.*)?")
 _BULLET = re.compile(r"[ \t]*(\*{1,5}|-)[ \t]+\S.*")
 _NUMBERED = re.compile(r"[ \t]*(\.{1,5}|\d{1,3}\.|<\d{1,2}>)[ \t]+\S.*")  # `<1>`: a callout
 _ANCHOR = re.compile(r"[ \t]*\[\[[^\[\]]*\]\][ \t]*$")  # a title's `[[id]]`
+_ITEM_MARK = re.compile(r"[ \t]*(?:\.{1,5}|<\d{1,2}>)[ \t]+\S.*")  # `. item`, `<1> callout`: never prose
 _CODE_STYLES = {"source", "listing", "literal", "verse"}
 _FENCE = "`````"  # five backticks: longer than any fence a listing block's body may hold
 # a line Markdown reads as the start of a block AsciiDoc's prose does not mean: escaped, so it is prose
 _MARKDOWN_START = re.compile(r"[ \t]*(?:#|>|\+[ \t]|\d{1,9}\)|<|\||~~~|={3,}[ \t]*$|-{3,}[ \t]*$)")
 # AsciiDoc's own markup that plain text, Markdown and reST do not have: a `+` continuation line, a block
 # style (`[verse]`, `[source,shell]`, `[NOTE]`, `[[anchor]]`), an `include::`/`ifdef::` line, an inline
-# macro (`linkgit:git-add[1]`, `xref:page.adoc[Page]`)
+# macro (`linkgit:git-add[1]`, `xref:page.adoc[Page]`), a cross reference (`<<id,text>>`)
 _MARKS = re.compile(
     r"^(?:\+|\[(?:verse|source(?:,[^\]]*)?|literal|listing|NOTE|TIP|WARNING|CAUTION|IMPORTANT|\[[\w-]+\])\]"
     r"|(?:include|ifdef|ifndef|endif)::\S*\[.*\])[ \t]*$"
-    r"|\b(?:linkgit|link|xref|kbd|btn|menu):[\w./#-]+\[[^\]\n]*\]",
+    r"|\b(?:linkgit|link|xref|kbd|btn|menu):[\w./#-]+\[[^\]\n]*\]|<<[\w:.#/-]+(?:,[^<>\n]+)?>>",
     re.MULTILINE,
 )
 MARKS_NEEDED = 3
@@ -139,7 +141,9 @@ def _read(lines: list[str], i: int, out: list[str], r: _Reading) -> int:
             return i + 1
         out[i] = "#" * level + " " + _ANCHOR.sub("", stripped)
         return i + 2
-    if _CODE_DELIMITER.fullmatch(line):
+    if _BREAK.fullmatch(line):
+        return i + 1
+    if _CODE_DELIMITER.fullmatch(line) or (r.style == "verse" and _COMPOUND_DELIMITER.fullmatch(line)):
         end = _closing(lines, i, stripped)
         language = r.language if r.style in {"source", "listing"} else ""
         out[i] = f"{inside}{_FENCE}{language}"
@@ -213,6 +217,7 @@ def _paragraph_end(lines: list[str], i: int) -> int:
             or _COMMENT_DELIMITER.fullmatch(line)
             or _ATTRIBUTE_LINE.fullmatch(line)
             or _BULLET.fullmatch(line)
+            or _ITEM_MARK.fullmatch(line)
             or (_TERM.fullmatch(line) and not _TERM.fullmatch(lines[j - 1]))
         ):
             break

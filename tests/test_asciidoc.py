@@ -197,3 +197,10 @@ def test_git_s_page_answers_with_its_example_verbatim_in_the_terminal_and_on_dis
     shown = "".join(e.description or "" for e in message)
     assert "```\n$ git add --patch foo\n$ git stash push --keep-index\n```" in shown
     assert "-------" not in shown
+
+
+def test_numbered_items_breaks_and_a_manpage_of_cross_references() -> None:
+    text = "= Steps\n\n. Install it\n. Run it\n.. with a flag\n\n'''\n\n<<<\n\nDone."
+    assert [t for _, t, _ in units(text)] == ["Steps", "Install it", "Run it", "with a flag", "Done."]
+    page = "NAME\n----\nx - does y\n\nSee <<X1,*A*>>, <<X2>> and <<X3,*C*>>.\n"
+    assert markup.syntax_of("x.1.txt", page) == markup.ASCIIDOC
