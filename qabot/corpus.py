@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qabot.extract import HTML_SUFFIXES, PDF_SUFFIXES, ExtractionError, extract
+from qabot.extract import EXTRACTED_SUFFIXES, ExtractionError, extract
 from qabot.markup import RST, heading_levels, section_name, structured, syntax_of
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".mdx", ".rst", ".rest"}
 JSONL_SUFFIXES = {".jsonl"}
-SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | EXTRACTED_SUFFIXES
 
 # A byte-order mark (Windows editors write one) may come first; read_text keeps it, so offsets count it.
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -87,7 +87,7 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
                 )
             continue
         suffix = file.suffix.lower()
-        if suffix in HTML_SUFFIXES | PDF_SUFFIXES:
+        if suffix in EXTRACTED_SUFFIXES:
             extracted = _extracted_document(file, rel)
             if isinstance(extracted, Problem):
                 problems.append(extracted)

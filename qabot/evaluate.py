@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qabot.answer import Answer, Answerer, Quote, RankedDocument
-from qabot.extract import HTML_SUFFIXES, PDF_SUFFIXES, extract
+from qabot.extract import EXTRACTED_SUFFIXES, extract
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class QuoteChecker:
         key = (path, doc_id if path.endswith(".jsonl") else "")
         if key not in self._texts:
             file = self.corpus_dir / path
-            if file.suffix.lower() in HTML_SUFFIXES | PDF_SUFFIXES:
+            if file.suffix.lower() in EXTRACTED_SUFFIXES:
                 self._texts[key] = extract(file)[0]
                 return self._texts[key] or ""
             raw = file.read_text(encoding="utf-8")

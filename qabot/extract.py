@@ -1,4 +1,5 @@
-"""Text out of HTML pages (trafilatura: the article, without menus and boilerplate) and PDF files (pypdf).
+"""Text out of HTML pages (trafilatura: the article, without menus and boilerplate), PDF files (pypdf) and
+Jupyter notebooks (their cells as Markdown).
 
 For these formats a citation's offsets index the extracted text, which the index stores and
 `qabot show SOURCE` prints; extraction is deterministic, so extracting the file again gives the same text.
@@ -14,6 +15,8 @@ from typing import Any
 
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
+NOTEBOOK_SUFFIXES = {".ipynb"}
+EXTRACTED_SUFFIXES = HTML_SUFFIXES | PDF_SUFFIXES | NOTEBOOK_SUFFIXES  # files whose text is extracted
 
 
 class ExtractionError(ValueError):
@@ -523,4 +526,50 @@ def extract(path: Path, raw: bytes | None = None) -> tuple[str, dict[str, str]]:
         return html_text(data)
     if suffix in PDF_SUFFIXES:
         return pdf_text(data)
+    if suffix in NOTEBOOK_SUFFIXES:
+        return notebook_text(data)
     raise ExtractionError(f"no extractor for '{suffix}'")
+
+
+def notebook_text(raw: bytes) -> tuple[str, dict[str, str]]:
+    """A Jupyter notebook (format 4, as Jupyter has written since 2015) as the Markdown a reader of it
+    reads: its Markdown cells as they are, its code cells fenced in the kernel's language, outputs and raw
+    cells left out; titled by its first heading. The format is JSON with each cell's source a string or a
+    list of lines, read here with `json` (nbformat would add a schema check, and five dependencies)."""
+    import json
+
+    try:
+        notebook = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ExtractionError(f"not a Jupyter notebook (not JSON: {exc})") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        version = notebook.get("nbformat") if isinstance(notebook, dict) else None
+        raise ExtractionError(
+            f"a Jupyter notebook of format {version}, not 4: open and save it in Jupyter to upgrade it"
+            if version
+            else "not a Jupyter notebook (no cells)"
+        )
+    metadata = notebook.get("metadata") or {}
+    language = str(
+        (metadata.get("kernelspec") or {}).get("language")
+        or (metadata.get("language_info") or {}).get("name")
+        or ""
+    )
+    parts: list[str] = []
+    for cell in notebook["cells"]:
+        source = cell.get("source", "") if isinstance(cell, dict) else ""
+        text = ("".join(source) if isinstance(source, list) else str(source)).strip("\n")
+        if not text.strip():
+            continue
+        if cell.get("cell_type") == "markdown":
+            parts.append(text)
+        elif cell.get("cell_type") == "code":
+            fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`{3,}", text)), default=0))
+            parts.append(f"{fence}{language}\n{text}\n{fence}")
+    page = "\n\n".join(parts)
+    heading = _NOTEBOOK_HEADING.search("\n\n".join(p for p in parts if not p.startswith("```")))
+    meta = {"title": " ".join(heading.group(1).split())} if heading else {}
+    return page, meta
+
+
+_NOTEBOOK_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from qabot.extract import HTML_SUFFIXES
+from qabot.extract import HTML_SUFFIXES, NOTEBOOK_SUFFIXES
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -118,7 +118,7 @@ def syntax_of(path: str, text: str = "") -> str:
     link targets or roles, outside fenced code) is reST, as Sphinx projects such as Django keep their
     sources in `.txt` files, and one with AsciiDoc's (`asciidoc.marked`) is AsciiDoc, as Git's are."""
     suffix = _suffix(path)
-    if suffix in MARKDOWN_SUFFIXES:
+    if suffix in MARKDOWN_SUFFIXES | NOTEBOOK_SUFFIXES:  # a notebook's extracted text is Markdown
         return MARKDOWN
     if suffix in RST_SUFFIXES:
         return RST

@@ -1,4 +1,4 @@
-"""HTML and PDF documents: extracted text is what citations index, and `qabot show` prints it."""
+"""HTML, PDF and notebook documents: extracted text is what citations index, and `qabot show` prints it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from qabot.cli import main
 from qabot.config import Settings
 from qabot.corpus import load_corpus
 from qabot.evaluate import QuoteChecker
-from qabot.extract import html_text, unfurnished
+from qabot.extract import html_text, notebook_text, unfurnished
 from qabot.text import split
 
 ARTICLE = """<!DOCTYPE html><html><head><title>Gyumri garrison grows | Example News</title>
@@ -427,3 +427,75 @@ def test_quotes_from_html_and_pdf_are_verbatim_in_the_extracted_text(fresh_index
     missing = CliRunner().invoke(main, ["show", *options, "nothing-like-this"])
     assert missing.exit_code == 1 and "no indexed document" in missing.output
     index.close()
+
+
+def notebook(cells: list[dict[str, object]], language: str = "python") -> bytes:
+    """A Jupyter notebook of format 4 with these cells, as Jupyter writes one."""
+    metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": language}}
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells}).encode()
+
+
+NOTEBOOK = notebook(
+    [
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": ["# Ordinary Least Squares\n", "\n", "Fit a line."],
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": 1,
+            "source": "X = sm.add_constant(X)\nmodel = sm.OLS(y, X)",
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": ["lots of output\n"]}],
+        },
+        {"cell_type": "raw", "metadata": {}, "source": "raw cell"},
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": "Our model needs an intercept, so we add a column of 1s:",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": ["s = '```'\n", "X = sm.add_constant(X)"],
+            "outputs": [],
+        },
+        {"cell_type": "code", "metadata": {}, "source": [], "outputs": []},
+    ]
+)
+
+
+def test_a_notebook_is_read_as_its_markdown_and_code_cells(tmp_path: Path) -> None:
+    text, meta = notebook_text(NOTEBOOK)
+    assert meta == {"title": "Ordinary Least Squares"}
+    assert text == (
+        "# Ordinary Least Squares\n\nFit a line.\n\n"
+        "```python\nX = sm.add_constant(X)\nmodel = sm.OLS(y, X)\n```\n\n"
+        "Our model needs an intercept, so we add a column of 1s:\n\n"
+        "````python\ns = '```'\nX = sm.add_constant(X)\n````"
+    )  # outputs, raw and empty cells left out; a fence longer than any in the code
+    (tmp_path / "ols.ipynb").write_bytes(NOTEBOOK)
+    (tmp_path / "broken.ipynb").write_text("{not json", encoding="utf-8")
+    (tmp_path / "old.ipynb").write_text(json.dumps({"nbformat": 3, "worksheets": []}), encoding="utf-8")
+    result = load_corpus(tmp_path)
+    (doc,) = result.documents
+    assert (doc.title, doc.syntax) == ("Ordinary Least Squares", markup.MARKDOWN)
+    problems = {p.path: p.reason for p in result.problems}
+    assert problems.keys() == {"broken.ipynb", "old.ipynb"} and "format 3" in problems["old.ipynb"]
+    units = [(u.kind, doc.text[u.start : u.end]) for u in split(doc.text, doc.path, 0, doc.syntax)]
+    assert ("intro", text[text.index("Our model") :]) in units  # the sentence with the code it introduces
+
+
+def test_a_notebook_quote_is_verbatim_in_its_extracted_text(fresh_index: Settings) -> None:
+    (fresh_index.corpus_dir / "ols.ipynb").write_bytes(NOTEBOOK)
+    store.build(fresh_index)
+    index = store.open_index(fresh_index)
+    try:
+        quote = (
+            Answerer(index, min_confidence=0.0).answer("how do I add an intercept column to X?", 1).quotes[0]
+        )
+    finally:
+        index.close()
+    assert quote.source.path == "ols.ipynb" and "sm.add_constant(X)" in quote.text
+    assert QuoteChecker(fresh_index.corpus_dir)(quote)
