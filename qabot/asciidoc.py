@@ -44,11 +44,14 @@ _FENCE = "`````"  # five backticks: longer than any fence a listing block's body
 _MARKDOWN_START = re.compile(r"[ \t]*(?:#|>|\+[ \t]|\d{1,9}\)|<|\||~~~|={3,}[ \t]*$|-{3,}[ \t]*$)")
 # AsciiDoc's own markup that plain text, Markdown and reST do not have: a `+` continuation line, a block
 # style (`[verse]`, `[source,shell]`, `[NOTE]`, `[[anchor]]`), an `include::`/`ifdef::` line, an inline
-# macro (`linkgit:git-add[1]`, `xref:page.adoc[Page]`), a cross reference (`<<id,text>>`)
+# macro (`linkgit:git-add[1]`, `xref:page.adoc[Page]`), a cross reference (`<<id,text>>`), a one-line section
+# title (`== Usage`), a labelled list's term over its indented description or over another term (`-p::` over
+# `--patch::`; reST's "::" is followed by a blank line)
 _MARKS = re.compile(
     r"^(?:\+|\[(?:verse|source(?:,[^\]]*)?|literal|listing|NOTE|TIP|WARNING|CAUTION|IMPORTANT|\[[\w-]+\])\]"
-    r"|(?:include|ifdef|ifndef|endif)::\S*\[.*\])[ \t]*$"
-    r"|\b(?:linkgit|link|xref|kbd|btn|menu):[\w./#-]+\[[^\]\n]*\]|<<[\w:.#/-]+(?:,[^<>\n]+)?>>",
+    r"|(?:include|ifdef|ifndef|endif)::\S*\[.*\]|={2,5}[ \t]+\S.*)[ \t]*$"
+    r"|\b(?:linkgit|link|xref|kbd|btn|menu):[\w./#-]+\[[^\]\n]*\]|<<[\w:.#/-]+(?:,[^<>\n]+)?>>"
+    r"|^\S[^\n]*::(?=\n(?:[ \t]+\S|\S[^\n]*::$))",
     re.MULTILINE,
 )
 MARKS_NEEDED = 3
@@ -57,7 +60,8 @@ MARKS_NEEDED = 3
 def marked(text: str) -> bool:
     """Whether `text` (a `.txt` file's) is AsciiDoc: it has MARKS_NEEDED marks of AsciiDoc's own markup (a
     `+` continuation line, a `[verse]` or `[source]` style, an `include::` line, a `linkgit:git-add[1]`
-    macro). Git's pages have dozens; a page that others include (`diff-options.txt`) has no title."""
+    macro, a `== Usage` title, a term over its description). Git's pages have dozens; a page that others
+    include (`diff-options.txt`) may have two."""
     return any(n + 1 >= MARKS_NEEDED for n, _ in enumerate(_MARKS.finditer(text)))
 
 

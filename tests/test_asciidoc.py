@@ -204,3 +204,11 @@ def test_numbered_items_breaks_and_a_manpage_of_cross_references() -> None:
     assert [t for _, t, _ in units(text)] == ["Steps", "Install it", "Run it", "with a flag", "Done."]
     page = "NAME\n----\nx - does y\n\nSee <<X1,*A*>>, <<X2>> and <<X3,*C*>>.\n"
     assert markup.syntax_of("x.1.txt", page) == markup.ASCIIDOC
+
+
+def test_a_short_command_page_is_asciidoc_and_rest_s_literal_markers_are_not() -> None:
+    page = "git-x(1)\n========\n\nOPTIONS\n-------\n-p::\n--patch::\n\tDo it.\n\n-q::\n\tQuietly.\n"
+    assert markup.syntax_of("git-x.txt", page) == markup.ASCIIDOC
+    rest_like = "Guide\n=====\n\nFor example::\n\n    run it\n\nOr::\n\n    run that\n\nThen::\n\n    stop\n"
+    assert markup.syntax_of("guide.txt", rest_like) == markup.PLAIN
+    assert markup.syntax_of("wiki.txt", "== One ==\ntext\n== Two ==\n") == markup.PLAIN  # two marks, not three
