@@ -211,4 +211,4 @@ def test_a_short_command_page_is_asciidoc_and_rest_s_literal_markers_are_not() -
     assert markup.syntax_of("git-x.txt", page) == markup.ASCIIDOC
     rest_like = "Guide\n=====\n\nFor example::\n\n    run it\n\nOr::\n\n    run that\n\nThen::\n\n    stop\n"
     assert markup.syntax_of("guide.txt", rest_like) == markup.PLAIN
-    assert markup.syntax_of("wiki.txt", "== One ==\ntext\n== Two ==\n") == markup.PLAIN  # two marks, not three
+    assert markup.syntax_of("wiki.txt", "== One ==\ntext\n== Two ==\n") == markup.PLAIN  # two marks, not 3
