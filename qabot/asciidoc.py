@@ -142,7 +142,10 @@ def _read(lines: list[str], i: int, out: list[str], r: _Reading) -> int:
         r.item, r.style = None, ""
         if one_line:
             out[i] = "#" * len(one_line.group(1)) + " " + _ANCHOR.sub("", one_line.group(2))
-            return i + 1
+            end = i + 1
+            while len(one_line.group(1)) == 1 and end < len(lines) and lines[end].strip():
+                end += 1  # the document's header: author, revision and attribute lines
+            return end
         out[i] = "#" * level + " " + _ANCHOR.sub("", stripped)
         return i + 2
     if _BREAK.fullmatch(line):
@@ -328,3 +331,17 @@ def plain(text: str) -> str:
     """A unit's text for the embedding model: without the lines that are not text (`+`, `include::`,
     `ifdef::`, comments), its macros as their words."""
     return inline(_HIDDEN_LINE.sub("", text))
+
+
+def document_title(text: str) -> str | None:
+    """The document's title when it opens with one in one line (`= Getting Started`, after comments, an
+    anchor and attribute lines), without its marks and anchor; None otherwise (a title over its underline
+    is read as any structured page's, `corpus._structured_title`)."""
+    for line in text.split("\n", 50)[:50]:
+        if not line.strip() or _COMMENT.match(line) or _ATTRIBUTE_LINE.fullmatch(line):
+            continue
+        title = _ONE_LINE_TITLE.fullmatch(line)
+        if title and len(title.group(1)) == 1:
+            return " ".join(_ANCHOR.sub("", title.group(2)).split()) or None
+        return None
+    return None

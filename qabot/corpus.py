@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qabot.extract import EXTRACTED_SUFFIXES, ExtractionError, extract
-from qabot.markup import RST, heading_levels, section_name, structured, syntax_of
+from qabot.markup import ASCIIDOC, RST, heading_levels, section_name, structured, syntax_of
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".mdx", ".rst", ".rest"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -164,7 +164,11 @@ def text_document(text: str, rel_path: str) -> Document | None:
         return None
     body = text[body_start:]
     syntax = syntax_of(rel_path, body)
-    if structured(syntax):
+    if syntax == ASCIIDOC:
+        from qabot.asciidoc import document_title
+
+        title = _clean(meta.get("title")) or document_title(body) or _structured_title(body, rel_path, False)
+    elif structured(syntax):
         title = _clean(meta.get("title")) or _structured_title(body, rel_path, syntax == RST)
     else:
         title = _clean(meta.get("title")) or _first_line(body)

@@ -212,3 +212,16 @@ def test_a_short_command_page_is_asciidoc_and_rest_s_literal_markers_are_not() -
     rest_like = "Guide\n=====\n\nFor example::\n\n    run it\n\nOr::\n\n    run that\n\nThen::\n\n    stop\n"
     assert markup.syntax_of("guide.txt", rest_like) == markup.PLAIN
     assert markup.syntax_of("wiki.txt", "== One ==\ntext\n== Two ==\n") == markup.PLAIN  # two marks, not 3
+
+
+def test_a_page_s_one_line_title_is_its_title() -> None:
+    from qabot.corpus import text_document
+
+    page = "// the guide\n[[top]]\n= Getting Started [[start]]\n"
+    page += "Jane Doe <jane@example.org>\nv1.0, 2019-01-01\n:toc:\n"
+    doc = text_document(page + "\n== Install\n\nRun it.\n", "guide.adoc")
+    assert doc is not None and doc.title == "Getting Started"
+    # the header's author and revision lines are not text
+    assert [t for _, t, _ in units(doc.text)] == ["Getting Started", "Install", "Run it."]
+    git = text_document((GIT / "git-stash.txt").read_text(encoding="utf-8"), "git-stash.txt")
+    assert git is not None and git.title == "git-stash(1)"
