@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,31 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
                 problems.append(Problem(rel, "empty file"))
             else:
                 documents.append(doc)
-    return LoadResult(_unique_ids(documents), problems)
+    return LoadResult(_unique_ids(_without_site_name(documents)), problems)
+
+
+# what follows a page's own title in an HTML page's <title>: " - The Cargo Book", " — Flask Documentation
+# (3.0.x)", " | Node.js v20 Documentation", "(libffi: the portable foreign function interface library)"
+_TITLE_TAIL = re.compile(r"\s+[-–—|·]\s+|\s*(?=\([^()]+\)$)")
+SITE_NAME_PAGES = 3  # a tail shared by this many HTML pages, and by half of them, names the site
+
+
+def _without_site_name(documents: list[Document]) -> list[Document]:
+    """The documents with the site's name left out of their HTML pages' titles: every citation of a saved
+    docs site would say it ("cargo add - The Cargo Book"), and it is embedded with each page's chunks.
+    A tail is the site's name when SITE_NAME_PAGES or more pages, and at least half of them, end with it."""
+    pages = [d for d in documents if d.meta.get("format") in ("html", "htm")]
+    tails = Counter(t for d in pages for t in {d.title[m.start() :] for m in _TITLE_TAIL.finditer(d.title)})
+    names = sorted((t for t, n in tails.items() if n >= SITE_NAME_PAGES and 2 * n >= len(pages)), key=len)
+    if not names:
+        return documents
+    html = {id(d) for d in pages}
+    out = []
+    for doc in documents:
+        name = next((t for t in reversed(names) if id(doc) in html and doc.title.endswith(t)), None)
+        kept = doc.title[: -len(name)].strip() if name else ""
+        out.append(replace(doc, title=kept) if kept else doc)
+    return out
 
 
 def _extracted_document(file: Path, rel: str) -> Document | Problem:

@@ -164,7 +164,7 @@ def _split(
     reused = 0
     for doc in documents:
         old = previous.get(doc.id)
-        if old is not None and old.doc.sha256 == doc.sha256:
+        if old is not None and old.doc.sha256 == doc.sha256 and old.doc.title == doc.title:
             parts.append(
                 DocumentParts(doc, old.sentences, old.chunks, old.sentence_vectors, old.chunk_vectors)
             )

@@ -499,3 +499,23 @@ def test_a_notebook_quote_is_verbatim_in_its_extracted_text(fresh_index: Setting
         index.close()
     assert quote.source.path == "ols.ipynb" and "sm.add_constant(X)" in quote.text
     assert QuoteChecker(fresh_index.corpus_dir)(quote)
+
+
+def test_a_docs_site_s_name_is_left_out_of_its_pages_titles(tmp_path: Path) -> None:
+    def page(title: str, heading: str) -> str:
+        words = f"<p>{heading} does one thing well, as this page explains at some length for the reader.</p>"
+        body = f"<body><main><h1>{heading}</h1>{words}</main></body>"
+        return f"<html><head><title>{title}</title></head>{body}</html>"
+
+    for name in ("add", "build", "check"):
+        (tmp_path / f"cargo-{name}.html").write_text(page(f"cargo {name} - The Cargo Book", f"cargo {name}"))
+    (tmp_path / "faq.html").write_text(page("Frequently Asked Questions - Cargo FAQ", "FAQ"))
+    (tmp_path / "notes.md").write_text("# Release - The Cargo Book\n\nA note.\n")
+    titles = {d.path: d.title for d in load_corpus(tmp_path).documents}
+    assert titles == {
+        "cargo-add.html": "cargo add",
+        "cargo-build.html": "cargo build",
+        "cargo-check.html": "cargo check",
+        "faq.html": "Frequently Asked Questions - Cargo FAQ",  # its own tail, on one page only
+        "notes.md": "Release - The Cargo Book",  # a Markdown page's title is its own
+    }
