@@ -63,6 +63,9 @@ _MDX_IMPORT = re.compile(
     r"[ \t]+from[ \t]+)?([\x22\x27])[^\x22\x27]+\1[ \t]*;?[ \t]*$"
 )
 _MDX_COMMENT = re.compile(r"^ {0,3}\{/\*.*\*/\}[ \t]*$")
+_FENCE_MARKS = re.compile(r" {0,3}(`{3,}|~{3,})")
+# MDX's `export const Highlight = ({children}) => (` (to the next blank line): code of the page, not its text
+_MDX_EXPORT = re.compile(r"^export[ \t]+(?:const|let|var|function|class|default|async[ \t]+function|\{)")
 _INCLUDE = re.compile(r"\{\*.*\*\}")
 _HEADING_MARKS = re.compile(r"^[ \t]*#{1,6}[ \t]+|[ \t]+#+[ \t]*$")
 # `{ #anchor }` after a heading, or MDX's `{/* #anchor */}`
@@ -367,8 +370,8 @@ def heading_levels(text: str) -> list[int]:
 
 
 def _parse_copy(text: str, start: int) -> str:
-    """The text markdown-it reads: front matter, admonition and colon fence lines, MDX's imports and
-    comments, and mkdocstrings' options blanked, `!!!` bodies dedented.
+    """The text markdown-it reads: front matter, admonition and colon fence lines, MDX's imports, exports
+    and comments, and mkdocstrings' options blanked, `!!!` bodies dedented.
 
     Every line stays where it was, so the parser's line numbers hold for the original.
     """
@@ -377,6 +380,8 @@ def _parse_copy(text: str, start: int) -> str:
     options: int | None = None  # the indent of the `::: name` line whose options are being skipped
     fence_options = False  # after a MyST `:::{name}` line, where its `:key: value` lines may come
     opening = True  # among the blank and `import` lines that open an MDX page
+    exporting = False  # in an MDX `export` statement, which runs to a blank line
+    fence: str | None = None  # the marks of the fenced code block the line is in (an `export` there is code)
     # front matter ends with a newline, so `start` is the first offset of a line
     skipped = text.count("\n", 0, start)
     for number, line in enumerate(text.split("\n")):
@@ -391,6 +396,13 @@ def _parse_copy(text: str, start: int) -> str:
             out.append("")
             continue
         fence_options = False
+        marks = _FENCE_MARKS.match(line)
+        if marks and (fence is None or (marks.group(1)[0] == fence[0] and len(marks.group(1)) >= len(fence))):
+            fence = None if fence is not None and not line[marks.end() :].strip() else fence or marks.group(1)
+        exporting = fence is None and bool(line.strip()) and (exporting or bool(_MDX_EXPORT.match(line)))
+        if exporting:
+            out.append("")
+            continue
         opening = opening and (not line.strip() or bool(_MDX_IMPORT.match(line)))
         if _COLON_FENCE.match(line) or _MDX_COMMENT.match(line) or opening:
             fence_options = "{" in line and ":::" in line

@@ -200,6 +200,18 @@ def test_mdx_pages_are_markdown_without_their_imports_and_comments() -> None:
     ]
 
 
+def test_an_mdx_export_is_not_text_and_code_keeps_its_exports() -> None:
+    text = (
+        "# Colours\n\nexport const Highlight = ({children, color}) => (\n  <span>{children}</span>\n);\n\n"
+        "Write it so:\n\n```js\nexport { addTwo };\n```\n\nThis is <Highlight>green</Highlight> text.\n"
+    )
+    assert units(text, "colours.mdx") == [
+        ("heading", "Colours", ()),
+        (INTRO, "Write it so:\n\n```js\nexport { addTwo };\n```", ("Colours",)),
+        (SENTENCE, "This is <Highlight>green</Highlight> text.", ("Colours",)),
+    ]
+
+
 def test_wrapped_paragraph_lines_do_not_end_sentences() -> None:
     text = "This sentence is wrapped\nat a width. The next one\nis too. " + "And more words here. " * 30
     spans = units(text.strip())
