@@ -50,7 +50,8 @@ _DATE_LINE = re.compile(
 # and comments are not text, `.mdx` is Markdown; 30: a colon fence is not one indented as code, MDX's
 # imports only those opening the page; 31: AsciiDoc read with its structure, `.adoc` files and `.txt` files
 # with AsciiDoc's markup, `qabot.asciidoc`; 32: its numbered items, breaks and header lines, and more of its
-# marks: one-line titles, cross references, a term over its description; MDX's `export` statements)
+# marks: one-line titles, cross references, a term over its description; MDX's `export` statements; a
+# sentence introducing code takes the code of the other tabs after it)
 SEGMENTER_VERSION = 32
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
@@ -414,8 +415,14 @@ def _with_blocks(
     return head + _block_units(text, sentences[-1].start, taken, INTRO, section)
 
 
+# between two code blocks, only the tags of tabs (Docusaurus' `</TabItem>` and `<TabItem value="yarn">`,
+# Mintlify's `<Tab title="…">`, VitePress' `<CodeGroup>`): the same step in another tool or language
+_TAB_GAP = re.compile(r"(?:\s*</?(?:Tabs?|TabItem|Tabs\.Tab|CodeGroup|CodeGroupItem)(?:\s[^<>]*)?>)+\s*")
+
+
 def _introduced(text: str, blocks: Sequence[markup.Block], i: int) -> list[markup.Block]:
-    """The block(s) right after prose block `i` that a sentence can introduce: a code block, a table, an
+    """The block(s) right after prose block `i` that a sentence can introduce: a code block (with the
+    code blocks of the other tabs after it), a table, an
     include line, or a whole list opening after it, at the same depth or nested in the list item the
     sentence is in (as many of its blocks as fit MAX_BLOCK_CHARS, at least one); or a short paragraph
     that introduces one in turn ("You can start workers with `--workers`:" "If you use the `fastapi`
@@ -423,7 +430,15 @@ def _introduced(text: str, blocks: Sequence[markup.Block], i: int) -> list[marku
     if i + 1 >= len(blocks):
         return []
     after = blocks[i + 1]
-    if after.kind in {markup.CODE, markup.TABLE, markup.INCLUDE}:
+    if after.kind == markup.CODE:  # and the same code in the other tabs (`<TabItem value="yarn">`)
+        taken = [after]
+        for b in blocks[i + 2 :]:
+            gap = text[taken[-1].end : b.start]
+            if b.kind != markup.CODE or not _TAB_GAP.fullmatch(gap) or b.end - after.start > MAX_BLOCK_CHARS:
+                break
+            taken.append(b)
+        return taken
+    if after.kind in {markup.TABLE, markup.INCLUDE}:
         return [after]
     if after.kind == markup.PROSE and not after.lists and after.end - after.start <= CHAINED_CHARS:
         then = _introduced(text, blocks, i + 1)

@@ -212,6 +212,25 @@ def test_an_mdx_export_is_not_text_and_code_keeps_its_exports() -> None:
     ]
 
 
+def test_a_sentence_introducing_tabs_takes_the_code_of_every_tab() -> None:
+    tabs = (
+        'To install it, run:\n\n<Tabs>\n  <TabItem value="npm">\n\n```bash\nnpm install foo\n```\n\n'
+        '  </TabItem>\n  <TabItem value="yarn">\n\n```bash\nyarn add foo\n```\n\n  </TabItem>\n</Tabs>\n\n'
+    )
+    found = units(tabs + "Then:\n\n```bash\nfoo --help\n```\n\n```bash\nfoo --version\n```\n", "install.mdx")
+    assert found[0] == (INTRO, tabs[: tabs.index("yarn add foo") + len("yarn add foo\n```")], ())
+    assert [p.text for p in markup.pieces(found[0][1])] == [
+        "To install it, run:",
+        "npm install foo",
+        "yarn add foo",
+    ]
+    # code blocks one after the other, without tabs, are two steps: the sentence takes the first
+    assert found[1:] == [
+        (INTRO, "Then:\n\n```bash\nfoo --help\n```", ()),
+        ("code", "```bash\nfoo --version\n```", ()),
+    ]
+
+
 def test_wrapped_paragraph_lines_do_not_end_sentences() -> None:
     text = "This sentence is wrapped\nat a width. The next one\nis too. " + "And more words here. " * 30
     spans = units(text.strip())
