@@ -45,8 +45,9 @@ def section_path(title: str, section: Sequence[str]) -> str:
     return SECTION_SEP.join(dict.fromkeys(p for p in (title.strip(), *section) if p))
 
 
-_ADMONITION = re.compile(r"^[ \t]*(?:/{3,4}(?:[ \t].*)?|[!?]{3}\+?[ \t]+\w.*)$")
-_INDENTED_ADMONITION = re.compile(r"^[ \t]*[!?]{3}\+?[ \t]+\w")
+# `/// tip`, `!!! note`, `??? note` and a content tab, `=== "pip"` (pymdownx), whose body is indented
+_ADMONITION = re.compile(r"^[ \t]*(?:/{3,4}(?:[ \t].*)?|[!?]{3}\+?[ \t]+\w.*|={3}[!+]?[ \t]+\".*)$")
+_INDENTED_ADMONITION = re.compile(r"^[ \t]*(?:[!?]{3}\+?[ \t]+\w|={3}[!+]?[ \t]+\")")
 # mkdocstrings' `::: package.name` line, whose indented YAML options below it are settings, not text
 _AUTODOC = re.compile(r"^[ \t]*:::[ \t]+\S")
 # A colon fence's line: MyST's `:::{note}` (its `:class:` option lines follow), Docusaurus' `:::tip[Title]`,
@@ -624,6 +625,8 @@ def pieces(quote: str, indent: int = 0, syntax: str = "", code: bool = False) ->
     quote = headed(described(dedented(quote, indent)))
     if syntax == RST:
         return _rst_pieces(quote, code)
+    if any(_ADMONITION.match(line) for line in quote.split("\n")):  # not shown, their bodies dedented
+        quote = _without_markers(quote)
     if (
         "```" not in quote
         and "~~~" not in quote
@@ -648,6 +651,13 @@ def pieces(quote: str, indent: int = 0, syntax: str = "", code: bool = False) ->
         cursor = end
     out.extend(_prose(quote[cursor:]))
     return out or [Piece(False, quote)]
+
+
+def _without_markers(quote: str) -> str:
+    """A Markdown quote without the lines `_parse_copy` blanks (`=== "pip"`, `!!! note`), the bodies under
+    them dedented as the parser reads them."""
+    copy = _parse_copy(quote, 0).split("\n")
+    return "\n".join(c for o, c in zip(quote.split("\n"), copy, strict=True) if c.strip() or not o.strip())
 
 
 # directives whose body is code: those naming a language, Sphinx's doctest family, console and notebook cells

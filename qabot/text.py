@@ -51,7 +51,7 @@ _DATE_LINE = re.compile(
 # imports only those opening the page; 31: AsciiDoc read with its structure, `.adoc` files and `.txt` files
 # with AsciiDoc's markup, `qabot.asciidoc`; 32: its numbered items, breaks and header lines, and more of its
 # marks: one-line titles, cross references, a term over its description; MDX's `export` statements; a
-# sentence introducing code takes the code of the other tabs after it)
+# sentence introducing code takes the code of the other tabs after it; MkDocs' content tabs, `=== "pip"`)
 SEGMENTER_VERSION = 32
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace
 
@@ -416,8 +416,11 @@ def _with_blocks(
 
 
 # between two code blocks, only the tags of tabs (Docusaurus' `</TabItem>` and `<TabItem value="yarn">`,
-# Mintlify's `<Tab title="…">`, VitePress' `<CodeGroup>`): the same step in another tool or language
-_TAB_GAP = re.compile(r"(?:\s*</?(?:Tabs?|TabItem|Tabs\.Tab|CodeGroup|CodeGroupItem)(?:\s[^<>]*)?>)+\s*")
+# Mintlify's `<Tab title="…">`, VitePress' `<CodeGroup>`, MkDocs' `=== "uv"`): the same step in another tool
+_TAB_GAP = re.compile(
+    r"(?:\s*</?(?:Tabs?|TabItem|Tabs\.Tab|CodeGroup|CodeGroupItem)(?:\s[^<>]*)?>"
+    r"|\s*={3}[!+]?[ \t]+\"[^\n]*)+\s*"
+)
 
 
 def _introduced(text: str, blocks: Sequence[markup.Block], i: int) -> list[markup.Block]:

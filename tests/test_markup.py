@@ -224,6 +224,11 @@ def test_a_sentence_introducing_tabs_takes_the_code_of_every_tab() -> None:
         "npm install foo",
         "yarn add foo",
     ]
+    mkdocs = 'Install it:\n\n=== "pip"\n\n    ```bash\n    pip install foo\n    ```\n\n'
+    mkdocs += '=== "uv"\n\n    ```bash\n    uv add foo\n    ```\n'
+    ((kind, quote, _),) = units(mkdocs)
+    assert (kind, quote) == (INTRO, mkdocs.strip())  # MkDocs' content tabs (pymdownx.tabbed)
+    assert [p.text for p in markup.pieces(quote)] == ["Install it:", "pip install foo", "uv add foo"]
     # code blocks one after the other, without tabs, are two steps: the sentence takes the first
     assert found[1:] == [
         (INTRO, "Then:\n\n```bash\nfoo --help\n```", ()),
