@@ -26,6 +26,7 @@ SETS = {  # set -> its corpus folder
     "cmake": ROOT / "eval/corpora/cmake/docs",
     "npm": ROOT / "eval/corpora/npm/docs",
     "git": ROOT / "eval/corpora/git/docs",
+    "statsmodels": ROOT / "eval/corpora/statsmodels/docs",
     **{name: ROOT / f"eval/corpora/{name}/docs" for name in ("plaintext", "plaintext2", "specs", "specs2")},
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }
@@ -33,11 +34,12 @@ SETS = {  # set -> its corpus folder
 
 @cache  # a PDF takes seconds to extract, and a set asks about each page many times
 def page_text(corpus: Path, source: str) -> str:
-    """The text qabot indexes for a page: the file's own, or what is extracted from an HTML page or a PDF."""
-    suffixes = (".md", ".rst", ".txt", ".html", ".pdf", "")
+    """The text qabot indexes for a page: the file's own, or what is extracted from an HTML page, a PDF or a
+    notebook."""
+    suffixes = (".md", ".rst", ".txt", ".html", ".pdf", ".ipynb", "")
     found = [p for p in (corpus / f"{source}{suffix}" for suffix in suffixes) if p.is_file()]
     assert found, f"no page {source} in {corpus}"
-    if found[0].suffix in (".html", ".pdf"):
+    if found[0].suffix in (".html", ".pdf", ".ipynb"):
         return extract(found[0])[0]
     return found[0].read_text(encoding="utf-8")
 

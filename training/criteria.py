@@ -54,6 +54,7 @@ REPORTED = (
     "cmake",
     "npm",
     "git",
+    "statsmodels",
     "docs_held",
 )
 SQUAD = "squad"
