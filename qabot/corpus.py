@@ -10,14 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from qabot.extract import EXTRACTED_SUFFIXES, ExtractionError, extract
-from qabot.markup import ASCIIDOC, RST, heading_levels, section_name, structured, syntax_of
+from qabot.markup import ASCIIDOC, PLAIN, RST, heading_levels, section_name, structured, syntax_of
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".mdx", ".rst", ".rest"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -111,7 +112,28 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
                 problems.append(Problem(rel, "empty file"))
             else:
                 documents.append(doc)
-    return LoadResult(_unique_ids(_without_site_name(documents)), problems)
+    return LoadResult(_unique_ids(_without_site_name(_included_asciidoc(documents))), problems)
+
+
+_INCLUDE_LINE = re.compile(r"^include::([^\[\s]+)\[[^\]\n]*\][ \t]*$", re.MULTILINE)
+
+
+def _included_asciidoc(documents: list[Document]) -> list[Document]:
+    """The documents with each plain-text file that an AsciiDoc page includes (`include::diff-options.txt[]`)
+    read as AsciiDoc: Git's short fragments (`rerere-options.txt`) have too little markup of their own to
+    be recognised (`asciidoc.marked`), and are written to be read inside an AsciiDoc page."""
+    included: set[str] = set()
+    for doc in documents:
+        if doc.syntax == ASCIIDOC and "include::" in doc.text:
+            folder = PurePosixPath(doc.path).parent
+            for target in _INCLUDE_LINE.findall(doc.text):
+                included.add(posixpath.normpath((folder / target).as_posix()))
+    out = []
+    for doc in documents:
+        if doc.path in included and doc.syntax == PLAIN and doc.meta.get("format") is None:
+            doc = text_document(doc.text, doc.path, ASCIIDOC) or doc
+        out.append(doc)
+    return out
 
 
 # what follows a page's own title in an HTML page's <title>: " - The Cargo Book", " — Flask Documentation
@@ -170,8 +192,9 @@ def _decode(raw: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def text_document(text: str, rel_path: str) -> Document | None:
-    """A .txt/.md document; front matter (between `---` lines) supplies title, date, url and more."""
+def text_document(text: str, rel_path: str, syntax: str = "") -> Document | None:
+    """A .txt/.md document; front matter (between `---` lines) supplies title, date, url and more; `syntax`:
+    how it is read, when not by its name and text (`markup.syntax_of`)."""
     meta: dict[str, Any] = {}
     body_start = 0
     match = _FRONT_MATTER.match(text)
@@ -188,7 +211,7 @@ def text_document(text: str, rel_path: str) -> Document | None:
     if not text[body_start:].strip():
         return None
     body = text[body_start:]
-    syntax = syntax_of(rel_path, body)
+    syntax = syntax or syntax_of(rel_path, body)
     if syntax == ASCIIDOC:
         from qabot.asciidoc import document_title
 

@@ -164,7 +164,11 @@ def _split(
     reused = 0
     for doc in documents:
         old = previous.get(doc.id)
-        if old is not None and old.doc.sha256 == doc.sha256 and old.doc.title == doc.title:
+        if old is not None and (old.doc.sha256, old.doc.title, old.doc.syntax) == (
+            doc.sha256,
+            doc.title,
+            doc.syntax,
+        ):
             parts.append(
                 DocumentParts(doc, old.sentences, old.chunks, old.sentence_vectors, old.chunk_vectors)
             )

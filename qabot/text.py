@@ -50,7 +50,8 @@ _DATE_LINE = re.compile(
 # and comments are not text, `.mdx` is Markdown; 30: a colon fence is not one indented as code, MDX's
 # imports only those opening the page; 31: AsciiDoc read with its structure, `.adoc` files and `.txt` files
 # with AsciiDoc's markup, `qabot.asciidoc`; 32: its numbered items, breaks and header lines, and more of its
-# marks: one-line titles, cross references, a term over its description; MDX's `export` statements; a
+# marks: one-line titles, cross references, a term over its description, a file an AsciiDoc page includes;
+# MDX's `export` statements; a
 # sentence introducing code takes the code of the other tabs after it; MkDocs' content tabs, `=== "pip"`)
 SEGMENTER_VERSION = 32
 MAX_SENTENCE_CHARS = 1000  # longer runs (tables, unpunctuated dumps) are cut at whitespace

@@ -225,3 +225,21 @@ def test_a_page_s_one_line_title_is_its_title() -> None:
     assert [t for _, t, _ in units(doc.text)] == ["Getting Started", "Install", "Run it."]
     git = text_document((GIT / "git-stash.txt").read_text(encoding="utf-8"), "git-stash.txt")
     assert git is not None and git.title == "git-stash(1)"
+
+
+def test_a_fragment_an_asciidoc_page_includes_is_asciidoc(tmp_path: Path) -> None:
+    from qabot.corpus import load_corpus
+
+    (tmp_path / "git-rerere.txt").write_text(
+        PAGE.replace("include::diff-options.txt[]", "include::opts.txt[]")
+    )
+    (tmp_path / "opts.txt").write_text(
+        "--rerere-autoupdate::\n--no-rerere-autoupdate::\n\tUpdate the index.\n"
+    )
+    (tmp_path / "notes.txt").write_text("--not-an-option::\n\tA note that nothing includes.\n")
+    syntaxes = {d.path: d.syntax for d in load_corpus(tmp_path).documents}
+    assert syntaxes == {
+        "git-rerere.txt": markup.ASCIIDOC,
+        "opts.txt": markup.ASCIIDOC,
+        "notes.txt": markup.PLAIN,
+    }
