@@ -85,7 +85,7 @@ def _underlines(title: str, under: str) -> int:
 
 @dataclass
 class _Reading:
-    """Where the line-by-line reading is: in a labelled list's or a list's item (`indent`, the Markdown
+    """Where the line-by-line reading is: in a labelled list's or a list's item (`item`, the Markdown
     indentation that keeps a block in the item), after a `+` (`attach`), with a block style pending."""
 
     item: str | None = None  # the indentation of the item's content, while in one
@@ -180,8 +180,7 @@ def _read(lines: list[str], i: int, out: list[str], r: _Reading) -> int:
     if term or bullet:
         depth = len(bullet.group(1)) if bullet and bullet.group(1)[0] in "*." else 1
         mark = "1. " if bullet and bullet.group(1)[0] in ".<0123456789" else "- "
-        indent = "  " * (depth - 1)
-        indent = inside + indent
+        indent = inside + "  " * (depth - 1)
         out[i] = indent + mark + _escaped(stripped[len(bullet.group(1)) :].lstrip() if bullet else stripped)
         r.item = indent + " " * len(mark)
         for j in range(i + 1, end):
