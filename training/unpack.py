@@ -99,10 +99,10 @@ def against_card(model_dir: Path, logits_of: Callable[[str, list[str]], np.ndarr
 
 def reference_check(model: Reader, model_dir: Path) -> tuple[float, float]:
     """`against_card` for the unpacked torch model."""
-    from qabot.models.reader import encode_pairs
+    from qabot.models.reader import READ_TOKENS, encode_pairs
     from training.train import tokenizer
 
-    tok = tokenizer()
+    tok = tokenizer(READ_TOKENS)  # as the served reader reads (ship.reference), not as training cut
 
     @torch.no_grad()
     def logits_of(question: str, sentences: list[str]) -> np.ndarray:
