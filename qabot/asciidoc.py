@@ -344,3 +344,11 @@ def document_title(text: str) -> str | None:
             return " ".join(_ANCHOR.sub("", title.group(2)).split()) or None
         return None
     return None
+
+
+_INCLUDE_LINE = re.compile(r"^include::([^\[\s]+)\[[^\]\n]*\][ \t]*$", re.MULTILINE)
+
+
+def includes(text: str) -> list[str]:
+    """The files an AsciiDoc text's `include::path[]` lines name, as written (relative to its folder)."""
+    return _INCLUDE_LINE.findall(text)

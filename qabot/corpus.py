@@ -115,19 +115,17 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
     return LoadResult(_unique_ids(_without_site_name(_included_asciidoc(documents))), problems)
 
 
-_INCLUDE_LINE = re.compile(r"^include::([^\[\s]+)\[[^\]\n]*\][ \t]*$", re.MULTILINE)
-
-
 def _included_asciidoc(documents: list[Document]) -> list[Document]:
     """The documents with each plain-text file that an AsciiDoc page includes (`include::diff-options.txt[]`)
     read as AsciiDoc: Git's short fragments (`rerere-options.txt`) have too little markup of their own to
     be recognised (`asciidoc.marked`), and are written to be read inside an AsciiDoc page."""
+    from qabot.asciidoc import includes
+
     included: set[str] = set()
     for doc in documents:
         if doc.syntax == ASCIIDOC and "include::" in doc.text:
             folder = PurePosixPath(doc.path).parent
-            for target in _INCLUDE_LINE.findall(doc.text):
-                included.add(posixpath.normpath((folder / target).as_posix()))
+            included.update(posixpath.normpath((folder / target).as_posix()) for target in includes(doc.text))
     out = []
     for doc in documents:
         if doc.path in included and doc.syntax == PLAIN and doc.meta.get("format") is None:
