@@ -125,7 +125,17 @@ def problem_lines(problems: Sequence[Problem]) -> list[str]:
     when there are several (an HTML docs site's stylesheets, scripts and fonts are dozens of lines)."""
     unsupported = Counter(p.unsupported for p in problems if p.unsupported)
     grouped = sum(unsupported.values()) > 1
-    lines = [f"skipped {p.path}: {p.reason}" for p in problems if not (grouped and p.unsupported)]
+    generated = Counter(p.generated for p in problems if p.generated)
+    lines = [
+        f"skipped {p.path}: {p.reason}"
+        for p in problems
+        if not (grouped and p.unsupported) and not p.generated
+    ]
+    if generated:
+        parts = ", ".join(f"{part} ({n})" if n > 1 else part for part, n in generated.most_common())
+        lines.append(
+            f"skipped {sum(generated.values())} files a Sphinx build makes beside its pages: {parts}"
+        )
     if grouped:
         kinds = ", ".join(f"{kind} ({n})" for kind, n in unsupported.most_common())
         lines.append(f"skipped {sum(unsupported.values())} files of types qabot does not read: {kinds}")

@@ -61,6 +61,8 @@ class Problem:
     path: str
     reason: str
     unsupported: str = ""
+    # the part of a generated docs site it is (a Sphinx build's "_sources"), reported together
+    generated: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,16 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
     documents: list[Document] = []
     problems: list[Problem] = []
+    builds: dict[Path, bool] = {}
     for file in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
         rel = file.relative_to(corpus_dir).as_posix()
         if any(part.startswith(".") for part in file.relative_to(corpus_dir).parts):
+            continue
+        part = _sphinx_generated(file, corpus_dir, builds)
+        if part:
+            problems.append(
+                Problem(rel, _SPHINX_REASONS.get(part, "a page Sphinx generates"), generated=part)
+            )
             continue
         if file.suffix.lower() not in SUFFIXES:
             if file.name.lower() not in {"readme", "license"}:
@@ -113,6 +122,34 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
             else:
                 documents.append(doc)
     return LoadResult(_unique_ids(_without_site_name(_included_asciidoc(documents))), problems)
+
+
+# A Sphinx HTML build (its root holds searchindex.js or objects.inv) keeps, beside its pages, a copy of
+# each page's source (_sources/), the package's code as pages (_modules/, viewcode) and index pages of
+# links: read, they repeat every page or quote code listings and link lists instead of the docs.
+_SPHINX_MARKS = ("searchindex.js", "objects.inv")
+_SPHINX_REASONS = {
+    "_sources": "a Sphinx build's copy of a page's source",
+    "_modules": "a Sphinx build's page of the package's source code",
+}
+_SPHINX_PAGES = re.compile(r"(genindex(-\w+)?|py-modindex|search)\.html?", re.IGNORECASE)
+
+
+def _sphinx_generated(file: Path, corpus_dir: Path, builds: dict[Path, bool]) -> str:
+    """The part of a Sphinx HTML build that `file` is ("_sources", "_modules", "genindex.html", …) when the
+    build generates it beside the pages; "" for a page or any other file. `builds` caches the folders seen."""
+    folder = file.parent
+    while True:
+        if folder not in builds:
+            builds[folder] = any((folder / mark).is_file() for mark in _SPHINX_MARKS)
+        if builds[folder]:
+            parts = file.relative_to(folder).parts
+            if len(parts) > 1 and parts[0] in _SPHINX_REASONS:
+                return parts[0]
+            return parts[0] if len(parts) == 1 and _SPHINX_PAGES.fullmatch(parts[0]) else ""
+        if folder == corpus_dir or folder.parent == folder:
+            return ""
+        folder = folder.parent
 
 
 def _included_asciidoc(documents: list[Document]) -> list[Document]:

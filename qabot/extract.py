@@ -335,9 +335,14 @@ def _contents(element: Any, title: str) -> list[str]:
     return lead + _blocks(list(element), title)
 
 
+# trafilatura's XML elements that are blocks of their own (not inline marks such as <hi> or <ref>)
+_XML_BLOCKS = {"code", "p", "list", "table", "head", "quote", "div"}
+
+
 def _block(element: Any, title: str = "", depth: int = 0) -> list[str]:
     """The lines of one block of trafilatura's XML, laid out as text."""
-    if element.tag == "div":
+    if element.tag == "div" or (element.tag == "quote" and any(c.tag in _XML_BLOCKS for c in element)):
+        # trafilatura puts a highlighted code block (Sphinx's <div class="highlight">) in a <quote>
         return _contents(element, title)
     if element.tag == "head":
         name = _flat("".join(element.itertext()))

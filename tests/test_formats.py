@@ -519,3 +519,62 @@ def test_a_docs_site_s_name_is_left_out_of_its_pages_titles(tmp_path: Path) -> N
         "faq.html": "Frequently Asked Questions - Cargo FAQ",  # its own tail, on one page only
         "notes.md": "Release - The Cargo Book",  # a Markdown page's title is its own
     }
+
+
+def sphinx_page(title: str, body: str) -> str:
+    """A page as Sphinx's classic theme lays it out: the text in div.body, a sidebar, a footer."""
+    return (
+        f"<html><head><title>{title} — Requests documentation</title></head><body><div class='document'>"
+        f"<div class='documentwrapper'><div class='bodywrapper'><div class='body' role='main'>{body}"
+        "</div></div></div><div class='sphinxsidebar' role='navigation'><a href='index.html'>Home</a>"
+        "</div></div><div class='footer'>&copy; 2022</div></body></html>"
+    )
+
+
+def test_a_long_highlighted_code_block_keeps_its_lines() -> None:
+    """trafilatura puts a long <div class="highlight"> (Sphinx's code pages) in a <quote>: its code is still
+    a fenced block line by line, not one run-on paragraph split into "sentences"."""
+    code = "\n".join(
+        f"<span class='k'>def</span> <span class='nf'>f{i}</span>(x):\n"
+        f"    <span class='k'>return</span> x + {i}\n"
+        for i in range(40)
+    )
+    html = sphinx_page(
+        "m", f"<h1>Source code for m</h1><div class='highlight'><pre><span></span>{code}</pre></div>"
+    )
+    text, _ = html_text(html.encode())
+    assert "```\ndef f0(x):\n    return x + 0\n\ndef f1(x):" in text
+    assert markup.pieces(text[text.index("```") :])[0].code
+
+
+def test_the_files_a_sphinx_build_makes_beside_its_pages_are_skipped_and_reported(tmp_path: Path) -> None:
+    """A built Sphinx site holds each page's source again (_sources/), the package's code as pages
+    (_modules/) and index pages of links: read, every answer would be there twice or quote a listing."""
+    site = tmp_path / "html"
+    words = "<p>Requests lets you set a timeout on every request, in seconds, with the timeout argument.</p>"
+    for rel, content in {
+        "user/advanced.html": sphinx_page("Advanced Usage", f"<h1>Advanced Usage</h1>{words}"),
+        "_sources/user/advanced.rst.txt": "Advanced Usage\n==============\n\nSet a timeout.\n",
+        "_modules/requests/api.html": sphinx_page(
+            "requests.api", "<h1>Source code</h1><pre>def get(): pass</pre>"
+        ),
+        "genindex.html": sphinx_page("Index", "<h1>Index</h1><ul><li><a href='api.html'>get()</a></li></ul>"),
+        "search.html": sphinx_page("Search", "<h1>Search</h1><p>Please activate JavaScript to search.</p>"),
+        "searchindex.js": "Search.setIndex({})",
+    }.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_text(content)
+    (tmp_path / "notes" / "_sources").mkdir(parents=True)  # outside a build, a folder of that name is read
+    (tmp_path / "notes" / "_sources" / "ideas.md").write_text("# Ideas\n\nWrite the timeout guide.\n")
+    loaded = load_corpus(tmp_path)
+    assert [d.path for d in loaded.documents] == ["html/user/advanced.html", "notes/_sources/ideas.md"]
+    generated = {p.path: p.generated for p in loaded.problems if p.generated}
+    assert generated == {
+        "html/_sources/user/advanced.rst.txt": "_sources",
+        "html/_modules/requests/api.html": "_modules",
+        "html/genindex.html": "genindex.html",
+        "html/search.html": "search.html",
+    }
+    result = CliRunner().invoke(main, ["index", "--corpus", str(tmp_path), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0, result.output
+    assert "skipped 4 files a Sphinx build makes beside its pages: " in " ".join(result.output.split())
