@@ -134,7 +134,7 @@ def problem_lines(problems: Sequence[Problem]) -> list[str]:
     if generated:
         parts = ", ".join(f"{part} ({n})" if n > 1 else part for part, n in generated.most_common())
         lines.append(
-            f"skipped {sum(generated.values())} files a Sphinx build makes beside its pages: {parts}"
+            f"skipped {sum(generated.values())} files a docs generator makes beside its pages: {parts}"
         )
     if grouped:
         kinds = ", ".join(f"{kind} ({n})" for kind, n in unsupported.most_common())

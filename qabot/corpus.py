@@ -61,7 +61,7 @@ class Problem:
     path: str
     reason: str
     unsupported: str = ""
-    # the part of a generated docs site it is (a Sphinx build's "_sources"), reported together
+    # what part of a generated docs site it is (a Sphinx build's "_sources"), reported together
     generated: str = ""
 
 
@@ -77,16 +77,14 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
     documents: list[Document] = []
     problems: list[Problem] = []
-    builds: dict[Path, bool] = {}
+    builds: dict[Path, _Generator | None] = {}
     for file in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
         rel = file.relative_to(corpus_dir).as_posix()
         if any(part.startswith(".") for part in file.relative_to(corpus_dir).parts):
             continue
-        part = _sphinx_generated(file, corpus_dir, builds)
+        part, reason = _generated(file, corpus_dir, builds)
         if part:
-            problems.append(
-                Problem(rel, _SPHINX_REASONS.get(part, "a page Sphinx generates"), generated=part)
-            )
+            problems.append(Problem(rel, reason, generated=part))
             continue
         if file.suffix.lower() not in SUFFIXES:
             if file.name.lower() not in {"readme", "license"}:
@@ -124,31 +122,62 @@ def load_corpus(corpus_dir: Path) -> LoadResult:
     return LoadResult(_unique_ids(_without_site_name(_included_asciidoc(documents))), problems)
 
 
-# A Sphinx HTML build (its root holds searchindex.js or objects.inv) keeps, beside its pages, a copy of
-# each page's source (_sources/), the package's code as pages (_modules/, viewcode) and index pages of
-# links: read, they repeat every page or quote code listings and link lists instead of the docs.
-_SPHINX_MARKS = ("searchindex.js", "objects.inv")
-_SPHINX_REASONS = {
-    "_sources": "a Sphinx build's copy of a page's source",
-    "_modules": "a Sphinx build's page of the package's source code",
-}
-_SPHINX_PAGES = re.compile(r"(genindex(-\w+)?|py-modindex|search)\.html?", re.IGNORECASE)
+@dataclass(frozen=True)
+class _Generator:
+    """What a docs generator writes beside a site's pages: read, those files repeat every page, quote code
+    listings, or are lists of links and search stubs ("Loading... Searching... No Matches")."""
+
+    marks: tuple[str, ...]  # files at the root of its output, one of which tells it
+    folders: dict[str, str]  # folder under the root -> why it is skipped
+    pages: tuple[tuple[re.Pattern[str], str], ...]  # file name at the root -> what it is
 
 
-def _sphinx_generated(file: Path, corpus_dir: Path, builds: dict[Path, bool]) -> str:
-    """The part of a Sphinx HTML build that `file` is ("_sources", "_modules", "genindex.html", …) when the
-    build generates it beside the pages; "" for a page or any other file. `builds` caches the folders seen."""
+_GENERATORS = (
+    _Generator(
+        marks=("searchindex.js", "objects.inv"),
+        folders={
+            "_sources": "a Sphinx build's copy of a page's source",
+            "_modules": "a Sphinx build's page of the package's source code",
+        },
+        pages=((re.compile(r"(genindex(-\w+)?|py-modindex|search)\.html?", re.IGNORECASE), "index pages"),),
+    ),
+    _Generator(
+        marks=("doxygen.css",),
+        folders={"search": "Doxygen's search page stubs"},
+        pages=(
+            (re.compile(r".*_source\.html"), "source listings"),
+            (re.compile(r".*_8(dox|md|txt)\.html"), "pages of the docs' source files"),
+            (
+                re.compile(
+                    r"(dir_\w+|files|globals\w*|functions\w*|classes|annotated|hierarchy|namespaces"
+                    r"|namespacemembers\w*|modules|pages|deprecated|todo)\.html"
+                ),
+                "index pages",
+            ),
+        ),
+    ),
+)
+
+
+def _generated(file: Path, corpus_dir: Path, builds: dict[Path, _Generator | None]) -> tuple[str, str]:
+    """(what it is, why it is skipped) when `file` is one that a docs generator (Sphinx, Doxygen) writes
+    beside the pages of its output; ("", "") for a page or any other file. `builds` caches the folders."""
     folder = file.parent
     while True:
         if folder not in builds:
-            builds[folder] = any((folder / mark).is_file() for mark in _SPHINX_MARKS)
-        if builds[folder]:
+            found = (g for g in _GENERATORS if any((folder / mark).is_file() for mark in g.marks))
+            builds[folder] = next(found, None)
+        generator = builds[folder]
+        if generator is not None:
             parts = file.relative_to(folder).parts
-            if len(parts) > 1 and parts[0] in _SPHINX_REASONS:
-                return parts[0]
-            return parts[0] if len(parts) == 1 and _SPHINX_PAGES.fullmatch(parts[0]) else ""
+            if len(parts) > 1 and parts[0] in generator.folders:
+                return parts[0], generator.folders[parts[0]]
+            for pattern, what in generator.pages if len(parts) == 1 else ():
+                if pattern.fullmatch(parts[0]):
+                    return what, f"{what} a docs generator made"
+            return "", ""
         if folder == corpus_dir or folder.parent == folder:
-            return ""
+            return "", ""
         folder = folder.parent
 
 
@@ -174,24 +203,36 @@ def _included_asciidoc(documents: list[Document]) -> list[Document]:
 # what follows a page's own title in an HTML page's <title>: " - The Cargo Book", " — Flask Documentation
 # (3.0.x)", " | Node.js v20 Documentation", "(libffi: the portable foreign function interface library)"
 _TITLE_TAIL = re.compile(r"\s+[-–—|·]\s+|\s*(?=\([^()]+\)$)")
+_TITLE_HEAD = re.compile(r"[^:|–—·]{1,60}?(?::|\s+[-–—|·])\s+")  # "GLFW: ", Doxygen's project name
 SITE_NAME_PAGES = 3  # a tail shared by this many HTML pages, and by half of them, names the site
 
 
 def _without_site_name(documents: list[Document]) -> list[Document]:
     """The documents with the site's name left out of their HTML pages' titles: every citation of a saved
-    docs site would say it ("cargo add - The Cargo Book"), and it is embedded with each page's chunks.
-    A tail is the site's name when SITE_NAME_PAGES or more pages, and at least half of them, end with it."""
+    docs site would say it ("cargo add - The Cargo Book", "GLFW: Window guide"), and it is embedded with
+    each page's chunks. A tail or head is the site's name when SITE_NAME_PAGES or more pages, and at least
+    half of them, end or begin with it."""
     pages = [d for d in documents if d.meta.get("format") in ("html", "htm")]
-    tails = Counter(t for d in pages for t in {d.title[m.start() :] for m in _TITLE_TAIL.finditer(d.title)})
-    names = sorted((t for t, n in tails.items() if n >= SITE_NAME_PAGES and 2 * n >= len(pages)), key=len)
-    if not names:
+
+    def shared(counts: Counter[str]) -> list[str]:  # longest first
+        names = (name for name, n in counts.items() if n >= SITE_NAME_PAGES and 2 * n >= len(pages))
+        return sorted(names, key=len, reverse=True)
+
+    tails = shared(
+        Counter(t for d in pages for t in {d.title[m.start() :] for m in _TITLE_TAIL.finditer(d.title)})
+    )
+    heads = shared(Counter(m.group(0) for d in pages if (m := _TITLE_HEAD.match(d.title))))
+    if not tails and not heads:
         return documents
     html = {id(d) for d in pages}
     out = []
     for doc in documents:
-        name = next((t for t in reversed(names) if id(doc) in html and doc.title.endswith(t)), None)
-        kept = doc.title[: -len(name)].strip() if name else ""
-        out.append(replace(doc, title=kept) if kept else doc)
+        title = doc.title
+        if id(doc) in html:
+            tail = next((t for t in tails if title.endswith(t)), "")
+            head = next((h for h in heads if title.startswith(h)), "")
+            title = title[len(head) : len(title) - len(tail)].strip()
+        out.append(replace(doc, title=title) if title else doc)
     return out
 
 

@@ -134,8 +134,9 @@ def _fenced(code: str) -> str:
 _NAVIGATION = {"header", "nav-panel", "navheader", "navfooter", "nav"}
 # Elements that can be such a bar: not a link itself (mdBook's heading text is an <a class="header">)
 _BARS = {"div", "nav", "header", "footer", "table", "ul", "ol", "p", "section", "aside"}
-# Permalink anchors a docs generator puts after a heading or a term (Sphinx's "¶", texinfo's " ¶").
-_PERMALINK = {"¶", "#", "§", "🔗"}
+# Permalink anchors a docs generator puts after a heading or a term (Sphinx's "¶", texinfo's " ¶"), or
+# before it (Doxygen's "◆ glfwCreateWindow()").
+_PERMALINK = {"¶", "#", "§", "🔗", "◆"}
 
 
 def _prepared(html: str) -> Any:
@@ -167,6 +168,18 @@ def _prepared(html: str) -> Any:
             or (_NAVIGATION & set((element.get("class") or "").split()) and _mostly_links(element))
         ):
             element.drop_tree()
+    for card in list(tree.xpath(f"//div[{_CLASS.format('ttc')}]")):
+        card.drop_tree()  # Doxygen's hover card after code, hidden by its stylesheet: a declaration again
+    for fragment in list(tree.xpath(f"//div[{_CLASS.format('fragment')}]")):
+        code = lxml_html.Element("pre")  # Doxygen's code: a <div> a line, not a <pre>
+        lines = fragment.xpath(f"./div[{_CLASS.format('line')}]")
+        code.text = "\n".join(line.text_content() for line in lines) or fragment.text_content()
+        code.tail = fragment.tail
+        fragment.getparent().replace(fragment, code)
+    for prototype in list(tree.xpath(f"//table[{_CLASS.format('memname')}]")):
+        code = lxml_html.Element("pre")  # Doxygen lays a member's declaration out as a table: one line
+        code.text, code.tail = " ".join(prototype.text_content().split()), prototype.tail
+        prototype.getparent().replace(prototype, code)
     for contents in list(tree.xpath("//dl|//ul|//ol|//tr|//div[contains(@class, 'toc')]")):
         if _in_page_contents(contents, anchors):
             contents.drop_tree()
@@ -229,13 +242,18 @@ def _split_flavours(pre: Any) -> None:
 
 
 def _has_article(tree: Any) -> bool:
-    """Whether trafilatura finds an element it takes for the article (its own expressions: an internal
-    module, so a trafilatura without it leaves the page as it is)."""
+    """Whether trafilatura finds an element it takes for the article, holding a tenth of the page's words
+    or more (its own expressions: an internal module; a trafilatura without it leaves the page as it is)."""
     try:
         from trafilatura.xpaths import BODY_XPATH
     except ImportError:
         return True
-    return any(expression(tree) for expression in BODY_XPATH)
+    body = tree.find("body")
+    enough = len((body.text_content() if body is not None else "").split()) / 10
+    # an empty match is not the article (Doxygen's JavaScript-filled <div id="main-nav">)
+    return any(
+        len(found.text_content().split()) >= enough for expression in BODY_XPATH for found in expression(tree)
+    )
 
 
 def _anchors(tree: Any) -> set[str]:

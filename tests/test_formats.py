@@ -572,9 +572,89 @@ def test_the_files_a_sphinx_build_makes_beside_its_pages_are_skipped_and_reporte
     assert generated == {
         "html/_sources/user/advanced.rst.txt": "_sources",
         "html/_modules/requests/api.html": "_modules",
-        "html/genindex.html": "genindex.html",
-        "html/search.html": "search.html",
+        "html/genindex.html": "index pages",
+        "html/search.html": "index pages",
     }
     result = CliRunner().invoke(main, ["index", "--corpus", str(tmp_path), "--index", str(tmp_path / "idx")])
     assert result.exit_code == 0, result.output
-    assert "skipped 4 files a Sphinx build makes beside its pages: " in " ".join(result.output.split())
+    out = " ".join(result.output.split())
+    line = "skipped 4 files a docs generator makes beside its pages: index pages (2), "
+    assert line + "_modules, _sources" in out  # the largest part first, then in path order
+
+
+def test_the_files_doxygen_makes_beside_its_pages_are_skipped(tmp_path: Path) -> None:
+    """Doxygen's output: search stubs ("Loading... Searching... No Matches"), source listings, pages of the
+    docs' own source files and index pages go; the guides and references stay."""
+    words = "<p>GLFW_RESIZABLE specifies whether the windowed mode window will be resizable by the user.</p>"
+    pages = {
+        "window_guide.html": sphinx_page("Window guide", f"<h1>Window guide</h1>{words}"),
+        "group__window.html": sphinx_page("Window reference", f"<h1>Window reference</h1>{words}"),
+        "glfw3_8h_source.html": sphinx_page(
+            "glfw3.h Source File", "<pre>#define GLFW_RESIZABLE 0x20003</pre>"
+        ),
+        "window_8dox.html": sphinx_page("window.dox File Reference", "<p>Go to the source code.</p>"),
+        "dir_49e56c.html": sphinx_page("docs Directory Reference", "<p>Files</p>"),
+        "files.html": sphinx_page("File List", "<p>Here is a list of all files.</p>"),
+        "search/all_0.html": "<html><body><div>Loading...</div><div>Searching...</div></body></html>",
+        "doxygen.css": "body { }",
+    }
+    for rel, content in pages.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(content)
+    loaded = load_corpus(tmp_path)
+    assert [d.path for d in loaded.documents] == ["group__window.html", "window_guide.html"]
+    assert {p.path: p.generated for p in loaded.problems if p.generated} == {
+        "dir_49e56c.html": "index pages",
+        "files.html": "index pages",
+        "glfw3_8h_source.html": "source listings",
+        "search/all_0.html": "search",
+        "window_8dox.html": "pages of the docs' source files",
+    }
+
+
+def test_a_site_name_heading_every_title_is_left_out(tmp_path: Path) -> None:
+    """Doxygen titles every page "Project: Page" ("GLFW: Window guide"); a head shared by few pages stays."""
+
+    def page(title: str) -> str:
+        words = "<p>This page explains one part of the library at some length for the reader.</p>"
+        body = f"<body><main><h1>{title}</h1>{words}</main></body>"
+        return f"<html><head><title>{title}</title></head>{body}</html>"
+
+    for name in ("Window guide", "Input guide", "Context guide", "Monitor guide"):
+        (tmp_path / f"{name.split()[0].lower()}.html").write_text(page(f"GLFW: {name}"))
+    (tmp_path / "faq.html").write_text(page("Note: read this first"))
+    titles = sorted(d.title for d in load_corpus(tmp_path).documents)
+    assert titles == [
+        "Context guide",
+        "Input guide",
+        "Monitor guide",
+        "Note: read this first",
+        "Window guide",
+    ]
+
+
+def test_a_doxygen_page_keeps_its_headings_code_and_declarations() -> None:
+    """Doxygen's pages: an empty <div id="main-nav"> is not the article (taking it for one lost every heading
+    and the member documentation), code is a <div> a line with a hidden hover card after it, a member's
+    declaration is a table, and its heading starts with a "◆" permalink."""
+    page = (
+        "<html><head><title>GLFW: Window reference</title></head><body><div id='top'><div id='main-nav'>"
+        "</div></div><div class='contents'><div class='textblock'><h2><a class='anchor' id='swap'></a>"
+        "Swapping buffers</h2><p>When the entire frame has been rendered, the buffers need to be swapped "
+        "with one another, so the back buffer becomes the front buffer and vice versa.</p>"
+        "<div class='fragment'><div class='line'><a class='code' href='#x'>glfwSwapBuffers</a>(window);</div>"
+        "<div class='line'>glfwPollEvents();</div><div class='ttc' id='x'><div class='ttname'>glfwSwapBuffers"
+        "</div><div class='ttdeci'>void glfwSwapBuffers(GLFWwindow *window)</div></div></div>"
+        "<h2 class='memtitle'><span class='permalink'><a href='#ga1'>&#9670;&#160;</a></span>"
+        "glfwMakeContextCurrent()</h2><div class='memitem'><div class='memproto'><table class='memname'><tr>"
+        "<td class='memname'>void glfwMakeContextCurrent </td><td>(</td><td class='paramtype'>GLFWwindow "
+        "*&#160;</td><td class='paramname'><em>window</em></td><td>)</td></tr></table></div>"
+        "<div class='memdoc'><p>This function makes the OpenGL or OpenGL ES context of the specified window "
+        "current on the calling thread.</p></div></div></div></div></body></html>"
+    )
+    text, _ = html_text(page.encode())
+    assert "## Swapping buffers" in text
+    assert "```\nglfwSwapBuffers(window);\nglfwPollEvents();\n```" in text
+    assert "void glfwSwapBuffers(GLFWwindow *window)" not in text  # the hover card
+    assert "## glfwMakeContextCurrent()" in text and "◆" not in text
+    assert "```\nvoid glfwMakeContextCurrent (GLFWwindow * window)\n```" in text
