@@ -129,7 +129,8 @@ class _Generator:
 
     marks: tuple[str, ...]  # files at the root of its output, one of which tells it
     folders: dict[str, str]  # folder under the root -> why it is skipped
-    pages: tuple[tuple[re.Pattern[str], str], ...]  # file name at the root -> what it is
+    pages: tuple[tuple[re.Pattern[str], str], ...]  # file name -> what it is
+    nested: bool = False  # its pages may be in folders under the root (Doxygen's CREATE_SUBDIRS: d6/d30/)
 
 
 _GENERATORS = (
@@ -155,6 +156,7 @@ _GENERATORS = (
                 "index pages",
             ),
         ),
+        nested=True,
     ),
 )
 
@@ -172,8 +174,8 @@ def _generated(file: Path, corpus_dir: Path, builds: dict[Path, _Generator | Non
             parts = file.relative_to(folder).parts
             if len(parts) > 1 and parts[0] in generator.folders:
                 return parts[0], generator.folders[parts[0]]
-            for pattern, what in generator.pages if len(parts) == 1 else ():
-                if pattern.fullmatch(parts[0]):
+            for pattern, what in generator.pages if len(parts) == 1 or generator.nested else ():
+                if pattern.fullmatch(parts[-1]):
                     return what, f"{what} a docs generator made"
             return "", ""
         if folder == corpus_dir or folder.parent == folder:

@@ -589,7 +589,7 @@ def test_the_files_doxygen_makes_beside_its_pages_are_skipped(tmp_path: Path) ->
     pages = {
         "window_guide.html": sphinx_page("Window guide", f"<h1>Window guide</h1>{words}"),
         "group__window.html": sphinx_page("Window reference", f"<h1>Window reference</h1>{words}"),
-        "glfw3_8h_source.html": sphinx_page(
+        "d6/d30/glfw3_8h_source.html": sphinx_page(
             "glfw3.h Source File", "<pre>#define GLFW_RESIZABLE 0x20003</pre>"
         ),
         "window_8dox.html": sphinx_page("window.dox File Reference", "<p>Go to the source code.</p>"),
@@ -606,7 +606,7 @@ def test_the_files_doxygen_makes_beside_its_pages_are_skipped(tmp_path: Path) ->
     assert {p.path: p.generated for p in loaded.problems if p.generated} == {
         "dir_49e56c.html": "index pages",
         "files.html": "index pages",
-        "glfw3_8h_source.html": "source listings",
+        "d6/d30/glfw3_8h_source.html": "source listings",  # in a folder, as CREATE_SUBDIRS puts pages
         "search/all_0.html": "search",
         "window_8dox.html": "pages of the docs' source files",
     }
