@@ -176,6 +176,15 @@ def _prepared(html: str) -> Any:
         code.text = "\n".join(line.text_content() for line in lines) or fragment.text_content()
         code.tail = fragment.tail
         fragment.getparent().replace(fragment, code)
+    doxygen_lists = " or ".join(_CLASS.format(c) for c in ("params", "retval", "tparams", "exception"))
+    for table in list(tree.xpath(f"//table[{doxygen_lists}]")):
+        items = lxml_html.Element("ul")  # Doxygen's parameters: a row each ("[in] window The window …")
+        for row in table.iter("tr"):
+            words = " ".join(" ".join(c.text_content().split()) for c in row if c.text_content().strip())
+            if words:
+                etree.SubElement(items, "li").text = words
+        items.tail = table.tail
+        table.getparent().replace(table, items)
     for prototype in list(tree.xpath(f"//table[{_CLASS.format('memname')}]")):
         code = lxml_html.Element("pre")  # Doxygen lays a member's declaration out as a table: one line
         code.text, code.tail = " ".join(prototype.text_content().split()), prototype.tail

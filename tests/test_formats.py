@@ -650,7 +650,10 @@ def test_a_doxygen_page_keeps_its_headings_code_and_declarations() -> None:
         "<td class='memname'>void glfwMakeContextCurrent </td><td>(</td><td class='paramtype'>GLFWwindow "
         "*&#160;</td><td class='paramname'><em>window</em></td><td>)</td></tr></table></div>"
         "<div class='memdoc'><p>This function makes the OpenGL or OpenGL ES context of the specified window "
-        "current on the calling thread.</p></div></div></div></div></body></html>"
+        "current on the calling thread.</p><dl class='params'><dt>Parameters</dt><dd><table class='params'>"
+        "<tr><td class='paramdir'>[in]</td><td class='paramname'>window</td><td>The window whose context to "
+        "make current, or <code>NULL</code> to detach the current context.</td></tr></table></dd></dl>"
+        "</div></div></div></div></body></html>"
     )
     text, _ = html_text(page.encode())
     assert "## Swapping buffers" in text
@@ -658,3 +661,7 @@ def test_a_doxygen_page_keeps_its_headings_code_and_declarations() -> None:
     assert "void glfwSwapBuffers(GLFWwindow *window)" not in text  # the hover card
     assert "## glfwMakeContextCurrent()" in text and "◆" not in text
     assert "```\nvoid glfwMakeContextCurrent (GLFWwindow * window)\n```" in text
+    assert (
+        "- [in] window The window whose context to make current, or NULL to detach the current context."
+        in text
+    )
