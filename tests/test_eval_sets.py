@@ -27,6 +27,7 @@ SETS = {  # set -> its corpus folder
     "npm": ROOT / "eval/corpora/npm/docs",
     "git": ROOT / "eval/corpora/git/docs",
     "statsmodels": ROOT / "eval/corpora/statsmodels/docs",
+    "cryptography": ROOT / "eval/corpora/cryptography/docs",
     **{name: ROOT / f"eval/corpora/{name}/docs" for name in ("plaintext", "plaintext2", "specs", "specs2")},
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }

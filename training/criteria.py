@@ -55,6 +55,7 @@ REPORTED = (
     "npm",
     "git",
     "statsmodels",
+    "cryptography",
     "docs_held",
 )
 SQUAD = "squad"
