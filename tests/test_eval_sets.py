@@ -28,6 +28,7 @@ SETS = {  # set -> its corpus folder
     "git": ROOT / "eval/corpora/git/docs",
     "statsmodels": ROOT / "eval/corpora/statsmodels/docs",
     "cryptography": ROOT / "eval/corpora/cryptography/docs",
+    "sdl": ROOT / "eval/corpora/sdl/docs",
     **{name: ROOT / f"eval/corpora/{name}/docs" for name in ("plaintext", "plaintext2", "specs", "specs2")},
     "fastapi": ROOT.parent / "shared/data/fastapi-docs",
 }

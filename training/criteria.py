@@ -56,6 +56,7 @@ REPORTED = (
     "git",
     "statsmodels",
     "cryptography",
+    "sdl",
     "docs_held",
 )
 SQUAD = "squad"

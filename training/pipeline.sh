@@ -57,6 +57,7 @@ npm=$(index npm eval/corpora/npm/docs)
 git=$(index git eval/corpora/git/docs)
 statsmodels=$(index statsmodels eval/corpora/statsmodels/docs)
 cryptography=$(index cryptography eval/corpora/cryptography/docs)
+sdl=$(index sdl eval/corpora/sdl/docs)
 squad_limit=${SQUAD_LIMIT:-all}
 squad_index=
 if { [ "$squad_limit" != 0 ] || [ -n "${INDEXES_ONLY:-}" ]; } && [ -d "$squad" ]; then
@@ -122,6 +123,7 @@ measure npm "$npm" eval/npm_questions.jsonl  # npm's Markdown docs, held out at 
 measure git "$git" eval/git_questions.jsonl  # Git's AsciiDoc docs, held out at stop 52; not in the criteria
 measure statsmodels "$statsmodels" eval/statsmodels_questions.jsonl  # notebooks, held out at stop 52; not in the criteria
 measure cryptography "$cryptography" eval/cryptography_questions.jsonl  # a built Sphinx site, held out at stop 53; not in the criteria
+measure sdl "$sdl" eval/sdl_questions.jsonl  # a built Doxygen site, held out at stop 53; not in the criteria
 if [ -f "$docs_held" ] && [ -f "$docs_index/CURRENT" ]; then
     docs_limit=()
     [ -z "${DOCS_LIMIT:-}" ] || docs_limit=(--limit "$DOCS_LIMIT")  # a fixed sample, for time
