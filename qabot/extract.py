@@ -148,7 +148,9 @@ def _prepared(html: str) -> Any:
     <div>s comes out of them. Preformatted text without <code> inside is read as code, which keeps its
     lines; permalink anchors, navigation bars and the page's own table of contents go, and link targets
     (`<a name>`) leave their text. A table laying out prose (its cells hold paragraphs, headings or
-    code) is read as those blocks, a FAQ's question as the heading of its answer."""
+    code) is read as those blocks, a FAQ's question as the heading of its answer. Doxygen's markup is read
+    as what it shows: a code fragment (a <div> a line) is preformatted, a member's declaration (a table) one
+    line of it, a parameters table a list, and the hover cards its stylesheet hides are dropped."""
     from lxml import etree
     from lxml import html as lxml_html
 
