@@ -149,8 +149,7 @@ def _prepared(html: str) -> Any:
     lines; permalink anchors, navigation bars and the page's own table of contents go, and link targets
     (`<a name>`) leave their text. A table laying out prose (its cells hold paragraphs, headings or
     code) is read as those blocks, a FAQ's question as the heading of its answer. Doxygen's markup is read
-    as what it shows: a code fragment (a <div> a line) is preformatted, a member's declaration (a table) one
-    line of it, a parameters table a list, and the hover cards its stylesheet hides are dropped."""
+    as what it shows (`_doxygen_markup`)."""
     from lxml import etree
     from lxml import html as lxml_html
 
@@ -170,27 +169,7 @@ def _prepared(html: str) -> Any:
             or (_NAVIGATION & set((element.get("class") or "").split()) and _mostly_links(element))
         ):
             element.drop_tree()
-    for card in list(tree.xpath(f"//div[{_CLASS.format('ttc')}]")):
-        card.drop_tree()  # Doxygen's hover card after code, hidden by its stylesheet: a declaration again
-    for fragment in list(tree.xpath(f"//div[{_CLASS.format('fragment')}]")):
-        code = lxml_html.Element("pre")  # Doxygen's code: a <div> a line, not a <pre>
-        lines = fragment.xpath(f"./div[{_CLASS.format('line')}]")
-        code.text = "\n".join(line.text_content() for line in lines) or fragment.text_content()
-        code.tail = fragment.tail
-        fragment.getparent().replace(fragment, code)
-    doxygen_lists = " or ".join(_CLASS.format(c) for c in ("params", "retval", "tparams", "exception"))
-    for table in list(tree.xpath(f"//table[{doxygen_lists}]")):
-        items = lxml_html.Element("ul")  # Doxygen's parameters: a row each ("[in] window The window …")
-        for row in table.iter("tr"):
-            words = " ".join(" ".join(c.text_content().split()) for c in row if c.text_content().strip())
-            if words:
-                etree.SubElement(items, "li").text = words
-        items.tail = table.tail
-        table.getparent().replace(table, items)
-    for prototype in list(tree.xpath(f"//table[{_CLASS.format('memname')}]")):
-        code = lxml_html.Element("pre")  # Doxygen lays a member's declaration out as a table: one line
-        code.text, code.tail = " ".join(prototype.text_content().split()), prototype.tail
-        prototype.getparent().replace(prototype, code)
+    _doxygen_markup(tree)
     for contents in list(tree.xpath("//dl|//ul|//ol|//tr|//div[contains(@class, 'toc')]")):
         if _in_page_contents(contents, anchors):
             contents.drop_tree()
@@ -226,6 +205,40 @@ def _prepared(html: str) -> Any:
         article.extend(list(body))
         body.append(article)
     return tree
+
+
+def _doxygen_markup(tree: Any) -> None:
+    """Doxygen's markup rewritten as what it shows: a code fragment (a <div> a line) as preformatted text, a
+    parameters table as a list (a row an item: "[in] window The window …"), a member's declaration (a table)
+    as one line of code; the hover cards its stylesheet hides (a declaration again) are dropped."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    for card in list(tree.xpath(f"//div[{_CLASS.format('ttc')}]")):
+        card.drop_tree()
+    for fragment in list(tree.xpath(f"//div[{_CLASS.format('fragment')}]")):
+        lines = fragment.xpath(f"./div[{_CLASS.format('line')}]")
+        code = lxml_html.Element("pre")
+        code.text = "\n".join(line.text_content() for line in lines) or fragment.text_content()
+        _swap(fragment, code)
+    lists = " or ".join(_CLASS.format(c) for c in ("params", "retval", "tparams", "exception"))
+    for table in list(tree.xpath(f"//table[{lists}]")):
+        items = lxml_html.Element("ul")
+        for row in table.iter("tr"):
+            words = _flat(" ".join(cell.text_content() for cell in row))
+            if words:
+                etree.SubElement(items, "li").text = words
+        _swap(table, items)
+    for prototype in list(tree.xpath(f"//table[{_CLASS.format('memname')}]")):
+        code = lxml_html.Element("pre")
+        code.text = _flat(prototype.text_content())
+        _swap(prototype, code)
+
+
+def _swap(old: Any, new: Any) -> None:
+    """`new` in `old`'s place, with the text that followed `old` (lxml keeps a tail with its element)."""
+    new.tail = old.tail
+    old.getparent().replace(old, new)
 
 
 def _split_flavours(pre: Any) -> None:
